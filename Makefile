@@ -1,0 +1,53 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEVSTAMP := $(VENV)/.installed-dev
+DEMO_DB ?= demo/funnel.duckdb
+DEMO_LEADS ?= 50000
+
+.PHONY: demo test lint bench lock serve browser clean
+
+$(BIN)/uv:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip uv
+
+$(STAMP): requirements.lock pyproject.toml | $(BIN)/uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	touch $@
+
+$(DEVSTAMP): requirements-dev.lock pyproject.toml | $(BIN)/uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements-dev.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	touch $@ $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/funnelmetrics demo --db $(DEMO_DB) --leads $(DEMO_LEADS)
+
+# Chromium for the browser tests comes from Debian (no browser downloads here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing: apt-get install chromium"; fi; }
+
+lint: $(DEVSTAMP)
+	$(BIN)/ruff check .
+
+test: $(DEVSTAMP) browser
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+bench: $(DEVSTAMP)
+	$(BIN)/python benchmarks/run.py
+
+serve: $(STAMP)
+	$(BIN)/funnelmetrics serve --db $(DEMO_DB) --no-auth
+
+lock: | $(BIN)/uv
+	$(BIN)/uv pip compile -q pyproject.toml -o requirements.lock
+	$(BIN)/uv pip compile -q pyproject.toml --extra dev -o requirements-dev.lock
+
+clean:
+	rm -rf $(VENV) demo/funnel.duckdb demo/data
