@@ -1,0 +1,119 @@
+"""What a catalogue entry is: a small declarative object (SPEC §3 "Metric catalogue").
+
+A metric is a set of named *measures* (a count, sum or statistic of an entity's rows, by the
+period their time column falls in, or a snapshot at each period's end) and a `combine` rule that
+turns them into `value` (plus `numerator`/`denominator` for ratios). The compiler
+(`funnelmetrics.compile.compiler`) turns an entry and a query into one Ibis expression.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+LANGS = ("en", "id", "ms")
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text in the three first-class languages."""
+
+    en: str
+    id: str
+    ms: str
+
+    def __call__(self, lang: str = "en") -> str:
+        return getattr(self, lang if lang in LANGS else "en")
+
+
+class Unit(StrEnum):
+    COUNT = "count"
+    RATIO = "ratio"
+    CURRENCY = "currency"
+    CURRENCY_PER_DAY = "currency_per_day"
+    DAYS = "days"
+    MONTHS = "months"
+    SCORE = "score"
+
+
+class Agg(StrEnum):
+    COUNT = "count"
+    SUM = "sum"
+    MEAN = "mean"
+    MEDIAN = "median"
+    P90 = "p90"
+    COUNT_DISTINCT = "count_distinct"
+
+    @property
+    def additive(self) -> bool:
+        """Empty periods give 0 (not null) for additive aggregates."""
+        return self in (Agg.COUNT, Agg.SUM, Agg.COUNT_DISTINCT)
+
+
+class Time(StrEnum):
+    """How a measure meets the calendar (SPEC §3 "Time semantics")."""
+
+    PERIOD = "period"  # rows whose time falls in the period
+    COHORT = "cohort"  # entities by when they entered the starting stage, followed for a window
+    SNAPSHOT = "snapshot"  # rows in a state at the period's end (just before the next starts)
+
+
+# A column name, or a function of the compile context returning an Ibis expression.
+Expr = str | Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Measure:
+    """An aggregate of an entity's rows per period (and dimension)."""
+
+    entity: str | Callable[..., str]  # an entity name, or ctx -> name
+    agg: Agg | Callable[..., Agg] = Agg.COUNT  # or ctx -> Agg (e.g. the `stat` parameter)
+    # PERIOD/COHORT: the column (or ctx -> column name) whose instant places a row in a period
+    time: str | Callable[..., str] | None = None
+    expr: Expr | None = None  # what is summed / averaged / counted distinct
+    where: Callable[..., Any] | None = None  # (ctx, t) -> boolean
+    time_kind: Time = Time.PERIOD
+    active: Callable[..., Any] | None = None  # SNAPSHOT: (ctx, t, next_start) -> boolean
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: Any
+    description: str
+    choices: tuple[str, ...] | None = None  # None: free; ("<stage>",) means a funnel stage
+    kind: str = "text"  # text | stage | number | bool | choice
+
+    def parse(self, value: Any) -> Any:
+        if self.kind == "number":
+            return float(value)
+        if self.kind == "bool":
+            return str(value).lower() in ("1", "true", "yes", "on")
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One catalogue entry."""
+
+    id: str
+    name: Text
+    description: Text
+    unit: Unit
+    higher_is_better: bool
+    measures: Mapping[str, Measure]
+    combine: Callable[..., Mapping[str, Any]]  # (ctx, cols) -> {"value": …, ["numerator", …]}
+    entity: str  # whose dimensions the metric can be split by
+    time: Time = Time.PERIOD
+    formula: str = ""
+    params: tuple[Param, ...] = ()
+    is_ratio: bool = False
+    lag_periods: int = 0  # combine needs the previous period's measures (growth metrics)
+    group: str = "funnel"  # funnel, deals, revenue, marketing, product, team
+    benchmark: tuple[float, float] | None = None  # (good, great) marks where an industry one exists
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)

@@ -1,0 +1,1 @@
+"""From catalogue entries to Ibis expressions: periods, entities, reach times, the compiler."""

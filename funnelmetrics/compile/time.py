@@ -1,0 +1,171 @@
+"""Periods and instants (SPEC §3 "Time semantics").
+
+Timestamps are stored as naive UTC. Periods are calendar-aligned in the workspace time zone: an
+instant is converted to local wall time, then truncated to the grain (ISO weeks start Monday).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import ibis
+import ibis.expr.types as ir
+
+from funnelmetrics.errors import QueryError
+
+
+class Grain(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+    @property
+    def unit(self) -> str:
+        return {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}[self.value]
+
+
+def parse_grain(value: str | Grain) -> Grain:
+    try:
+        return Grain(str(value).lower())
+    except ValueError:
+        raise QueryError(f"unknown grain {value!r}; use one of: "
+                         f"{', '.join(g.value for g in Grain)}") from None
+
+
+def parse_date(value: str | dt.date | None, what: str) -> dt.date | None:
+    if value is None or isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.date()
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise QueryError(f"{what}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def parse_instant(value: str | dt.date | None, tz: str) -> dt.datetime | None:
+    """An `--as-of` value as a naive UTC instant; a date alone is local midnight that day."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime.combine(value, dt.time())
+    else:
+        text = str(value).strip().replace("Z", "+00:00")
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise QueryError(f"--as-of: {value!r} is not a date or ISO 8601 instant") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(tz))
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def floor(day: dt.date, grain: Grain) -> dt.date:
+    """The first day of the period containing `day`."""
+    if grain is Grain.DAY:
+        return day
+    if grain is Grain.WEEK:
+        return day - dt.timedelta(days=day.weekday())
+    if grain is Grain.MONTH:
+        return day.replace(day=1)
+    if grain is Grain.QUARTER:
+        return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+    return day.replace(month=1, day=1)
+
+
+def shift(day: dt.date, grain: Grain, n: int = 1) -> dt.date:
+    """The start of the period `n` periods after the one starting at `day`."""
+    if grain is Grain.DAY:
+        return day + dt.timedelta(days=n)
+    if grain is Grain.WEEK:
+        return day + dt.timedelta(weeks=n)
+    months = {Grain.MONTH: 1, Grain.QUARTER: 3, Grain.YEAR: 12}[grain] * n
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def periods(start: dt.date, end: dt.date, grain: Grain) -> list[dt.date]:
+    """Starts of every period that meets [start, end]."""
+    out, day = [], floor(start, grain)
+    while day <= end:
+        out.append(day)
+        day = shift(day, grain)
+    return out
+
+
+@cache
+def fixed_offset(tz: str) -> dt.timedelta | None:
+    """The zone's UTC offset when it has no daylight-saving changes in recent years, else None."""
+    zone = ZoneInfo(tz)
+    offsets = {dt.datetime(year, month, 15, tzinfo=zone).utcoffset()
+               for year in range(2000, 2041) for month in (1, 4, 7, 10)}
+    return offsets.pop() if len(offsets) == 1 else None
+
+
+def local_to_utc(moment: dt.datetime, tz: str) -> dt.datetime:
+    """Naive local wall time → naive UTC instant."""
+    return moment.replace(tzinfo=ZoneInfo(tz)).astimezone(dt.UTC).replace(tzinfo=None)
+
+
+@ibis.udf.scalar.builtin(name="timezone")
+def _duckdb_timezone(zone: str, ts: dt.datetime) -> dt.datetime:  # pragma: no cover - builtin
+    """DuckDB-specific: local wall time of an instant in a named zone (zones with DST only)."""
+
+
+def to_local(ts: ir.TimestampValue, tz: str) -> ir.TimestampValue:
+    """Local wall time of a naive-UTC timestamp column."""
+    offset = fixed_offset(tz)
+    if offset is not None:
+        seconds = int(offset.total_seconds())
+        return ts if seconds == 0 else ts + ibis.interval(seconds=seconds)
+    utc = ts.cast(ibis.expr.datatypes.Timestamp(timezone="UTC"))
+    return _duckdb_timezone(tz, utc).cast("timestamp")
+
+
+def period_of(ts: ir.TimestampValue, grain: Grain, tz: str) -> ir.DateValue:
+    """The start date of the period (in the workspace zone) containing each instant."""
+    local = to_local(ts, tz)
+    if grain is Grain.DAY:
+        return local.date()
+    return local.truncate(grain.unit).date()
+
+
+@dataclass(frozen=True)
+class Window:
+    """The reporting range: whole periods from the one containing `start` to the one with `end`."""
+
+    grain: Grain
+    start: dt.date
+    end: dt.date  # inclusive
+    tz: str
+
+    @property
+    def periods(self) -> list[dt.date]:
+        return periods(self.start, self.end, self.grain)
+
+    def bounds_utc(self) -> tuple[dt.datetime, dt.datetime]:
+        """[first instant, first instant after) of the range, as naive UTC."""
+        lo = local_to_utc(dt.datetime.combine(self.start, dt.time()), self.tz)
+        hi = local_to_utc(dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time()),
+                          self.tz)
+        return lo, hi
+
+    def contains(self, ts: ir.TimestampValue) -> ir.BooleanValue:
+        lo, hi = self.bounds_utc()
+        return (ts >= lo) & (ts < hi)
+
+    def spine(self) -> ibis.Table:
+        """One row per period: its start date and the UTC instant the next period starts."""
+        starts = self.periods
+        nexts = [local_to_utc(dt.datetime.combine(shift(p, self.grain), dt.time()), self.tz)
+                 for p in starts]
+        return ibis.memtable({"period_start": starts, "next_start": nexts},
+                             schema={"period_start": "date", "next_start": "timestamp"})

@@ -1,0 +1,204 @@
+"""A metric query (SPEC §5): metric id, grain, `by`, start/end, `where`, parameters, as-of.
+
+`metric_expr` builds the expression; `run_metric` executes it and returns pandas, Polars or Arrow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import ibis
+
+from funnelmetrics import catalog
+from funnelmetrics.catalog.model import Metric, Time
+from funnelmetrics.compile import entities as ent
+from funnelmetrics.compile.compiler import Context, compile_metric, entity_of
+from funnelmetrics.compile.time import (
+    Grain, Window, floor, parse_date, parse_grain, parse_instant, shift, to_local,
+)
+from funnelmetrics.config import Funnel, Mode
+from funnelmetrics.errors import QueryError
+
+if TYPE_CHECKING:
+    from funnelmetrics.workspace import Workspace
+
+STAGE_PARAMS = ("stage", "from_stage", "to_stage")
+
+
+@dataclass
+class MetricQuery:
+    """The parsed, validated form of one metric request."""
+
+    metric: Metric
+    grain: Grain = Grain.MONTH
+    by: list[str] = field(default_factory=list)
+    start: dt.date | None = None
+    end: dt.date | None = None
+    where: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    as_of: dt.datetime | None = None
+
+
+def parse_query(ws: Workspace, metric_id: str, *, grain: str | Grain = "month",
+                by: str | Sequence[str] | None = None, start: Any = None, end: Any = None,
+                where: Mapping[str, Any] | None = None, as_of: Any = None,
+                params: Mapping[str, Any] | None = None, **more_params: Any) -> MetricQuery:
+    metric = catalog.get(metric_id)
+    dims = [by] if isinstance(by, str) else list(by or [])
+    dims = [part.strip() for d in dims for part in d.split(",") if part.strip()]
+    start_d, end_d = parse_date(start, "start"), parse_date(end, "end")
+    if start_d and end_d and end_d < start_d:
+        raise QueryError(f"end {end_d} is before start {start_d}")
+    given = {**(params or {}), **more_params}
+    return MetricQuery(metric=metric, grain=parse_grain(grain), by=dims, start=start_d,
+                       end=end_d, where=dict(where or {}),
+                       params=resolve_params(ws, metric, given),
+                       as_of=parse_instant(as_of, ws.config.timezone))
+
+
+def _stage_keyword(ws: Workspace, value: Any) -> Any:
+    funnel = ws.config.funnel()
+    keywords = {":first": funnel.first, ":last": funnel.last,
+                ":qualified": ws.config.qualified_stage}
+    return keywords.get(value, value) if isinstance(value, str) else value
+
+
+def resolve_params(ws: Workspace, metric: Metric, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters with defaults filled in, parsed and checked; unknown ones are an error."""
+    known = {p.name: p for p in metric.params}
+    for name in given:
+        if name not in known:
+            allowed = ", ".join(known) or "none"
+            raise QueryError(f"{metric.id} has no parameter {name!r} (parameters: {allowed})")
+    out: dict[str, Any] = {k: _stage_keyword(ws, v)
+                           for k, v in dict(metric.extra.get("fixed", {})).items()}
+    for name, param in known.items():
+        if name in given and given[name] is not None:
+            value = param.parse(given[name])
+            if param.choices and value not in param.choices:
+                raise QueryError(f"{metric.id}: {name} must be one of "
+                                 f"{', '.join(param.choices)}, not {value!r}")
+            out[name] = value
+        elif name not in out:
+            out[name] = param.default
+    _default_stages(ws, metric, out)
+    return out
+
+
+def _default_stages(ws: Workspace, metric: Metric, params: dict[str, Any]) -> None:
+    config = ws.config
+    for name in STAGE_PARAMS:
+        value = params.get(name)
+        if value is not None and value not in config.stages:
+            raise QueryError(f"{metric.id}: unknown stage {value!r} for {name}; stages: "
+                             f"{', '.join(config.stages)}")
+    if "stage" in params and params["stage"] is None:
+        params["stage"] = config.funnel().stages[1]
+    if "from_stage" in params or "to_stage" in params:
+        anchor = params.get("from_stage") or params.get("to_stage")
+        funnel = config.funnel_of(anchor) if anchor else config.funnel()
+        if params.get("from_stage") is None:
+            params["from_stage"] = funnel.first
+        if params.get("to_stage") is None:
+            k = funnel.index(params["from_stage"])
+            params["to_stage"] = funnel.stages[min(k + 1, len(funnel.stages) - 1)]
+        if config.funnel_of(params["to_stage"]) != config.funnel_of(params["from_stage"]):
+            raise QueryError(f"{metric.id}: {params['from_stage']} and {params['to_stage']} "
+                             "are stages of different funnels")
+        if funnel.index(params["to_stage"]) < funnel.index(params["from_stage"]):
+            raise QueryError(f"{metric.id}: to_stage {params['to_stage']} comes before "
+                             f"from_stage {params['from_stage']}")
+
+
+def _funnel_of(ws: Workspace, params: Mapping[str, Any]) -> Funnel:
+    for name in STAGE_PARAMS:
+        if params.get(name):
+            return ws.config.funnel_of(params[name])
+    return ws.config.funnel()
+
+
+def _context(ws: Workspace, q: MetricQuery, window: Window) -> Context:
+    scope = ent.Scope(ws, as_of=q.as_of)
+    now = q.as_of or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    mode = Mode(q.params.get("mode") or ws.config.mode)
+    return Context(scope=scope, config=ws.config, window=window, by=q.by, where=q.where,
+                   params=q.params, now=now, mode=mode, funnel=_funnel_of(ws, q.params))
+
+
+# Where an entity's rows have instants, for the default range of a query.
+SPANS: dict[str, tuple[tuple[str, str], ...]] = {
+    "reach": (("leads", "created_at"), ("stage_events", "occurred_at")),
+    "opportunities": (("opportunities", "created_at"), ("opportunities", "closed_at")),
+    "opportunities_with_lead": (("opportunities", "created_at"), ("opportunities", "closed_at")),
+}
+
+
+def _spans(probe: Context, metric: Metric) -> set[tuple[str, str]]:
+    out: set[tuple[str, str]] = set()
+    for m in metric.measures.values():
+        entity = entity_of(probe, m)
+        time = m.time(probe) if callable(m.time) else m.time
+        if entity in SPANS and (entity == "reach" or time is None):
+            out.update(SPANS[entity])
+        elif time is not None:
+            out.add(("opportunities" if entity in SPANS else entity, time))
+        else:
+            out.add((entity, "created_at" if entity != "subscriptions" else "started_at"))
+    return out
+
+
+def _default_range(ws: Workspace, q: MetricQuery) -> tuple[dt.date, dt.date]:
+    """Whole periods from the first to the last instant the metric's rows have."""
+    tz = ws.config.timezone
+    probe = _context(ws, q, Window(q.grain, dt.date(2000, 1, 1), dt.date(2000, 1, 1), tz))
+    lows, highs = [], []
+    for table_name, column in sorted(_spans(probe, q.metric)):
+        table = ent.base(probe.scope, table_name)
+        if column not in table.columns:
+            continue
+        local = to_local(table[column], tz)
+        lo, hi = table.aggregate(lo=local.min(), hi=local.max()).to_pyarrow().to_pylist()[0] \
+            .values()
+        if lo is not None:
+            lows.append(lo.date())
+            highs.append(hi.date())
+    today = (q.as_of or dt.datetime.now(dt.UTC).replace(tzinfo=None)).date()
+    if not lows:
+        lows, highs = [today], [today]
+    start = q.start or min(lows)
+    end = q.end or shift(floor(max(highs), q.grain), q.grain) - dt.timedelta(days=1)
+    return start, max(end, start)
+
+
+def build(ws: Workspace, q: MetricQuery) -> ibis.Table:
+    tz = ws.config.timezone
+    if q.start is None or q.end is None:
+        start, end = _default_range(ws, q)
+    else:
+        start, end = q.start, q.end
+    window = Window(q.grain, start, end, tz)
+    ctx = _context(ws, q, window)
+    return compile_metric(ctx, q.metric)
+
+
+def metric_expr(ws: Workspace, metric_id: str, **query: Any) -> ibis.Table:
+    return build(ws, parse_query(ws, metric_id, **query))
+
+
+def run_metric(ws: Workspace, metric_id: str, *, output: str = "pandas", **query: Any) -> Any:
+    """Execute a metric query; `output` is pandas (default), polars or arrow."""
+    expr = metric_expr(ws, metric_id, **query)
+    if output == "arrow":
+        return expr.to_pyarrow()
+    if output == "polars":
+        return expr.to_polars()
+    if output != "pandas":
+        raise QueryError(f"output must be pandas, polars or arrow, not {output!r}")
+    df = expr.execute()
+    if "period_start" in df.columns:
+        df["period_start"] = df["period_start"].map(
+            lambda v: v.date() if hasattr(v, "date") else v)
+    return df

@@ -1,0 +1,148 @@
+"""A workspace: one database (a DuckDB file by default, any Ibis backend by URL) plus its settings.
+
+This is the thin object over an Ibis connection that every interface (Python, CLI, REST) uses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ibis
+
+from funnelmetrics.config import CONFIG_NAME, DEFAULT_TOML, Config, load_config
+from funnelmetrics.errors import ConfigError
+from funnelmetrics.schema import QUARANTINE_COLUMNS, QUARANTINE_TABLE, TABLES, create_sql
+
+if TYPE_CHECKING:
+    import duckdb
+    from ibis.backends import BaseBackend
+
+
+def _is_url(target: str) -> bool:
+    return "://" in target
+
+
+class Workspace:
+    """One workspace: an Ibis connection, the settings and the canonical tables of SPEC §2."""
+
+    def __init__(self, con: BaseBackend, *, config: Config, directory: Path | None,
+                 location: str) -> None:
+        self.con = con
+        self.config = config
+        self.directory = directory
+        self.location = location
+
+    # ---- connection -------------------------------------------------------------------------
+    @property
+    def is_duckdb(self) -> bool:
+        return self.con.name == "duckdb"
+
+    @property
+    def duckdb(self) -> duckdb.DuckDBPyConnection:
+        """The raw DuckDB connection (DuckDB-specific paths only: ingest, raw SQL)."""
+        if not self.is_duckdb:
+            raise ConfigError(f"this needs a DuckDB workspace, not {self.con.name}")
+        return self.con.con
+
+    def close(self) -> None:
+        self.con.disconnect()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- tables -----------------------------------------------------------------------------
+    def init(self, *, write_config: bool = True) -> list[str]:
+        """Create every canonical table that is missing (and `funnelmetrics.toml`); returns them."""
+        existing = set(self.con.list_tables())
+        created = []
+        for table in TABLES.values():
+            if table.name not in existing:
+                self.raw_sql(create_sql(table))
+                created.append(table.name)
+        if QUARANTINE_TABLE not in existing:
+            cols = ", ".join(f'"{k}" {v}' for k, v in QUARANTINE_COLUMNS.items())
+            self.raw_sql(f'CREATE TABLE IF NOT EXISTS "{QUARANTINE_TABLE}" ({cols})')
+        if write_config and self.directory is not None:
+            path = self.directory / CONFIG_NAME
+            if not path.exists():
+                path.write_text(DEFAULT_TOML, encoding="utf-8")
+        return created
+
+    def raw_sql(self, sql: str) -> None:
+        if self.is_duckdb:
+            self.duckdb.execute(sql)
+        else:
+            self.con.raw_sql(sql)
+
+    def has_table(self, name: str) -> bool:
+        return name in self.con.list_tables()
+
+    def table(self, name: str) -> ibis.Table:
+        """An Ibis table of the workspace; a canonical table that was never loaded is empty."""
+        if name in TABLES and not self.has_table(name):
+            self.init(write_config=False)
+        return self.con.table(name)
+
+    def columns(self, name: str) -> list[str]:
+        return list(self.table(name).columns)
+
+    # ---- metrics ----------------------------------------------------------------------------
+    def metric(self, metric_id: str, **query: Any) -> Any:
+        """One metric as a table: `period_start`, dimension columns, `value`, ratio parts.
+
+        >>> ws.metric("win_rate", grain="month", by="source", start="2026-01-01")  # doctest: +SKIP
+        """
+        from funnelmetrics.query import run_metric
+
+        return run_metric(self, metric_id, **query)
+
+    def expr(self, metric_id: str, **query: Any) -> ibis.Table:
+        """The Ibis expression of a metric query (nothing is executed)."""
+        from funnelmetrics.query import metric_expr
+
+        return metric_expr(self, metric_id, **query)
+
+    def explain(self, metric_id: str, **query: Any) -> str:
+        """The SQL the backend runs for a metric query."""
+        return str(ibis.to_sql(self.expr(metric_id, **query), dialect=self.con.name))
+
+    def funnel(self, **query: Any) -> Any:
+        """Per stage: leads reaching it in the period, conversion to the next, drop-off, time."""
+        from funnelmetrics.funnel import funnel_table
+
+        return funnel_table(self, **query)
+
+    def ingest(self, paths: list[str | Path], **options: Any) -> Any:
+        """Validate and load files (SPEC §2); see `funnelmetrics.ingest.load`."""
+        from funnelmetrics.ingest import load
+
+        return load(self, [Path(p) for p in paths], **options)
+
+    def check(self, paths: list[str | Path], **options: Any) -> Any:
+        """The same validation as `ingest`, as a dry run: nothing is written."""
+        return self.ingest(paths, dry_run=True, **options)
+
+
+def open(target: str | Path = "funnel.duckdb", *, config: Config | None = None,  # noqa: A001
+         read_only: bool = False) -> Workspace:
+    """Open (or create) a workspace: a DuckDB file path, or an Ibis URL such as `postgres://…`."""
+    target = str(target)
+    if _is_url(target):
+        con = ibis.connect(target)
+        directory = None
+    else:
+        path = Path(target)
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        con = ibis.duckdb.connect(str(path), read_only=read_only)
+        con.con.execute("SET TimeZone = 'UTC'")
+        directory = path.resolve().parent
+    ws = Workspace(con, config=config or load_config(directory), directory=directory,
+                   location=target)
+    if not read_only:
+        ws.init(write_config=False)
+    return ws
