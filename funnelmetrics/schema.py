@@ -72,7 +72,7 @@ class Table:
         return next((c for c in self.columns if c.name == name), None)
 
 
-T, TS, N, I = Kind.TEXT, Kind.TIMESTAMP, Kind.NUMBER, Kind.INTEGER
+T, TS, N, INT = Kind.TEXT, Kind.TIMESTAMP, Kind.NUMBER, Kind.INTEGER
 
 
 def _c(name: str, kind: Kind = T, required: bool = False, **kw: object) -> Column:
@@ -144,7 +144,7 @@ TABLES: dict[str, Table] = {
         )),
         Table("survey_responses", (
             _c("survey_id", required=True), _c("respondent_id", required=True),
-            _c("answered_at", TS, True), _c("score", I, True, minimum=0, maximum=10),
+            _c("answered_at", TS, True), _c("score", INT, True, minimum=0, maximum=10),
             _c("team"),
         ), key=("survey_id", "respondent_id")),
         Table("fx_rates", (

@@ -1,14 +1,22 @@
 """The `funnelmetrics` command: thin layer over the library (parse, call, render).
 
-Each command group lives in its own module and registers itself on `app`.
+Each command group lives in its own module and registers itself on `app` when imported.
 """
 
 from __future__ import annotations
 
+import importlib
+
 from funnelmetrics.cli.app import app, main
 
-# Command modules register their commands on import.
-from funnelmetrics.cli import workspace_cmds as _workspace_cmds  # noqa: E402,F401  isort: skip
-from funnelmetrics.cli import metric_cmds as _metric_cmds  # noqa: E402,F401  isort: skip
+COMMAND_MODULES = ("workspace_cmds", "metric_cmds", "demo_cmds", "revenue_cmds",
+                   "attribution_cmds", "serve_cmds")
+
+for _name in COMMAND_MODULES:
+    try:
+        importlib.import_module(f"funnelmetrics.cli.{_name}")
+    except ModuleNotFoundError as _exc:  # a command group not built yet
+        if _exc.name != f"funnelmetrics.cli.{_name}":
+            raise
 
 __all__ = ["app", "main"]

@@ -1,0 +1,1 @@
+"""Languages (en, id, ms): number, currency and date formatting by locale, and interface texts."""

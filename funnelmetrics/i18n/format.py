@@ -1,0 +1,62 @@
+"""Numbers, money, ratios and dates formatted for a language, with Babel.
+
+Each language maps to the locale its users expect: en → en_US, id → id_ID, ms → ms_MY.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal, format_percent
+
+LOCALES = {"en": "en_US", "id": "id_ID", "ms": "ms_MY"}
+# Currencies whose amounts are shown without minor units (rupiah amounts are large and whole).
+NO_MINOR_UNITS = {"IDR", "JPY", "KRW", "VND"}
+
+
+def locale_of(lang: str) -> str:
+    return LOCALES.get(lang, lang if "_" in lang else "en_US")
+
+
+def money(value: float, currency: str = "USD", lang: str = "en") -> str:
+    """An amount in a currency, e.g. $1,234.50 / Rp 1.234.500 / RM1,234.50."""
+    fmt = "¤#,##0" if currency.upper() in NO_MINOR_UNITS else None
+    return format_currency(value, currency.upper(), format=fmt, locale=locale_of(lang),
+                           currency_digits=fmt is None)
+
+
+def number(value: float, lang: str = "en", digits: int = 2) -> str:
+    pattern = "#,##0" if float(value).is_integer() else "#,##0." + "#" * digits
+    return format_decimal(value, format=pattern, locale=locale_of(lang))
+
+
+def percent(value: float, lang: str = "en") -> str:
+    return format_percent(value, format="#,##0.0%", locale=locale_of(lang))
+
+
+def date(value: dt.date, lang: str = "en", style: str = "medium") -> str:
+    return format_date(value, format=style, locale=locale_of(lang))
+
+
+def format_value(value: Any, unit: str | None, *, lang: str = "en", currency: str = "USD") -> str:
+    """A metric value for people: by its unit (count, ratio, currency, days, months, score)."""
+    if value is None:
+        return "—"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if not isinstance(value, int | float):
+        return str(value)
+    if unit == "ratio":
+        return percent(value, lang)
+    if unit == "currency":
+        return money(value, currency, lang)
+    if unit == "currency_per_day":
+        return money(value, currency, lang) + {"en": "/day", "id": "/hari", "ms": "/hari"}.get(
+            lang, "/day")
+    if unit == "count":
+        return number(value, lang, 0)
+    if unit in ("days", "months", "score"):
+        return number(value, lang, 1)
+    return number(value, lang)
