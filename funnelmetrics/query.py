@@ -13,11 +13,18 @@ from typing import TYPE_CHECKING, Any
 import ibis
 
 from funnelmetrics import catalog
-from funnelmetrics.catalog.model import Metric, Time
+from funnelmetrics.catalog.model import Metric
 from funnelmetrics.compile import entities as ent
 from funnelmetrics.compile.compiler import Context, compile_metric, entity_of
 from funnelmetrics.compile.time import (
-    Grain, Window, floor, parse_date, parse_grain, parse_instant, shift, to_local,
+    Grain,
+    Window,
+    floor,
+    parse_date,
+    parse_grain,
+    parse_instant,
+    shift,
+    to_local,
 )
 from funnelmetrics.config import Funnel, Mode
 from funnelmetrics.errors import QueryError
@@ -169,7 +176,12 @@ def _default_range(ws: Workspace, q: MetricQuery) -> tuple[dt.date, dt.date]:
     if not lows:
         lows, highs = [today], [today]
     start = q.start or min(lows)
-    end = q.end or shift(floor(max(highs), q.grain), q.grain) - dt.timedelta(days=1)
+    if q.end is not None:
+        end = q.end
+    elif q.grain is Grain.ALL:
+        end = max(highs)
+    else:
+        end = shift(floor(max(highs), q.grain), q.grain) - dt.timedelta(days=1)
     return start, max(end, start)
 
 

@@ -82,21 +82,39 @@ def reached(param: str) -> Any:
     return lambda ctx, t: t[reach_column(ctx.params[param])].notnull()
 
 
-def converted(ctx: Context, t: ibis.Table) -> ibis.Value:
+def converted_between(from_stage: str, to_stage: str) -> Any:
     """Reached `to_stage` within the conversion window after reaching `from_stage`."""
-    start = t[reach_column(ctx.params["from_stage"])]
-    end = t[reach_column(ctx.params["to_stage"])]
-    limit = start + ibis.interval(seconds=int(round(ctx.window_days * 86400)))
-    return end.notnull() & (end <= limit)
+
+    def predicate(ctx: Context, t: ibis.Table) -> ibis.Value:
+        start, end = t[reach_column(from_stage)], t[reach_column(to_stage)]
+        limit = start + ibis.interval(seconds=int(round(ctx.window_days * 86400)))
+        return end.notnull() & (end <= limit)
+
+    return predicate
 
 
-def stage_duration(ctx: Context, t: ibis.Table) -> ibis.Value:
-    stage = ctx.params["stage"]
-    return days_between(t[reach_column(stage)], next_reach(t, ctx.funnel, stage))
+def converted(ctx: Context, t: ibis.Table) -> ibis.Value:
+    """Reached the `to_stage` parameter within the window after the `from_stage` parameter."""
+    return converted_between(ctx.params["from_stage"], ctx.params["to_stage"])(ctx, t)
 
 
-def has_next_stage(ctx: Context, t: ibis.Table) -> ibis.Value:
-    return next_reach(t, ctx.funnel, ctx.params["stage"]).notnull()
+def duration_in(stage: str | None = None) -> Any:
+    """Days from reaching `stage` (default: the `stage` parameter) to the next reached stage."""
+
+    def expr(ctx: Context, t: ibis.Table) -> ibis.Value:
+        s = stage or ctx.params["stage"]
+        return days_between(t[reach_column(s)], next_reach(t, ctx.funnel, s))
+
+    return expr
+
+
+def moved_on_from(stage: str | None = None) -> Any:
+    """The lead reached a later stage after `stage` (default: the `stage` parameter)."""
+
+    def predicate(ctx: Context, t: ibis.Table) -> ibis.Value:
+        return next_reach(t, ctx.funnel, stage or ctx.params["stage"]).notnull()
+
+    return predicate
 
 
 # ---- combine rules --------------------------------------------------------------------------

@@ -108,7 +108,7 @@ TIME_IN_STAGE = Metric(
         "yang mencapai peringkat dalam tempoh dan bergerak ke hadapan; purata (stat=median|p90)."),
     unit=Unit.DAYS, higher_is_better=False, entity="leads", params=(c.STAGE, c.STAT, c.MODE),
     measures={"days": Measure("reach", c.stat_agg, time=c.reach_of("stage"),
-                              expr=c.stage_duration, where=c.has_next_stage)},
+                              expr=c.duration_in(), where=c.moved_on_from())},
     combine=c.value_of("days"), formula="stat(next reached stage − stage), by entry period",
 )
 

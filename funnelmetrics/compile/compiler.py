@@ -18,7 +18,7 @@ import ibis
 
 from funnelmetrics.catalog.model import Agg, Measure, Metric, Time
 from funnelmetrics.compile import entities as ent
-from funnelmetrics.compile.time import Window, period_of, shift
+from funnelmetrics.compile.time import Window, shift
 from funnelmetrics.config import Config, Funnel, Mode
 
 MICROS_PER_DAY = 86_400_000_000
@@ -136,7 +136,7 @@ def _part(ctx: Context, members: list[tuple[str, Measure]], window: Window) -> i
             **{name: _aggregate(j, ctx, m) for name, m in members})
     t = t.mutate(_ts=t[_time_name(ctx, first)])
     t = t.filter(t._ts.notnull() & window.contains(t._ts))
-    t = t.mutate(period_start=period_of(t._ts, window.grain, window.tz))
+    t = t.mutate(period_start=window.period_of(t._ts))
     return t.group_by(["period_start", *keys]).aggregate(
         **{name: _aggregate(t, ctx, m) for name, m in members})
 
@@ -157,18 +157,24 @@ def _frame(ctx: Context, parts: list[ibis.Table], window: Window) -> ibis.Table:
     return frame
 
 
+def measure_frame(ctx: Context, metric: Metric, window: Window | None = None) -> ibis.Table:
+    """Every period (× dimension values) with one column per measure (nulls where no rows)."""
+    window = window or ctx.window
+    groups: dict[tuple[Any, ...], list[tuple[str, Measure]]] = {}
+    for name, m in metric.measures.items():
+        groups.setdefault(_fusion_key(ctx, m), []).append((name, m))
+    parts = [_part(ctx, members, window) for members in groups.values()]
+    ctx.frame = _frame(ctx, parts, window)
+    return ctx.frame
+
+
 def compile_metric(ctx: Context, metric: Metric) -> ibis.Table:
     """The metric as one expression: period_start, dimensions, value[, numerator, denominator]."""
     window = ctx.window
     if metric.lag_periods:
         window = Window(window.grain, shift(window.periods[0], window.grain,
                                             -metric.lag_periods), window.end, window.tz)
-    groups: dict[tuple[Any, ...], list[tuple[str, Measure]]] = {}
-    for name, m in metric.measures.items():
-        groups.setdefault(_fusion_key(ctx, m), []).append((name, m))
-    parts = [_part(ctx, members, window) for members in groups.values()]
-    frame = _frame(ctx, parts, window)
-    ctx.frame = frame
+    frame = measure_frame(ctx, metric, window)
     cols = {}
     for name, m in metric.measures.items():
         cols[name] = frame[name].fill_null(0) if agg_of(ctx, m).additive else frame[name]

@@ -24,6 +24,7 @@ class Grain(StrEnum):
     MONTH = "month"
     QUARTER = "quarter"
     YEAR = "year"
+    ALL = "all"  # one period: the whole requested range
 
     @property
     def unit(self) -> str:
@@ -70,7 +71,7 @@ def parse_instant(value: str | dt.date | None, tz: str) -> dt.datetime | None:
 
 def floor(day: dt.date, grain: Grain) -> dt.date:
     """The first day of the period containing `day`."""
-    if grain is Grain.DAY:
+    if grain in (Grain.DAY, Grain.ALL):
         return day
     if grain is Grain.WEEK:
         return day - dt.timedelta(days=day.weekday())
@@ -85,6 +86,8 @@ def shift(day: dt.date, grain: Grain, n: int = 1) -> dt.date:
     """The start of the period `n` periods after the one starting at `day`."""
     if grain is Grain.DAY:
         return day + dt.timedelta(days=n)
+    if grain is Grain.ALL:
+        raise QueryError("grain 'all' has no previous or next period")
     if grain is Grain.WEEK:
         return day + dt.timedelta(weeks=n)
     months = {Grain.MONTH: 1, Grain.QUARTER: 3, Grain.YEAR: 12}[grain] * n
@@ -149,7 +152,20 @@ class Window:
 
     @property
     def periods(self) -> list[dt.date]:
+        if self.grain is Grain.ALL:
+            return [self.start]
         return periods(self.start, self.end, self.grain)
+
+    def next_start(self, period: dt.date) -> dt.date:
+        """The first day after the period that starts on `period`."""
+        if self.grain is Grain.ALL:
+            return self.end + dt.timedelta(days=1)
+        return shift(period, self.grain)
+
+    def period_of(self, ts: ir.TimestampValue) -> ir.DateValue:
+        if self.grain is Grain.ALL:
+            return ibis.literal(self.start, "date")
+        return period_of(ts, self.grain, self.tz)
 
     def bounds_utc(self) -> tuple[dt.datetime, dt.datetime]:
         """[first instant, first instant after) of the range, as naive UTC."""
@@ -165,7 +181,7 @@ class Window:
     def spine(self) -> ibis.Table:
         """One row per period: its start date and the UTC instant the next period starts."""
         starts = self.periods
-        nexts = [local_to_utc(dt.datetime.combine(shift(p, self.grain), dt.time()), self.tz)
+        nexts = [local_to_utc(dt.datetime.combine(self.next_start(p), dt.time()), self.tz)
                  for p in starts]
         return ibis.memtable({"period_start": starts, "next_start": nexts},
                              schema={"period_start": "date", "next_start": "timestamp"})

@@ -50,14 +50,19 @@ class DataFile:
     format: str
 
 
-def data_format(path: Path) -> str | None:
-    """`csv`, `parquet`, `json` or `xlsx` from the file name (`.gz` allowed on text formats)."""
+def _base_suffix(path: Path) -> str:
+    """The suffix that names the format: `.csv` for both `leads.csv` and `leads.csv.gz`."""
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] in COMPRESSED:
         suffixes = suffixes[:-1]
-        if suffixes and FORMATS.get(suffixes[-1]) in ("parquet", "xlsx"):
-            return None
-    return FORMATS.get(suffixes[-1]) if suffixes else None
+    return suffixes[-1] if suffixes else ""
+
+
+def data_format(path: Path) -> str | None:
+    """`csv`, `parquet`, `json` or `xlsx` from the file name (`.gz` allowed on text formats)."""
+    fmt = FORMATS.get(_base_suffix(path))
+    compressed = path.suffix.lower() in COMPRESSED
+    return None if compressed and fmt in ("parquet", "xlsx") else fmt
 
 
 def table_name(path: Path) -> str:
@@ -192,7 +197,7 @@ def choose_delimiter(header: str, preferred: str = ",") -> str:
 
 def _csv_source(con: duckdb.DuckDBPyConnection, file: DataFile, tag: str) -> Source:
     header = _header_line(file.path)
-    preferred = "\t" if ".tsv" in [s.lower() for s in file.path.suffixes] else ","
+    preferred = "\t" if _base_suffix(file.path) == ".tsv" else ","
     delim = choose_delimiter(header, preferred)
     names = unique_names(next(csv.reader([header], delimiter=delim)), file.path)
     columns = "{" + ", ".join(f"{sql_str(n)}: 'VARCHAR'" for n in names) + "}"
@@ -239,8 +244,7 @@ def _parquet_source(con: duckdb.DuckDBPyConnection, file: DataFile, tag: str) ->
 
 # ---- JSON lines ---------------------------------------------------------------------------------
 def _json_source(con: duckdb.DuckDBPyConnection, file: DataFile, tag: str) -> Source:
-    fmt = "auto" if data_format(file.path) == "json" and ".json" in file.path.suffixes[-2:] \
-        and ".jsonl" not in file.path.suffixes else "newline_delimited"
+    fmt = "auto" if _base_suffix(file.path) == ".json" else "newline_delimited"
     raw = f"__fm_json_{tag}"
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT json FROM "

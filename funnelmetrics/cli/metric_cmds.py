@@ -1,0 +1,172 @@
+"""`metrics`, `metric`, `funnel` and `glossary`: the catalogue from the terminal (SPEC §5)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.syntax import Syntax
+
+from funnelmetrics import catalog
+from funnelmetrics.catalog.model import LANGS
+from funnelmetrics.cli.app import (
+    DEFAULT_DB,
+    AsOfOption,
+    DbOption,
+    FormatOption,
+    OutputFormat,
+    app,
+    console,
+    handle_errors,
+    open_workspace,
+)
+from funnelmetrics.cli.render import print_csv, print_json_line, records, rich_table, show
+from funnelmetrics.errors import QueryError
+
+GrainOption = Annotated[str, typer.Option("--grain", help="day, week, month, quarter, year, all.")]
+ByOption = Annotated[list[str] | None, typer.Option(
+    "--by", help="Split by a dimension (repeatable), e.g. source, rep.team, account.industry.")]
+StartOption = Annotated[str | None, typer.Option("--start", help="First day (YYYY-MM-DD).")]
+EndOption = Annotated[str | None, typer.Option("--end", help="Last day, inclusive.")]
+WhereOption = Annotated[list[str] | None, typer.Option(
+    "--where", help="Filter DIM=VALUE (repeatable; the same DIM twice means either value).")]
+ParamOption = Annotated[list[str] | None, typer.Option(
+    "--param", help="Metric parameter KEY=VALUE, e.g. from_stage=mql (repeatable).")]
+LangOption = Annotated[str | None, typer.Option("--lang", help="en, id or ms.")]
+
+
+def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, Any]:
+    """`KEY=VALUE` options into a dict; a repeated key collects a list."""
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise QueryError(f"{what} takes KEY=VALUE, not {pair!r}")
+        key, value = key.strip(), value.strip()
+        if key in out:
+            out[key] = [*(out[key] if isinstance(out[key], list) else [out[key]]), value]
+        else:
+            out[key] = value
+    return out
+
+
+def _lang(ws: Any, lang: str | None) -> str:
+    chosen = lang or ws.config.locale
+    if chosen not in LANGS:
+        raise QueryError(f"--lang must be one of {', '.join(LANGS)}, not {chosen!r}")
+    return chosen
+
+
+@app.command("metrics")
+@handle_errors
+def metrics_cmd(fmt: FormatOption = OutputFormat.table, lang: LangOption = None) -> None:
+    """List the metric catalogue."""
+    lang = lang or "en"
+    rows = [{"id": m.id, "name": m.name(lang), "unit": m.unit.value, "group": m.group,
+             "better": "higher" if m.higher_is_better else "lower",
+             "parameters": ", ".join(p.name for p in m.params)} for m in catalog.all_metrics()]
+    show(pd.DataFrame(rows), fmt, title="Metric catalogue")
+
+
+@app.command("metric")
+@handle_errors
+def metric_cmd(
+    names: Annotated[list[str], typer.Argument(help="One or more metric ids.")],
+    db: DbOption = DEFAULT_DB,
+    grain: GrainOption = "month",
+    by: ByOption = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    where: WhereOption = None,
+    param: ParamOption = None,
+    as_of: AsOfOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    explain: Annotated[bool, typer.Option("--explain", help="Print the SQL instead.")] = False,
+    lang: LangOption = None,
+) -> None:
+    """Compute metrics by period (and dimension)."""
+    query = {"grain": grain, "by": by or [], "start": start, "end": end,
+             "where": parse_pairs(where, "--where"), "as_of": as_of}
+    params = parse_pairs(param, "--param")
+    metrics = [catalog.get(name) for name in names]
+    unknown = set(params) - {p.name for m in metrics for p in m.params}
+    if unknown:
+        raise QueryError(f"no metric here takes parameter {sorted(unknown)[0]!r}")
+    with open_workspace(db, read_only=True) as ws:
+        lang = _lang(ws, lang)
+        for i, (name, metric) in enumerate(zip(names, metrics, strict=True)):
+            own = {k: v for k, v in params.items() if metric.param(k) is not None}
+            if explain:
+                console.print(f"-- {name}", highlight=False)
+                console.print(Syntax(ws.explain(name, params=own, **query), "sql"))
+                continue
+            df = ws.metric(name, params=own, **query)
+            _print_metric(ws, metric, df, fmt, lang, header=i == 0)
+
+
+def _print_metric(ws: Any, metric: Any, df: pd.DataFrame, fmt: OutputFormat, lang: str,
+                  header: bool) -> None:
+    if "numerator" not in df.columns:
+        df = df.assign(numerator=None, denominator=None)
+    if fmt is OutputFormat.json:
+        print_json_line({"metric": metric.id, "unit": metric.unit.value, "rows": records(df)})
+    elif fmt is OutputFormat.csv:
+        print_csv(df, extra={"metric": metric.id, "unit": metric.unit.value}, header=header)
+    else:
+        units = {"value": metric.unit.value}
+        if metric.is_ratio and metric.unit.value == "ratio":
+            units.update(numerator="count", denominator="count")
+        title = f"{metric.name(lang)} ({metric.id}, {metric.unit.value})"
+        shown = df if metric.is_ratio else df.drop(columns=["numerator", "denominator"])
+        console.print(rich_table(shown, title=title, units=units, lang=lang,
+                                 currency=ws.config.currency))
+
+
+@app.command("funnel")
+@handle_errors
+def funnel_cmd(
+    db: DbOption = DEFAULT_DB,
+    start: StartOption = None,
+    end: EndOption = None,
+    funnel: Annotated[str | None, typer.Option("--funnel", help="Funnel name.")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Split by a dimension.")] = None,
+    where: WhereOption = None,
+    mode: Annotated[str | None, typer.Option("--mode", help="cumulative or strict.")] = None,
+    as_of: AsOfOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    lang: LangOption = None,
+) -> None:
+    """Each stage for a period: reached, conversion to next, drop-off, median days in stage.
+
+    Without --start/--end: the last full quarter.
+    """
+    with open_workspace(db, read_only=True) as ws:
+        lang = _lang(ws, lang)
+        df = ws.funnel(start=start, end=end, funnel=funnel, by=by,
+                       where=parse_pairs(where, "--where"), as_of=as_of, mode=mode)
+        units = {"reached": "count", "converted_to_next": "count", "conversion_to_next": "ratio",
+                 "drop_off": "ratio", "median_days_in_stage": "days"}
+        envelope = {"funnel": ws.config.funnel(funnel).name, "start": start, "end": end}
+        show(df, fmt, title=f"Funnel: {ws.config.funnel(funnel).name}", units=units,
+             json_envelope=envelope, lang=lang)
+
+
+@app.command("glossary")
+@handle_errors
+def glossary_cmd(lang: LangOption = None, fmt: FormatOption = OutputFormat.table) -> None:
+    """Every metric's definition, in en, id or ms."""
+    lang = lang or "en"
+    if lang not in LANGS:
+        raise QueryError(f"--lang must be one of {', '.join(LANGS)}, not {lang!r}")
+    rows = [{"id": m.id, "name": m.name(lang), "unit": m.unit.value,
+             "definition": m.description(lang), "formula": m.formula}
+            for m in catalog.all_metrics()]
+    if fmt is not OutputFormat.table:
+        show(pd.DataFrame(rows), fmt)
+        return
+    for row in rows:
+        console.print(f"[bold]{row['name']}[/] [dim]({row['id']}, {row['unit']})[/]")
+        console.print(f"  {row['definition']}", highlight=False)
+        if row["formula"]:
+            console.print(f"  [dim]= {row['formula']}[/]", highlight=False)

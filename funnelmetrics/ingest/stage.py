@@ -1,0 +1,126 @@
+"""The staging pass: one scan of a file into a temporary table of typed values and rule results.
+
+For each canonical column the stage reads the file's text once (`__r_c`, trimmed, empty = null),
+parses it (`__p_c`: ISO 8601 → naive UTC timestamp, text → double) and evaluates every row rule
+as one bit of `__fm_bad`. Accepted rows are then inserted straight from the stage; rejected rows
+keep their original text as JSON in `__fm_raw` for the quarantine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from funnelmetrics.ingest.readers import Source, ident, sql_str
+from funnelmetrics.ingest.rules import STAGE_COLUMNS, Check, parsed, raw, sql_list
+from funnelmetrics.schema import Column, Kind, Table
+
+BAD = "__fm_bad"
+RAW = "__fm_raw"
+ROW = "__fm_row"
+# The stage keeps integers as doubles, so a 7.5 score can be reported before it is cast.
+STAGE_TYPE = {Kind.TEXT: "VARCHAR", Kind.TIMESTAMP: "TIMESTAMP", Kind.NUMBER: "DOUBLE",
+              Kind.INTEGER: "DOUBLE"}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a file's columns map onto a table: canonical columns found, and extra attributes."""
+
+    canonical: dict[str, str]  # canonical column -> file column name
+    extras: list[str]  # file column names kept as extra VARCHAR attributes
+
+
+def layout(table: Table, source: Source) -> Layout:
+    """Match the file's header to the table (case-insensitively); the rest are extras."""
+    wanted = {c.name.lower(): c.name for c in table.columns}
+    canonical: dict[str, str] = {}
+    extras: list[str] = []
+    for col in source.columns:
+        if col.name.startswith("__fm_"):
+            continue
+        name = wanted.get(col.name.lower())
+        if name is not None:
+            canonical[name] = col.name
+        else:
+            extras.append(col.name)
+    return Layout(canonical, extras)
+
+
+def _cleaned(expr: str, sql_type: str) -> str:
+    """A file value with surrounding spaces removed and empty text as null."""
+    return f"NULLIF(trim({expr}), '')" if sql_type == "VARCHAR" else expr
+
+
+def _stage_value(r: str, stages: Sequence[str]) -> str:
+    """A stage name matched case-insensitively to the configured spelling (null if unknown)."""
+    if all(s == s.lower() for s in stages):
+        return f"CASE WHEN lower({r}) IN ({sql_list(stages)}) THEN lower({r}) END"
+    whens = " ".join(f"WHEN {sql_str(s.lower())} THEN {sql_str(s)}" for s in stages)
+    return f"CASE lower({r}) {whens} END"
+
+
+def parse_sql(table: Table, col: Column, r: str, sql_type: str | None,
+              stages: Sequence[str]) -> str:
+    """SQL reading column `col` from its raw value `r` (of DuckDB type `sql_type`)."""
+    if sql_type is None:
+        return f"NULL::{STAGE_TYPE[col.kind]}"
+    text = sql_type == "VARCHAR"
+    as_text = r if text else f"CAST({r} AS VARCHAR)"
+    if (table.name, col.name) in STAGE_COLUMNS:
+        return _stage_value(as_text, stages)
+    if col.choices:
+        return f"lower({as_text})"
+    if col.kind is Kind.TEXT:
+        return as_text
+    if col.kind is Kind.TIMESTAMP:
+        if sql_type.startswith(("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ")):
+            return f"CAST({r} AS TIMESTAMP)"
+        if sql_type.startswith(("TIMESTAMP", "DATE")):
+            return f"TRY_CAST({r} AS TIMESTAMP)"
+        return f"CAST(TRY_CAST({as_text} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    return f"TRY_CAST({r} AS DOUBLE)"
+
+
+def _final(col: Column) -> str:
+    value = parsed(col.name)
+    if col.default is not None:
+        value = f"coalesce({value}, CAST({col.default} AS {STAGE_TYPE[col.kind]}))"
+    return f"{value} AS {ident(col.name)}"
+
+
+def bad_bits(checks: Sequence[Check]) -> str:
+    """One BIGINT whose bit i is set when the row breaks checks[i]."""
+    if not checks:
+        return "CAST(0 AS BIGINT)"
+    return " | ".join(f"(CASE WHEN {c.condition} THEN CAST({1 << i} AS BIGINT) ELSE 0 END)"
+                      for i, c in enumerate(checks))
+
+
+def stage_sql(name: str, table: Table, source: Source, checks: Sequence[Check],
+              stages: Sequence[str]) -> str:
+    """CREATE TEMP TABLE `name`: the file's rows, typed, with rule bits and raw text if bad."""
+    cols = {c.name: c for c in source.columns}
+    lay = layout(table, source)
+    types = {c: cols[f].type for c, f in lay.canonical.items()}
+    l1 = [f"{_cleaned(cols[f].expr, cols[f].type)} AS {raw(c)}" for c, f in lay.canonical.items()]
+    l1 += [f"NULL::VARCHAR AS {raw(c.name)}" for c in table.columns if c.name not in types]
+    l1 += [f"NULLIF(CAST({cols[e].expr} AS VARCHAR), '') AS {ident(e)}" for e in lay.extras]
+    if source.row_expr:
+        l1.append(f"{source.row_expr} AS {ROW}")
+    l2 = [f"{parse_sql(table, c, raw(c.name), types.get(c.name), stages)} AS {parsed(c.name)}"
+          for c in table.columns]
+    pairs = [f"{sql_str(c)}, CAST({raw(c)} AS VARCHAR)" for c in lay.canonical]
+    pairs += [f"{sql_str(e)}, {ident(e)}" for e in lay.extras]
+    final = [_final(c) for c in table.columns] + [ident(e) for e in lay.extras]
+    if source.row_expr:
+        final.append(ROW)
+    return (
+        f"CREATE TEMP TABLE {name} AS "
+        f"WITH l1 AS (SELECT {', '.join(l1)} FROM {source.relation}), "
+        f"l2 AS (SELECT *, {', '.join(l2)} FROM l1), "
+        f"l3 AS (SELECT *, {bad_bits(checks)} AS {BAD} FROM l2) "
+        f"SELECT {', '.join(final)}, {BAD}, CASE WHEN {BAD} <> 0 THEN "
+        f"CAST(json_object({', '.join(pairs)}) AS VARCHAR) END AS {RAW} "
+        f"FROM l3"
+    )
