@@ -74,7 +74,7 @@ def funnel_table(ws: Workspace, *, start: Any = None, end: Any = None, funnel: s
         q.start, q.end = _default_range(ws, MetricQuery(**{**q.__dict__}))
     metric = _funnel_metric(chosen.stages)
     ctx = _context(ws, q, Window(Grain.ALL, q.start, q.end, ws.config.timezone))
-    ctx.funnel = chosen
+    ctx.funnel, ctx.reach_stages = chosen, None
     frame = measure_frame(ctx, metric)
     raw = frame.select(*ctx.dims, *metric.measures).execute()
     return _shape(raw, chosen.stages, q.by)

@@ -131,8 +131,10 @@ def _context(ws: Workspace, q: MetricQuery, window: Window) -> Context:
     scope = ent.Scope(ws, as_of=q.as_of)
     now = q.as_of or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     mode = Mode(q.params.get("mode") or ws.config.mode)
+    named = {q.params[k] for k in STAGE_PARAMS if q.params.get(k)}
     return Context(scope=scope, config=ws.config, window=window, by=q.by, where=q.where,
-                   params=q.params, now=now, mode=mode, funnel=_funnel_of(ws, q.params))
+                   params=q.params, now=now, mode=mode, funnel=_funnel_of(ws, q.params),
+                   reach_stages=named or None)
 
 
 # Where an entity's rows have instants, for the default range of a query.
@@ -209,8 +211,4 @@ def run_metric(ws: Workspace, metric_id: str, *, output: str = "pandas", **query
         return expr.to_polars()
     if output != "pandas":
         raise QueryError(f"output must be pandas, polars or arrow, not {output!r}")
-    df = expr.execute()
-    if "period_start" in df.columns:
-        df["period_start"] = df["period_start"].map(
-            lambda v: v.date() if hasattr(v, "date") else v)
-    return df
+    return expr.to_pyarrow().to_pandas(date_as_object=True)

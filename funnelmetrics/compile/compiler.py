@@ -37,6 +37,7 @@ class Context:
     now: dt.datetime
     mode: Mode = Mode.CUMULATIVE
     funnel: Funnel | None = None
+    reach_stages: set[str] | None = None  # stages whose reach times are needed (None: all)
     cache: dict[str, ibis.Table] = field(default_factory=dict)
     frame: ibis.Table | None = None
 
@@ -76,10 +77,12 @@ def entity_rows(ctx: Context, entity: str) -> ibis.Table:
     """The entity's rows with the query's dimensions attached and its filters applied."""
     key = f"entity:{entity}"
     if key not in ctx.cache:
-        from funnelmetrics.compile.reach import reach_times
+        from funnelmetrics.compile.reach import needed_stages, reach_times
 
         if entity == "reach":
-            t = reach_times(ctx.scope, ctx.funnel, ctx.mode)
+            stages = None if ctx.reach_stages is None else needed_stages(
+                ctx.funnel, ctx.mode, ctx.reach_stages, [ctx.params.get("stage")])
+            t = reach_times(ctx.scope, ctx.funnel, ctx.mode, stages)
         else:
             t = ent.base(ctx.scope, entity)
         dims_entity = ent.DIMENSIONS_OF.get(entity, entity)

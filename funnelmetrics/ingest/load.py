@@ -197,19 +197,23 @@ class _Load:
     def collect(self, table: Table, staged: list[Staged], rows: str,
                 checks: list[Check]) -> None:
         """Count rows per file and record the problem lines of rejected rows."""
+        rejected = 0
+        for s in staged:
+            n, bad = self.con.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE ({BAD} & {PROBLEM_MASK}) <> 0) "
+                f"FROM {s.name}").fetchone()  # type: ignore[misc]
+            fr = FileReport(rows=n, accepted=n - bad, rejected=bad, path=s.file.path,
+                            table=table.name)
+            self.report.files.append(fr)
+            self.report.tables.setdefault(table.name, TableReport()).add(fr)
+            rejected += bad
+        if not rejected:
+            return
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE __fm_rejected AS SELECT * FROM {rows} "
                          f"WHERE ({BAD} & {PROBLEM_MASK}) <> 0")
         try:
             quarantine.collect(self.con, table, "__fm_rejected", checks,
                                [s.key for s in staged])
-            for s in staged:
-                n, bad = self.con.execute(
-                    f"SELECT count(*), count(*) FILTER (WHERE ({BAD} & {PROBLEM_MASK}) <> 0) "
-                    f"FROM {s.name}").fetchone()  # type: ignore[misc]
-                fr = FileReport(rows=n, accepted=n - bad, rejected=bad, path=s.file.path,
-                                table=table.name)
-                self.report.files.append(fr)
-                self.report.tables.setdefault(table.name, TableReport()).add(fr)
         finally:
             self.con.execute("DROP TABLE IF EXISTS __fm_rejected")
 
@@ -326,8 +330,7 @@ def _add_extra_columns(con: duckdb.DuckDBPyConnection, table: Table,
                        staged: Sequence[Staged]) -> list[str]:
     """Extra attributes of the files become VARCHAR columns of the table (SPEC §2)."""
     existing = {r[0].lower() for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-        "AND table_schema = 'main'", [table.name]).fetchall()}
+        "SELECT name FROM pragma_table_info(?)", [table.name]).fetchall()}
     extras: list[str] = []
     for s in staged:
         for e in s.layout.extras:

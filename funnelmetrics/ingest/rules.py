@@ -94,7 +94,8 @@ def out_of_range(table: Table, col: Column, stages: Sequence[str]) -> Check | No
     integer = col.kind is Kind.INTEGER
     if col.minimum is None and col.maximum is None and not integer:
         return None
-    p, tests = parsed(col.name), [f"{p} <> floor({p})"] if integer else []
+    p = parsed(col.name)
+    tests = [f"{p} <> floor({p})"] if integer else []
     if col.minimum is not None:
         tests.append(f"{p} < {col.minimum!r}")
     if col.maximum is not None:

@@ -1,0 +1,188 @@
+"""`init`, `ingest` and `check`: create a workspace and load data files into it (SPEC §2, §5)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from funnelmetrics.cli.app import (
+    DEFAULT_DB,
+    DbOption,
+    FormatOption,
+    OutputFormat,
+    app,
+    console,
+    err_console,
+    fail,
+    handle_errors,
+    open_workspace,
+)
+from funnelmetrics.cli.render import print_json_line
+from funnelmetrics.ingest import LoadReport, RejectedRowsError
+
+PathsArgument = Annotated[list[Path], typer.Argument(
+    help="Data files or directories (files are named after their table: leads.csv, …).")]
+TableOption = Annotated[str | None, typer.Option(
+    "--table", help="Load every file into this table instead of the one its name says.")]
+StrictOption = Annotated[bool, typer.Option(
+    "--strict", help="Load nothing and exit 1 when any row is rejected.")]
+QuarantineOption = Annotated[Path | None, typer.Option(
+    "--quarantine", help="Directory for the quarantine CSV files (default: <workspace>/quarantine).")]
+PROGRESS_MIN_BYTES = 4 << 20
+SHOWN_PROBLEMS = 20
+
+
+@app.command("init")
+@handle_errors
+def init_cmd(db: DbOption = DEFAULT_DB) -> None:
+    """Create a workspace: the canonical tables and a funnelmetrics.toml beside the database."""
+    existed = db.exists()
+    with open_workspace(db, must_exist=False) as ws:
+        created = ws.init()
+        where = ws.directory / "funnelmetrics.toml" if ws.directory else None
+    if existed and not created:
+        console.print(f"Workspace [bold]{db}[/] is already set up.")
+        return
+    console.print(f"[green]Workspace ready[/] at [bold]{db}[/]"
+                  + (f" (settings: {where})" if where else "")
+                  + f". Next: [bold]funnelmetrics ingest DIR --db {db}[/]")
+
+
+@app.command("ingest")
+@handle_errors
+def ingest_cmd(paths: PathsArgument, db: DbOption = DEFAULT_DB, table: TableOption = None,
+               strict: StrictOption = False, quarantine: QuarantineOption = None,
+               fmt: FormatOption = OutputFormat.table) -> None:
+    """Validate and load data files; rejected rows go to the quarantine (exit 0 unless --strict)."""
+    new = "://" not in str(db) and not db.exists()
+    with open_workspace(db, must_exist=False) as ws:
+        if new:
+            ws.init()  # a new workspace gets its funnelmetrics.toml too
+        _run(ws, paths, fmt, dry_run=False, table=table, strict=strict,
+             quarantine_dir=quarantine)
+
+
+@app.command("check")
+@handle_errors
+def check_cmd(paths: PathsArgument, db: DbOption = DEFAULT_DB, table: TableOption = None,
+              strict: StrictOption = False, fmt: FormatOption = OutputFormat.table) -> None:
+    """Validate data files exactly as `ingest` would, without writing anything."""
+    with _workspace_for_check(db) as ws:
+        _run(ws, paths, fmt, dry_run=True, table=table, strict=strict)
+
+
+def _workspace_for_check(db: Path) -> Any:
+    """The workspace at `db`; when there is none, an empty in-memory one (nothing is created)."""
+    if "://" in str(db) or db.exists():
+        return open_workspace(db)
+    import funnelmetrics
+    from funnelmetrics.config import load_config
+
+    return funnelmetrics.open(":memory:", config=load_config(db.resolve().parent))
+
+
+def _run(ws: Any, paths: list[Path], fmt: OutputFormat, *, dry_run: bool, **options: Any) -> None:
+    """Load (or check), render the report, and exit 1 on rejected rows under --strict."""
+    with _ProgressBars(enabled=fmt is OutputFormat.table) as bars:
+        try:
+            report = ws.ingest(paths, dry_run=dry_run, progress=bars.update, **options)
+        except RejectedRowsError as exc:
+            _render(exc.report, fmt)
+            fail(str(exc))
+            return
+    _render(report, fmt)
+
+
+# ---- rendering ----------------------------------------------------------------------------------
+def _render(report: LoadReport, fmt: OutputFormat) -> None:
+    if fmt is OutputFormat.json:
+        print_json_line(report.to_json())
+    elif fmt is OutputFormat.csv:
+        print(_csv(report), end="", flush=True)
+    else:
+        _rich(report)
+
+
+def _csv(report: LoadReport) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["file", "table", "rows", "accepted", "rejected", "quarantine"])
+    for f in report.files:
+        writer.writerow([f.path, f.table, f.rows, f.accepted, f.rejected, f.quarantine or ""])
+    return buf.getvalue()
+
+
+def _rich(report: LoadReport) -> None:
+    verb = "Checked" if report.dry_run else "Loaded"
+    table = Table(title=f"{verb} {len(report.files)} file(s)", title_justify="left",
+                  header_style="bold cyan")
+    for name, justify in (("file", "left"), ("table", "left"), ("rows", "right"),
+                          ("accepted", "right"), ("rejected", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for f in report.files:
+        rejected = f"[red]{f.rejected:,}[/]" if f.rejected else "0"
+        table.add_row(str(f.path), f.table, f"{f.rows:,}", f"{f.accepted:,}", rejected)
+    console.print(table)
+    if not report.rejected:
+        console.print("[green]Every row passed.[/]" if report.dry_run else
+                      "[green]Every row was accepted.[/]")
+        return
+    if report.dry_run:
+        console.print(f"[yellow]{report.rejected:,} row(s) would be rejected[/] "
+                      "(nothing was written):")
+    else:
+        where = f" — see [bold]{report.quarantine}[/] and" if report.quarantine else " — see"
+        console.print(f"[yellow]{report.rejected:,} row(s) rejected[/]{where} "
+                      "the _quarantine table.")
+    _problems(report)
+
+
+def _problems(report: LoadReport) -> None:
+    table = Table(header_style="bold", title_justify="left")
+    for name in ("file", "row", "column", "reason", "value"):
+        table.add_column(name, justify="right" if name == "row" else "left")
+    for p in report.problems[:SHOWN_PROBLEMS]:
+        table.add_row(Path(p.file).name, str(p.row), p.column, p.reason,
+                      "" if p.value is None else p.value)
+    console.print(table)
+    more = len(report.problems) - SHOWN_PROBLEMS
+    if more > 0 or report.problems_truncated:
+        console.print(f"… and more problem lines (first {SHOWN_PROBLEMS} shown).")
+
+
+class _ProgressBars:
+    """A Rich progress bar per file bigger than a few MB (on stderr, only on a terminal)."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled and err_console.is_terminal
+        self.progress: Progress | None = None
+        self.tasks: dict[Path, TaskID] = {}
+
+    def __enter__(self) -> _ProgressBars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def update(self, file: Path, fraction: float) -> None:
+        if not self.enabled:
+            return
+        if file not in self.tasks:
+            if not file.exists() or file.stat().st_size < PROGRESS_MIN_BYTES:
+                return
+            if self.progress is None:
+                self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                         TextColumn("{task.percentage:>3.0f}%"),
+                                         TimeElapsedColumn(), console=err_console,
+                                         transient=True)
+                self.progress.start()
+            self.tasks[file] = self.progress.add_task(file.name, total=1.0)
+        if self.progress is not None:
+            self.progress.update(self.tasks[file], completed=fraction)
