@@ -142,6 +142,9 @@ SPANS: dict[str, tuple[tuple[str, str], ...]] = {
     "reach": (("leads", "created_at"), ("stage_events", "occurred_at")),
     "opportunities": (("opportunities", "created_at"), ("opportunities", "closed_at")),
     "opportunities_with_lead": (("opportunities", "created_at"), ("opportunities", "closed_at")),
+    "account_mrr": (("subscriptions", "started_at"), ("subscriptions", "ended_at")),
+    "account_engagement": (("engagement_events", "occurred_at"),),
+    "credited_revenue": (("opportunities", "closed_at"),),
 }
 
 

@@ -115,7 +115,7 @@ def range_bounds(start: dt.date | None, end: dt.date | None,
     return lo, hi
 
 
-def _within(ts: ir.TimestampValue, lo: dt.datetime | None,
+def within(ts: ir.TimestampValue, lo: dt.datetime | None,
             hi: dt.datetime | None) -> ir.BooleanValue:
     cond = ibis.literal(True)
     if lo is not None:
@@ -180,7 +180,7 @@ def build_journeys(ws: Workspace, *, by: str = "channel", conversion: str = "won
     deals = _deal_facts(scope)
     valued = converted.left_join(deals, converted.lead_id == deals._lid).drop("_lid")
     valued = valued.mutate(value=valued.won.fill_null(0.0).cast("float64")).drop("won")
-    conversions = valued.filter(_within(valued.converted_at, lo, hi))
+    conversions = valued.filter(within(valued.converted_at, lo, hi))
 
     tp = _touchpoints(scope, by)
     t = tp.inner_join(conversions, tp._tlid == conversions.lead_id).drop("_tlid")
@@ -193,7 +193,7 @@ def build_journeys(ws: Workspace, *, by: str = "channel", conversion: str = "won
                  converted_at=p._cat, value=p._cval)
     p = p.mutate(_end=ibis.coalesce(
         p.converted_at, p.occurred_at.max().over(group_by=p.lead_id)))
-    paths = p.filter(p.occurred_at <= p._end, _within(p._end, lo, hi),
+    paths = p.filter(p.occurred_at <= p._end, within(p._end, lo, hi),
                      _lookback(p.occurred_at, p._end, lookback_days))
     paths = paths.mutate(converted=paths.converted_at.notnull()).drop("_end")
 

@@ -139,7 +139,7 @@ def _rich(report: LoadReport) -> None:
     else:
         where = f" — see [bold]{report.quarantine}[/] and" if report.quarantine else " — see"
         console.print(f"[yellow]{report.rejected:,} row(s) rejected[/]{where} "
-                      "the _quarantine table.")
+                      "the _quarantine table.", soft_wrap=True)
     _problems(report)
 
 

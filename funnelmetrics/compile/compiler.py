@@ -79,6 +79,9 @@ def entity_rows(ctx: Context, entity: str) -> ibis.Table:
     if key not in ctx.cache:
         from funnelmetrics.compile.reach import needed_stages, reach_times
 
+        if entity in ent.DERIVED:  # built from the query; dimensions and filters applied
+            ctx.cache[key] = ent.DERIVED[entity](ctx)
+            return ctx.cache[key]
         if entity == "reach":
             stages = None if ctx.reach_stages is None else needed_stages(
                 ctx.funnel, ctx.mode, ctx.reach_stages, [ctx.params.get("stage")])

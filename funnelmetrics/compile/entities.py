@@ -48,7 +48,8 @@ JOINS: dict[str, tuple[Join, ...]] = {
 }
 
 # Entities that are another entity's rows with more columns take that entity's dimensions.
-DIMENSIONS_OF = {"reach": "leads", "opportunities_with_lead": "opportunities"}
+DIMENSIONS_OF = {"reach": "leads", "opportunities_with_lead": "opportunities",
+                 "new_customers": "opportunities"}
 
 # Columns that are measures or times, never offered as dimensions.
 NOT_DIMENSIONS = {"created_at", "closed_at", "expected_close_at", "occurred_at", "started_at",
@@ -87,7 +88,7 @@ def _opportunities(scope: Scope) -> ibis.Table:
 
 def _opportunities_with_lead(scope: Scope) -> ibis.Table:
     """Opportunities with their lead's created_at (`lead_created_at`), for cycle-from-lead."""
-    opps, leads = _opportunities(scope), scope.ws.table("leads")
+    opps, leads = base(scope, "opportunities"), scope.ws.table("leads")
     right = leads.select(_lid=leads.lead_id, lead_created_at=leads.created_at)
     return opps.left_join(right, opps.lead_id == right._lid).drop("_lid")
 
@@ -100,17 +101,82 @@ def _timed(name: str, column: str) -> Callable[[Scope], ibis.Table]:
     return build
 
 
+def _subscriptions(scope: Scope) -> ibis.Table:
+    """Subscriptions as of the instant: started before it; one that ended later is still active."""
+    t = scope.ws.table("subscriptions")
+    if scope.as_of is None:
+        return t
+    t = t.filter(scope.before(t.started_at))
+    return t.mutate(ended_at=ibis.ifelse(t.ended_at >= scope.as_of, ibis.null("timestamp"),
+                                         t.ended_at))
+
+
+def _in_reporting_currency(name: str, build: Callable[[Scope], ibis.Table], amounts: tuple[str, ...],
+                           when: Callable[[ibis.Table], ibis.Value]) -> Callable[[Scope], ibis.Table]:
+    """`build` with amounts converted to the reporting currency (SPEC §2 fx_rates), probed once
+    per scope (the converted table is kept in `scope.builders`)."""
+
+    def converted(scope: Scope) -> ibis.Table:
+        from funnelmetrics.revenue.fx import to_reporting
+
+        t = to_reporting(scope, build(scope), amounts, when, name)
+        scope.builders.setdefault(name, lambda _scope: t)
+        return t
+
+    return converted
+
+
+def _lazy(module: str, name: str) -> Callable[..., ibis.Table]:
+    """A function of another module, imported when first called (no import cycle)."""
+
+    def call(*args: object) -> ibis.Table:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(*args)
+
+    return call
+
+
 BASES: dict[str, Callable[[Scope], ibis.Table]] = {
     "leads": _leads,
-    "opportunities": _opportunities,
+    # amounts at the rate of closed_at, or created_at while open
+    "opportunities": _in_reporting_currency(
+        "opportunities", _opportunities, ("amount",),
+        lambda t: ibis.coalesce(t.closed_at, t.created_at)),
+    "subscriptions": _in_reporting_currency(
+        "subscriptions", _subscriptions, ("mrr",), lambda t: t.started_at),
+    "new_customers": _lazy("funnelmetrics.revenue.customers", "new_customers"),
     "opportunities_with_lead": _opportunities_with_lead,
     "stage_events": _timed("stage_events", "occurred_at"),
     "deal_stage_events": _timed("deal_stage_events", "occurred_at"),
     "touchpoints": _timed("touchpoints", "occurred_at"),
-    "spend": _timed("spend", "date"),
+    "spend": _in_reporting_currency("spend", _timed("spend", "date"), ("amount",),
+                                    lambda t: t.date),
     "engagement_events": _timed("engagement_events", "occurred_at"),
     "survey_responses": _timed("survey_responses", "answered_at"),
     "quotas": lambda scope: scope.ws.table("quotas"),
+}
+
+_CHANNELS = "funnelmetrics.revenue.channels"
+
+# Dimensions computed rather than read: (table, name) -> (scope, rows) -> rows with `dim:NAME`.
+# A lead's channel is its campaign's channel, else its source; a deal's is its lead's; a spend
+# row's is its own, else its campaign's; an account's (subscriptions) is its acquiring lead's
+# (SPEC §3 cost_per_lead, cac; see funnelmetrics.revenue.channels).
+COMPUTED_DIMENSIONS: dict[tuple[str, str], Callable[[Scope, ibis.Table], ibis.Table]] = {
+    ("leads", "channel"): _lazy(_CHANNELS, "lead_channel"),
+    ("opportunities", "channel"): _lazy(_CHANNELS, "deal_channel"),
+    ("spend", "channel"): _lazy(_CHANNELS, "spend_channel"),
+    ("subscriptions", "channel"): _lazy(_CHANNELS, "account_channel"),
+    ("subscriptions", "campaign_id"): _lazy(_CHANNELS, "account_campaign"),
+}
+
+# Entities built from the whole compile context (the query's periods, dimensions, parameters):
+# name -> (ctx) -> rows with their `dim:` columns attached and the query's filters applied.
+DERIVED: dict[str, Callable[..., ibis.Table]] = {
+    "account_mrr": _lazy("funnelmetrics.revenue.mrr", "account_mrr_rows"),
+    "account_engagement": _lazy("funnelmetrics.revenue.engagement", "engagement_rows"),
+    "credited_revenue": _lazy("funnelmetrics.revenue.credit", "credited_rows"),
 }
 
 
@@ -133,6 +199,7 @@ def dimensions(scope: Scope, entity: str) -> list[str]:
             names.append(f"{join.prefix}.{col}")
             if col not in names:
                 names.append(col)
+    names += [n for table, n in COMPUTED_DIMENSIONS if table == entity and n not in names]
     return names
 
 
@@ -165,6 +232,10 @@ def with_dimensions(scope: Scope, entity: str, t: ibis.Table,
                     names: Iterable[str]) -> ibis.Table:
     """`t` (rows of `entity`) with a column `dim:NAME` for every requested dimension."""
     names = list(dict.fromkeys(names))
+    computed = [n for n in names if (_table_of(entity), n) in COMPUTED_DIMENSIONS]
+    for name in computed:
+        t = COMPUTED_DIMENSIONS[(_table_of(entity), name)](scope, t)
+    names = [n for n in names if n not in computed]
     if not names:
         return t
     placed = {name: resolve(scope, entity, name) for name in names}

@@ -21,7 +21,7 @@ import duckdb
 
 from funnelmetrics.errors import InputError
 from funnelmetrics.ingest import quarantine
-from funnelmetrics.ingest.readers import DataFile, Source, discover, ident, open_source
+from funnelmetrics.ingest.readers import DataFile, Source, discover, ident, open_source, sql_str
 from funnelmetrics.ingest.report import FileReport, LoadReport, RejectedRowsError, TableReport
 from funnelmetrics.ingest.rules import DUPLICATE_KEY, Check, row_checks, set_checks
 from funnelmetrics.ingest.stage import BAD, ROW, STAGE_TYPE, Layout, layout, stage_sql
@@ -69,6 +69,31 @@ def load(ws: Workspace, paths: list[Path], *, table: str | None = None, dry_run:
     qdir = quarantine_dir or (ws.directory / "quarantine" if ws.directory else None)
     report = LoadReport(dry_run=dry_run)
     run = _Load(con, list(ws.config.stages), report, progress)
+    with _utc(con):
+        _transaction(con, run, files, report, dry_run=dry_run, strict=strict, qdir=qdir)
+    if strict and report.rejected:
+        where = f"; see {report.quarantine}" if report.quarantine else ""
+        raise RejectedRowsError(f"{report.rejected} row(s) rejected, nothing loaded "
+                                f"(strict mode){where}", report)
+    return report
+
+
+@contextlib.contextmanager
+def _utc(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Parse in UTC (a date alone is 00:00 UTC, SPEC §2) whatever the session's zone."""
+    zone = con.execute("SELECT current_setting('TimeZone')").fetchone()[0]  # type: ignore[index]
+    if zone != "UTC":
+        con.execute("SET TimeZone = 'UTC'")
+    try:
+        yield
+    finally:
+        if zone != "UTC":
+            con.execute(f"SET TimeZone = {sql_str(zone)}")
+
+
+def _transaction(con: duckdb.DuckDBPyConnection, run: _Load, files: list[DataFile],
+                 report: LoadReport, *, dry_run: bool, strict: bool, qdir: Path | None) -> None:
+    """Everything a load writes, in one transaction (rolled back for dry runs and failures)."""
     con.execute("BEGIN TRANSACTION")
     try:
         quarantine.create_problems(con)
@@ -87,11 +112,6 @@ def load(ws: Workspace, paths: list[Path], *, table: str | None = None, dry_run:
         with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
         raise
-    if strict and report.rejected:
-        where = f"; see {report.quarantine}" if report.quarantine else ""
-        raise RejectedRowsError(f"{report.rejected} row(s) rejected, nothing loaded "
-                                f"(strict mode){where}", report)
-    return report
 
 
 def _write_quarantine_files(con: duckdb.DuckDBPyConnection, report: LoadReport,
@@ -300,6 +320,10 @@ def _duplicate_flags(con: duckdb.DuckDBPyConnection, table: Table, rows: str,
                      bit: int) -> str | None:
     """Flags for rows sharing a key: all of them if their values differ, else all but the first."""
     keys = ", ".join(ident(k) for k in table.key)
+    n, distinct = con.execute(f"SELECT count(*), count(DISTINCT hash({keys})) FROM {rows} "
+                              f"WHERE {BAD} = 0").fetchone()  # type: ignore[misc]
+    if n == distinct:  # distinct hashes: distinct keys (the cheap, common case)
+        return None
     con.execute(f"CREATE OR REPLACE TEMP TABLE __fm_dupkeys AS SELECT {keys} FROM {rows} "
                 f"WHERE {BAD} = 0 GROUP BY ALL HAVING count(*) > 1")
     if not con.execute("SELECT count(*) FROM __fm_dupkeys").fetchone()[0]:  # type: ignore[index]
@@ -330,7 +354,7 @@ def _add_extra_columns(con: duckdb.DuckDBPyConnection, table: Table,
                        staged: Sequence[Staged]) -> list[str]:
     """Extra attributes of the files become VARCHAR columns of the table (SPEC §2)."""
     existing = {r[0].lower() for r in con.execute(
-        "SELECT name FROM pragma_table_info(?)", [table.name]).fetchall()}
+        f"SELECT name FROM pragma_table_info({sql_str(table.name)})").fetchall()}
     extras: list[str] = []
     for s in staged:
         for e in s.layout.extras:

@@ -63,12 +63,14 @@ def store(con: duckdb.DuckDBPyConnection, files: Sequence[str], loaded_at: datet
     con.execute(f'DELETE FROM "{QUARANTINE_TABLE}" WHERE file IN ({names})')
     cols = ", ".join(ident(c) for c in QUARANTINE_COLUMNS if c != "loaded_at")
     con.execute(f'INSERT INTO "{QUARANTINE_TABLE}" (loaded_at, {cols}) '
-                f"SELECT ?, {cols} FROM {PROBLEMS} ORDER BY file, row_number", [loaded_at])
+                f"SELECT TIMESTAMP {sql_str(loaded_at.isoformat(sep=' '))}, {cols} "
+                f"FROM {PROBLEMS} ORDER BY file, row_number")
 
 
 def write_csv(con: duckdb.DuckDBPyConnection, file: str, path: Path) -> bool:
     """Write one input file's problem lines to `path`; remove a stale file when there are none."""
-    count = con.execute(f"SELECT count(*) FROM {PROBLEMS} WHERE file = ?", [file]).fetchone()
+    # (literals, not parameters: a parameterised statement is slow here the first time)
+    count = con.execute(f"SELECT count(*) FROM {PROBLEMS} WHERE file = {sql_str(file)}").fetchone()
     if not count or not count[0]:
         path.unlink(missing_ok=True)
         return False

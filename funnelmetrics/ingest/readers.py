@@ -253,8 +253,8 @@ def _json_source(con: duckdb.DuckDBPyConnection, file: DataFile, tag: str) -> So
         raise InputError(f"{file.path}: {describe_read_error('json', exc)}") from None
     source = Source(file, raw, [], row_offset=1)
     source.cleanup.append(lambda: con.execute(f"DROP TABLE IF EXISTS {raw}"))
-    bad = con.execute(f"SELECT rowid + 1 FROM {raw} WHERE json_type(json) <> 'OBJECT' "
-                      "ORDER BY rowid LIMIT 1").fetchone()
+    bad = con.execute(f"SELECT rowid - (SELECT min(rowid) FROM {raw}) + 1 FROM {raw} "
+                      "WHERE json_type(json) <> 'OBJECT' ORDER BY rowid LIMIT 1").fetchone()
     if bad:
         source.close()
         raise InputError(f"{file.path}: record {bad[0]} is not a JSON object")

@@ -48,16 +48,30 @@ def layout(table: Table, source: Source) -> Layout:
 
 
 def _cleaned(expr: str, sql_type: str) -> str:
-    """A file value with surrounding spaces removed and empty text as null."""
-    return f"NULLIF(trim({expr}), '')" if sql_type == "VARCHAR" else expr
+    """A file value with surrounding spaces removed and empty text as null.
+
+    `trim` is costly, so it runs only on values that start or end with a space.
+    """
+    if sql_type != "VARCHAR":
+        return expr
+    return (f"NULLIF(CASE WHEN starts_with({expr}, ' ') OR ends_with({expr}, ' ') "
+            f"THEN trim({expr}) ELSE {expr} END, '')")
 
 
 def _stage_value(r: str, stages: Sequence[str]) -> str:
     """A stage name matched case-insensitively to the configured spelling (null if unknown)."""
-    if all(s == s.lower() for s in stages):
-        return f"CASE WHEN lower({r}) IN ({sql_list(stages)}) THEN lower({r}) END"
     whens = " ".join(f"WHEN {sql_str(s.lower())} THEN {sql_str(s)}" for s in stages)
-    return f"CASE lower({r}) {whens} END"
+    return (f"CASE WHEN {r} IN ({sql_list(stages)}) THEN {r} "
+            f"ELSE (CASE lower({r}) {whens} END) END")
+
+
+def utc_timestamp(text: str) -> str:
+    """ISO 8601 text as a naive UTC timestamp: offsets applied, none (or a date alone) = UTC.
+
+    The TIMESTAMPTZ → TIMESTAMP cast goes through ICU calendars and is slow; the instant's
+    epoch microseconds are the same naive UTC value, so rebuild it from those.
+    """
+    return f"make_timestamp(epoch_us(TRY_CAST({text} AS TIMESTAMPTZ)))"
 
 
 def parse_sql(table: Table, col: Column, r: str, sql_type: str | None,
@@ -75,10 +89,10 @@ def parse_sql(table: Table, col: Column, r: str, sql_type: str | None,
         return as_text
     if col.kind is Kind.TIMESTAMP:
         if sql_type.startswith(("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ")):
-            return f"CAST({r} AS TIMESTAMP)"
+            return f"make_timestamp(epoch_us({r}))"
         if sql_type.startswith(("TIMESTAMP", "DATE")):
             return f"TRY_CAST({r} AS TIMESTAMP)"
-        return f"CAST(TRY_CAST({as_text} AS TIMESTAMPTZ) AS TIMESTAMP)"
+        return utc_timestamp(as_text)
     return f"TRY_CAST({r} AS DOUBLE)"
 
 

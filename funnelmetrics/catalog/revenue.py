@@ -1,0 +1,314 @@
+"""SaaS revenue metrics from subscriptions (SPEC §3): MRR, its movements, churn, retention, unit
+economics.
+
+`mrr`/`arr` sum the subscriptions active at each period's end. Every other entry reads the
+`account_mrr` entity (`funnelmetrics.revenue.mrr`): per account, MRR at the previous period's end
+(`mrr_start`) against this period's end (`mrr_end`), classified as new, expansion, reactivation,
+contraction or churn. Movements are per account, so they split by account attributes (account_id,
+a column of accounts, the acquisition channel / campaign_id), not by plan.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+
+from funnelmetrics.catalog import common as c
+from funnelmetrics.catalog.marketing import CAC_MEASURES, cac_of
+from funnelmetrics.catalog.model import Agg, Measure, Metric, Text, Time, Unit
+from funnelmetrics.compile.compiler import Context, safe_div
+from funnelmetrics.revenue.mrr import active_at, same_period
+
+ACCOUNTS = "accounts"  # the dimensions of per-account metrics
+
+
+def _account(column: str) -> Measure:
+    """A column of the per-account MRR rows, summed over the accounts of each period."""
+    return Measure("account_mrr", Agg.SUM, expr=column, time_kind=Time.SNAPSHOT,
+                   active=same_period)
+
+
+MRR_START, MRR_END = _account("mrr_start"), _account("mrr_end")
+NEW, EXPANSION, REACTIVATION = _account("new"), _account("expansion"), _account("reactivation")
+CONTRACTION, CHURN = _account("contraction"), _account("churn")
+CHURNED, ACTIVE_START, ACTIVE_END = (_account("churned"), _account("active_start"),
+                                     _account("active_end"))
+SUBSCRIPTION_MRR = Measure("subscriptions", Agg.SUM, expr="mrr", time_kind=Time.SNAPSHOT,
+                           active=active_at)
+
+
+def _saas(metric_id: str, name: Text, description: Text, unit: Unit, higher: bool,
+          measures: dict[str, Measure], combine: Any, formula: str, *, is_ratio: bool = False,
+          time: Time = Time.PERIOD, entity: str = ACCOUNTS,
+          benchmark: tuple[float, float] | None = None) -> Metric:
+    return Metric(id=metric_id, name=name, description=description, unit=unit,
+                  higher_is_better=higher, measures=measures, combine=combine, entity=entity,
+                  time=time, formula=formula, is_ratio=is_ratio, group="revenue",
+                  benchmark=benchmark)
+
+
+def _ratio(num: Any, den: Any) -> dict[str, Any]:
+    return {"value": safe_div(num, den), "numerator": num, "denominator": den}
+
+
+def _margin(ctx: Context) -> ibis.Value:
+    return ibis.literal(float(ctx.config.gross_margin))
+
+
+def arpa_of(cols: dict[str, Any]) -> ibis.Value:
+    """MRR at the period's end / accounts paying then (SPEC §3 arpa)."""
+    return safe_div(cols["mrr_end"], cols["active_end"])
+
+
+def churn_rate_of(cols: dict[str, Any]) -> ibis.Value:
+    """Accounts churned in the period / accounts active at its start."""
+    return safe_div(cols["churned"], cols["active_start"])
+
+
+def ltv_of(ctx: Context, cols: dict[str, Any]) -> ibis.Value:
+    """arpa × gross margin / customer churn rate; null when nobody churned (SPEC §3 ltv)."""
+    return safe_div(arpa_of(cols) * _margin(ctx), churn_rate_of(cols))
+
+
+MRR = _saas(
+    "mrr", Text("MRR", "MRR (pendapatan berulang bulanan)", "MRR (hasil berulang bulanan)"),
+    Text("Monthly recurring revenue: sum of the mrr of subscriptions active at the period's end "
+         "(started before the next period, not ended before it).",
+         "Pendapatan berulang bulanan: jumlah mrr langganan yang aktif di akhir periode (mulai "
+         "sebelum periode berikutnya, belum berakhir sebelumnya).",
+         "Hasil berulang bulanan: jumlah mrr langganan yang aktif pada akhir tempoh (bermula "
+         "sebelum tempoh seterusnya, belum tamat sebelumnya)."),
+    Unit.CURRENCY, True, {"mrr": SUBSCRIPTION_MRR}, c.value_of("mrr"),
+    "sum(mrr) of subscriptions active at period end", time=Time.SNAPSHOT, entity="subscriptions")
+
+ARR = _saas(
+    "arr", Text("ARR", "ARR (pendapatan berulang tahunan)", "ARR (hasil berulang tahunan)"),
+    Text("Annual recurring revenue: 12 × MRR at the period's end.",
+         "Pendapatan berulang tahunan: 12 × MRR di akhir periode.",
+         "Hasil berulang tahunan: 12 × MRR pada akhir tempoh."),
+    Unit.CURRENCY, True, {"mrr": SUBSCRIPTION_MRR},
+    lambda ctx, m: {"value": m["mrr"] * 12}, "12 × mrr", time=Time.SNAPSHOT,
+    entity="subscriptions")
+
+
+def _movement(metric_id: str, column: str, measure: Measure, higher: bool, name: Text,
+              description: Text, formula: str) -> Metric:
+    return _saas(metric_id, name, description, Unit.CURRENCY, higher, {column: measure},
+                 c.value_of(column), formula)
+
+
+NEW_MRR = _movement(
+    "new_mrr", "new", NEW, True, Text("New MRR", "MRR baru", "MRR baharu"),
+    Text("MRR of accounts with none at the previous period's end and some at this period's end, "
+         "that never had MRR at an earlier period's end.",
+         "MRR akun yang tidak punya MRR di akhir periode sebelumnya dan punya di akhir periode "
+         "ini, serta belum pernah punya MRR di akhir periode mana pun sebelumnya.",
+         "MRR akaun yang tiada MRR pada akhir tempoh sebelumnya dan ada pada akhir tempoh ini, "
+         "serta tidak pernah ada MRR pada akhir mana-mana tempoh lebih awal."),
+    "Σ mrr_end over accounts 0 → x, first time")
+
+REACTIVATION_MRR = _movement(
+    "reactivation_mrr", "reactivation", REACTIVATION, True,
+    Text("Reactivation MRR", "MRR reaktivasi", "MRR pengaktifan semula"),
+    Text("MRR of accounts with none at the previous period's end and some at this period's end, "
+         "that had MRR at an earlier period's end (returning customers).",
+         "MRR akun yang tidak punya MRR di akhir periode sebelumnya dan punya di akhir periode "
+         "ini, yang pernah punya MRR di akhir periode lebih awal (pelanggan yang kembali).",
+         "MRR akaun yang tiada MRR pada akhir tempoh sebelumnya dan ada pada akhir tempoh ini, "
+         "yang pernah ada MRR pada akhir tempoh lebih awal (pelanggan yang kembali)."),
+    "Σ mrr_end over accounts 0 → x that had MRR before")
+
+EXPANSION_MRR = _movement(
+    "expansion_mrr", "expansion", EXPANSION, True,
+    Text("Expansion MRR", "MRR ekspansi", "MRR pengembangan"),
+    Text("Increase of MRR from the previous period's end to this period's end, over accounts "
+         "that had MRR at both and more at the end (net per account: an upgrade and a downgrade "
+         "in one period count once, as their net effect).",
+         "Kenaikan MRR dari akhir periode sebelumnya ke akhir periode ini, atas akun yang punya "
+         "MRR di keduanya dan lebih besar di akhir (bersih per akun).",
+         "Kenaikan MRR dari akhir tempoh sebelumnya ke akhir tempoh ini, bagi akaun yang ada MRR "
+         "pada kedua-duanya dan lebih besar pada akhirnya (bersih setiap akaun)."),
+    "Σ (end − start) over accounts x → y, y > x > 0")
+
+CONTRACTION_MRR = _movement(
+    "contraction_mrr", "contraction", CONTRACTION, False,
+    Text("Contraction MRR", "MRR kontraksi", "MRR penguncupan"),
+    Text("Decrease of MRR from the previous period's end to this period's end, over accounts "
+         "that still have some MRR at the end (net per account).",
+         "Penurunan MRR dari akhir periode sebelumnya ke akhir periode ini, atas akun yang masih "
+         "punya MRR di akhir (bersih per akun).",
+         "Penurunan MRR dari akhir tempoh sebelumnya ke akhir tempoh ini, bagi akaun yang masih "
+         "ada MRR pada akhirnya (bersih setiap akaun)."),
+    "Σ (start − end) over accounts x → y, x > y > 0")
+
+CHURNED_MRR = _movement(
+    "churned_mrr", "churn", CHURN, False,
+    Text("Churned MRR", "MRR hilang (churn)", "MRR hilang (churn)"),
+    Text("MRR at the previous period's end of accounts that have none at this period's end.",
+         "MRR di akhir periode sebelumnya dari akun yang tidak punya MRR di akhir periode ini.",
+         "MRR pada akhir tempoh sebelumnya bagi akaun yang tiada MRR pada akhir tempoh ini."),
+    "Σ mrr_start over accounts x → 0")
+
+
+def _net_new(ctx: Context, m: dict[str, Any]) -> dict[str, Any]:
+    return {"value": m["new"] + m["expansion"] + m["reactivation"] - m["contraction"]
+            - m["churn"]}
+
+
+_MOVEMENTS = {"new": NEW, "expansion": EXPANSION, "reactivation": REACTIVATION,
+              "contraction": CONTRACTION, "churn": CHURN}
+
+NET_NEW_MRR = _saas(
+    "net_new_mrr", Text("Net new MRR", "MRR baru bersih", "MRR baharu bersih"),
+    Text("new + expansion + reactivation − contraction − churned MRR: the change of MRR over the "
+         "period.",
+         "MRR baru + ekspansi + reaktivasi − kontraksi − churn: perubahan MRR selama periode.",
+         "MRR baharu + pengembangan + pengaktifan semula − penguncupan − churn: perubahan MRR "
+         "sepanjang tempoh."),
+    Unit.CURRENCY, True, _MOVEMENTS, _net_new,
+    "new + expansion + reactivation − contraction − churn")
+
+CUSTOMER_CHURN_RATE = _saas(
+    "customer_churn_rate",
+    Text("Customer churn rate", "Tingkat churn pelanggan", "Kadar churn pelanggan"),
+    Text("Accounts that had MRR at the period's start (the previous period's end) and none at "
+         "its end, divided by the accounts with MRR at its start.",
+         "Akun yang punya MRR di awal periode (akhir periode sebelumnya) dan tidak punya di "
+         "akhirnya, dibagi akun yang punya MRR di awal periode.",
+         "Akaun yang ada MRR pada awal tempoh (akhir tempoh sebelumnya) dan tiada pada akhirnya, "
+         "dibahagi akaun yang ada MRR pada awal tempoh."),
+    Unit.RATIO, False, {"churned": CHURNED, "active_start": ACTIVE_START},
+    c.ratio_of("churned", "active_start"), "accounts churned / accounts active at start",
+    is_ratio=True)
+
+GROSS_MRR_CHURN_RATE = _saas(
+    "gross_mrr_churn_rate",
+    Text("Gross MRR churn rate", "Tingkat churn MRR kotor", "Kadar churn MRR kasar"),
+    Text("(Churned + contraction MRR) / MRR at the period's start.",
+         "(MRR churn + kontraksi) / MRR di awal periode.",
+         "(MRR churn + penguncupan) / MRR pada awal tempoh."),
+    Unit.RATIO, False, {"churn": CHURN, "contraction": CONTRACTION, "mrr_start": MRR_START},
+    lambda ctx, m: _ratio(m["churn"] + m["contraction"], m["mrr_start"]),
+    "(churned + contraction) / start MRR", is_ratio=True)
+
+NET_REVENUE_RETENTION = _saas(
+    "net_revenue_retention",
+    Text("Net revenue retention", "Retensi pendapatan bersih", "Pengekalan hasil bersih"),
+    Text("(Start MRR + expansion − contraction − churn of the accounts active at the start) / "
+         "start MRR; new and reactivated accounts are left out.",
+         "(MRR awal + ekspansi − kontraksi − churn dari akun yang aktif di awal) / MRR awal; "
+         "akun baru dan yang kembali tidak dihitung.",
+         "(MRR awal + pengembangan − penguncupan − churn bagi akaun yang aktif pada awal) / MRR "
+         "awal; akaun baharu dan yang kembali tidak dikira."),
+    Unit.RATIO, True, {"mrr_start": MRR_START, "expansion": EXPANSION,
+                       "contraction": CONTRACTION, "churn": CHURN},
+    lambda ctx, m: _ratio(m["mrr_start"] + m["expansion"] - m["contraction"] - m["churn"],
+                          m["mrr_start"]),
+    "(start + expansion − contraction − churn) / start", is_ratio=True, benchmark=(1.0, 1.2))
+
+NET_MRR_CHURN_RATE = _saas(
+    "net_mrr_churn_rate",
+    Text("Net MRR churn rate", "Tingkat churn MRR bersih", "Kadar churn MRR bersih"),
+    Text("(Churned + contraction − expansion − reactivation MRR) / MRR at the period's start; "
+         "negative means net expansion.",
+         "(MRR churn + kontraksi − ekspansi − reaktivasi) / MRR di awal periode; negatif berarti "
+         "ekspansi bersih.",
+         "(MRR churn + penguncupan − pengembangan − pengaktifan semula) / MRR pada awal tempoh; "
+         "negatif bermakna pengembangan bersih."),
+    Unit.RATIO, False, {**_MOVEMENTS, "mrr_start": MRR_START},
+    lambda ctx, m: _ratio(m["churn"] + m["contraction"] - m["expansion"] - m["reactivation"],
+                          m["mrr_start"]),
+    "(churned + contraction − expansion − reactivation) / start MRR", is_ratio=True)
+
+QUICK_RATIO = _saas(
+    "quick_ratio", Text("SaaS quick ratio", "Quick ratio SaaS", "Nisbah pantas SaaS"),
+    Text("(New + reactivation + expansion MRR) / (churned + contraction MRR): MRR gained per unit "
+         "lost; null when nothing was lost.",
+         "(MRR baru + reaktivasi + ekspansi) / (MRR churn + kontraksi): MRR yang didapat per "
+         "satuan yang hilang; kosong bila tidak ada yang hilang.",
+         "(MRR baharu + pengaktifan semula + pengembangan) / (MRR churn + penguncupan): MRR "
+         "diperoleh bagi setiap unit yang hilang; kosong jika tiada yang hilang."),
+    Unit.RATIO, True, _MOVEMENTS,
+    lambda ctx, m: _ratio(m["new"] + m["reactivation"] + m["expansion"],
+                          m["churn"] + m["contraction"]),
+    "(new + reactivation + expansion) / (churned + contraction)", is_ratio=True,
+    benchmark=(1.0, 4.0))
+
+_ARPA_MEASURES = {"mrr_end": MRR_END, "active_end": ACTIVE_END}
+
+ARPA = _saas(
+    "arpa", Text("Average revenue per account (ARPA)", "Pendapatan rata-rata per akun (ARPA)",
+                 "Purata hasil setiap akaun (ARPA)"),
+    Text("MRR at the period's end divided by the accounts with MRR then.",
+         "MRR di akhir periode dibagi jumlah akun yang punya MRR saat itu.",
+         "MRR pada akhir tempoh dibahagi bilangan akaun yang ada MRR ketika itu."),
+    Unit.CURRENCY, True, _ARPA_MEASURES, c.ratio_of("mrr_end", "active_end"),
+    "mrr / active accounts", is_ratio=True, time=Time.SNAPSHOT)
+
+_LTV_MEASURES = {**_ARPA_MEASURES, "churned": CHURNED, "active_start": ACTIVE_START}
+
+
+def _ltv(ctx: Context, m: dict[str, Any]) -> dict[str, Any]:
+    return {"value": ltv_of(ctx, m), "numerator": arpa_of(m) * _margin(ctx),
+            "denominator": churn_rate_of(m)}
+
+
+LTV = _saas(
+    "ltv", Text("Customer lifetime value (LTV)", "Nilai seumur hidup pelanggan (LTV)",
+                "Nilai sepanjang hayat pelanggan (LTV)"),
+    Text("ARPA × gross margin (setting gross_margin, default 1.0) / customer churn rate of the "
+         "period; null when no account churned.",
+         "ARPA × margin kotor (pengaturan gross_margin, bawaan 1,0) / tingkat churn pelanggan "
+         "periode; kosong bila tidak ada akun yang churn.",
+         "ARPA × margin kasar (tetapan gross_margin, lalai 1.0) / kadar churn pelanggan tempoh; "
+         "kosong jika tiada akaun yang churn."),
+    Unit.CURRENCY, True, _LTV_MEASURES, _ltv, "arpa × gross margin / customer_churn_rate",
+    is_ratio=True)
+
+
+def _ltv_to_cac(ctx: Context, m: dict[str, Any]) -> dict[str, Any]:
+    return _ratio(ltv_of(ctx, m), cac_of(m))
+
+
+LTV_TO_CAC = _saas(
+    "ltv_to_cac", Text("LTV to CAC ratio", "Rasio LTV terhadap CAC", "Nisbah LTV kepada CAC"),
+    Text("Customer lifetime value divided by customer acquisition cost of the period (3.0 is the "
+         "usual healthy mark); by channel or campaign_id, both for that channel's customers.",
+         "Nilai seumur hidup pelanggan dibagi biaya akuisisi pelanggan periode (3,0 adalah batas "
+         "sehat yang umum); per channel atau campaign_id, keduanya untuk pelanggan channel itu.",
+         "Nilai sepanjang hayat pelanggan dibahagi kos pemerolehan pelanggan tempoh (3.0 ialah "
+         "tanda sihat biasa); mengikut saluran atau campaign_id, kedua-duanya bagi pelanggan "
+         "saluran itu."),
+    Unit.RATIO, True, {**_LTV_MEASURES, **CAC_MEASURES}, _ltv_to_cac, "ltv / cac",
+    is_ratio=True, benchmark=(3.0, 5.0))
+
+
+def _payback(ctx: Context, m: dict[str, Any]) -> dict[str, Any]:
+    return _ratio(cac_of(m), arpa_of(m) * _margin(ctx))
+
+
+CAC_PAYBACK_MONTHS = _saas(
+    "cac_payback_months",
+    Text("CAC payback (months)", "Periode pengembalian CAC (bulan)", "Tempoh pulangan CAC (bulan)"),
+    Text("Months of gross-margin revenue from an average account needed to repay its "
+         "acquisition: CAC / (ARPA × gross margin).",
+         "Bulan pendapatan bermargin kotor dari akun rata-rata yang diperlukan untuk menutup "
+         "biaya akuisisinya: CAC / (ARPA × margin kotor).",
+         "Bulan hasil bermargin kasar daripada akaun purata yang diperlukan untuk membayar balik "
+         "kos pemerolehannya: CAC / (ARPA × margin kasar)."),
+    Unit.MONTHS, False, {**_ARPA_MEASURES, **CAC_MEASURES}, _payback,
+    "cac / (arpa × gross margin)", is_ratio=True)
+
+EXPANSION_RATE = _saas(
+    "expansion_rate", Text("Expansion rate", "Tingkat ekspansi", "Kadar pengembangan"),
+    Text("Expansion MRR divided by MRR at the period's start.",
+         "MRR ekspansi dibagi MRR di awal periode.",
+         "MRR pengembangan dibahagi MRR pada awal tempoh."),
+    Unit.RATIO, True, {"expansion": EXPANSION, "mrr_start": MRR_START},
+    c.ratio_of("expansion", "mrr_start"), "expansion / start MRR", is_ratio=True)
+
+METRICS = [MRR, ARR, NEW_MRR, EXPANSION_MRR, CONTRACTION_MRR, CHURNED_MRR, REACTIVATION_MRR,
+           NET_NEW_MRR, CUSTOMER_CHURN_RATE, GROSS_MRR_CHURN_RATE, NET_REVENUE_RETENTION,
+           NET_MRR_CHURN_RATE, QUICK_RATIO, ARPA, LTV, LTV_TO_CAC, CAC_PAYBACK_MONTHS,
+           EXPANSION_RATE]

@@ -1,0 +1,99 @@
+"""`serve` (the dashboard and REST API) and `user add|list|remove` (API tokens with a role)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from funnelmetrics.cli.app import (
+    DEFAULT_DB,
+    DbOption,
+    app,
+    console,
+    err_console,
+    fail,
+    handle_errors,
+    open_workspace,
+)
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+user_app = typer.Typer(help="API users: tokens with a role (admin, manager, rep, viewer).",
+                       no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@app.command("serve")
+@handle_errors
+def serve_cmd(
+    db: DbOption = DEFAULT_DB,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8000,
+    no_auth: Annotated[bool, typer.Option(
+        "--no-auth", help="Everyone is admin, no token (localhost only, for the demo).")] = False,
+) -> None:
+    """The web dashboard and the REST API (/api/v1, docs at /api/docs)."""
+    if no_auth and host not in LOCAL_HOSTS:
+        fail(f"--no-auth is only allowed on localhost (127.0.0.1), not on {host}: anyone who "
+             "can reach it would be admin. Add users with `funnelmetrics user add` instead.")
+    import uvicorn
+
+    from funnelmetrics.web.app import create_app
+    from funnelmetrics.web.users import list_users
+
+    with open_workspace(db, read_only=True) as ws:
+        users = list_users(ws)
+    if not no_auth and not users:
+        err_console.print("[yellow]No users yet:[/] add one with "
+                          f"[bold]funnelmetrics user add NAME --role admin --db {db}[/] "
+                          "(or use --no-auth on localhost).")
+    application = create_app(db, auth=not no_auth)
+    shown = f"[{host}]" if ":" in host else host
+    console.print(f"funnelmetrics dashboard on [bold]http://{shown}:{port}[/] "
+                  f"({'no auth' if no_auth else 'token auth'}); API docs at /api/docs")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@user_app.command("add")
+@handle_errors
+def user_add_cmd(
+    name: Annotated[str, typer.Argument(help="User name (unique).")],
+    role: Annotated[str, typer.Option("--role", help="admin, manager, rep or viewer.")],
+    rep_id: Annotated[str | None, typer.Option("--rep-id", help="A rep's rep_id.")] = None,
+    team: Annotated[str | None, typer.Option("--team", help="A manager's team.")] = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Create a user and print its token (the last line; it is shown only once)."""
+    from funnelmetrics.web.users import add_user
+
+    with open_workspace(db) as ws:
+        user, token = add_user(ws, name, role, rep_id=rep_id, team=team)
+    scope = f" rep_id={user.rep_id}" if user.rep_id else f" team={user.team}" if user.team else ""
+    err_console.print(f"Created {user.role.value} [bold]{user.name}[/]{scope}. Token (shown "
+                      "once; send it as `Authorization: Bearer TOKEN`):", highlight=False)
+    print(token, flush=True)
+
+
+@user_app.command("list")
+@handle_errors
+def user_list_cmd(db: DbOption = DEFAULT_DB) -> None:
+    """The users of the workspace (never their tokens)."""
+    from funnelmetrics.web.users import list_users
+
+    with open_workspace(db, read_only=True) as ws:
+        for u in list_users(ws):
+            scope = u.rep_id or u.team or ""
+            print(f"{u.name}\t{u.role.value}\t{scope}")
+
+
+@user_app.command("remove")
+@handle_errors
+def user_remove_cmd(name: Annotated[str, typer.Argument(help="User name.")],
+                    db: DbOption = DEFAULT_DB) -> None:
+    """Remove a user (their token stops working)."""
+    from funnelmetrics.web.users import remove_user
+
+    with open_workspace(db) as ws:
+        if not remove_user(ws, name):
+            fail(f"no user named {name!r}")
+    console.print(f"Removed {name}.")

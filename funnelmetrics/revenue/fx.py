@@ -1,0 +1,74 @@
+"""Amounts in the reporting currency (SPEC §2: a `currency` column plus an `fx_rates` table).
+
+An amount converts at the latest `rate_to_reporting` of its currency dated on or before the
+transaction's date (an ASOF join). A row in the reporting currency (`config.currency`) or with no
+currency is left as it is. A foreign row without such a rate is a QueryError naming the currency
+and the date. One cheap probe comes first: when no row is foreign the table is returned untouched,
+with no join in the expression.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import ibis
+
+from funnelmetrics.errors import QueryError
+
+if TYPE_CHECKING:
+    from funnelmetrics.compile.entities import Scope
+
+When = Callable[[ibis.Table], ibis.Value]  # rows -> the instant whose rate applies
+_HELPERS = ("_fx_code", "_fx_on", "_fx_currency", "_fx_date", "_fx_rate")
+
+
+def currency_code(t: ibis.Table) -> ibis.Value:
+    """The row's currency as an upper-case code, null when absent or blank."""
+    return t.currency.strip().upper().nullif("")
+
+
+def is_foreign(t: ibis.Table, reporting: str) -> ibis.Value:
+    code = currency_code(t)
+    return code.notnull() & (code != reporting.upper())
+
+
+def has_rows(t: ibis.Table) -> bool:
+    """An EXISTS-style probe: does `t` have at least one row?"""
+    return bool(t.limit(1).count().execute())
+
+
+def to_reporting(scope: Scope, t: ibis.Table, amounts: Sequence[str], when: When,
+                 what: str) -> ibis.Table:
+    """`t` with `amounts` converted to the reporting currency at the rate of `when(t)`'s date."""
+    if "currency" not in t.columns:
+        return t
+    reporting = scope.ws.config.currency
+    if not has_rows(t.filter(is_foreign(t, reporting))):
+        return t
+    marked = t.mutate(_fx_code=ibis.ifelse(is_foreign(t, reporting), currency_code(t),
+                                           ibis.null("string")),
+                      _fx_on=when(t))
+    rates = scope.ws.table("fx_rates")
+    rates = rates.select(_fx_currency=rates.currency.strip().upper(), _fx_date=rates.date,
+                         _fx_rate=rates.rate_to_reporting.cast("float64"))
+    joined = marked.asof_join(rates, on=marked._fx_on >= rates._fx_date,
+                              predicates=[marked._fx_code == rates._fx_currency])
+    _check_rates(joined, what, reporting)
+    rate = ibis.ifelse(joined._fx_code.isnull(), 1.0, joined._fx_rate)
+    return joined.mutate(**{a: joined[a] * rate for a in amounts}).drop(*_HELPERS)
+
+
+def _check_rates(joined: ibis.Table, what: str, reporting: str) -> None:
+    """A clear error for the earliest foreign row that has no rate on or before its date."""
+    missing = joined.filter(joined._fx_code.notnull() & joined._fx_rate.isnull())
+    first = (missing.select(code=missing._fx_code, on=missing._fx_on)
+             .order_by(["on", "code"]).limit(1).to_pyarrow().to_pylist())
+    if not first:
+        return
+    code, on = first[0]["code"], first[0]["on"]
+    day = on.date().isoformat() if isinstance(on, dt.datetime) else str(on)
+    raise QueryError(f"no exchange rate for {code} on or before {day} (needed by {what}): add a "
+                     f"row to fx_rates with currency {code}, a date on or before {day} and "
+                     f"rate_to_reporting into {reporting}")

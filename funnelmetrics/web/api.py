@@ -1,0 +1,275 @@
+"""The REST API under /api/v1 (SPEC §5): the same catalogue as the CLI, as JSON, CSV and XLSX."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    UploadFile,
+)
+from fastapi.responses import Response
+
+from funnelmetrics.cli.render import records
+from funnelmetrics.web import exports, rows, service, tiles
+from funnelmetrics.web.auth import (
+    Principal,
+    admin_principal,
+    check_csrf,
+    current_principal,
+    get_session,
+    rows_principal,
+)
+from funnelmetrics.web.models import (
+    AttributionOut,
+    CatalogOut,
+    DimensionsOut,
+    ErrorOut,
+    FunnelOut,
+    IngestOut,
+    MeOut,
+    MetricOut,
+    OverviewOut,
+    RowsOut,
+    TablesOut,
+    ValuesOut,
+)
+from funnelmetrics.web.source import Session
+
+Lang = Literal["en", "id", "ms"]
+Grain = Literal["day", "week", "month", "quarter", "year", "all"]
+Fmt = Literal["csv", "xlsx"]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": text}
+    for code, text in ((400, "A wrong query (unknown dimension, bad date, …)."),
+                       (401, "No or an invalid token."),
+                       (403, "Your role may not see this."),
+                       (404, "No such metric or table."),
+                       (422, "A parameter has the wrong type."))
+}
+NOT_YET = {501: {"model": ErrorOut, "description": "Not available yet."}}
+
+router = APIRouter(prefix="/api/v1", responses=ERRORS)
+
+SessionDep = Annotated[Session, Depends(get_session)]
+Who = Annotated[Principal, Depends(current_principal)]
+RowsWho = Annotated[Principal, Depends(rows_principal)]
+ByQ = Annotated[list[str], Query(description="Split by a dimension (repeatable), e.g. source, "
+                                             "rep.team, account.industry.")]
+WhereQ = Annotated[list[str], Query(description="Filter DIM=VALUE (repeatable; the same DIM "
+                                                "twice means either value).")]
+ParamQ = Annotated[list[str], Query(description="Metric parameter KEY=VALUE (repeatable), e.g. "
+                                                "from_stage=mql.")]
+DateQ = Annotated[str | None, Query(description="YYYY-MM-DD (end inclusive).")]
+AsOfQ = Annotated[str | None, Query(description="See the workspace as it stood at this "
+                                                "date/instant.")]
+ROW_PARAMS = {"limit", "offset", "start", "end", "where", "date_column", "lang"}
+
+
+@router.get("/catalog", response_model=CatalogOut, summary="The metric catalogue")
+def get_catalog(who: Who, lang: Lang = "en") -> dict[str, Any]:
+    """Every metric with its labels and description in `lang`, unit, parameters, benchmark."""
+    return {"lang": lang, "metrics": service.catalog_entries(lang)}
+
+
+@router.get("/me", response_model=MeOut, summary="Who you are")
+def get_me(who: Who) -> dict[str, Any]:
+    u = who.user
+    return {"name": u.name, "role": u.role.value, "rep_id": u.rep_id, "team": u.team,
+            "rep_ids": list(who.rep_ids) if who.rep_ids is not None else None}
+
+
+def _metric_df(session: Session, who: Principal, metric_id: str, grain: str, by: list[str],
+               start: str | None, end: str | None, where: list[str], param: list[str],
+               as_of: str | None) -> Any:
+    return service.metric(session, who, metric_id, grain=grain, by=by, start=start, end=end,
+                          where=service.pairs(where, "where"),
+                          params=service.pairs(param, "param"), as_of=as_of)
+
+
+@router.get("/metric/{metric_id}", response_model=MetricOut, summary="One metric")
+def get_metric(metric_id: str, session: SessionDep, who: Who, grain: Grain = "month",
+               by: ByQ = [], start: DateQ = None, end: DateQ = None,  # noqa: B006
+               where: WhereQ = [], param: ParamQ = [],  # noqa: B006
+               as_of: AsOfQ = None) -> dict[str, Any]:
+    """By period (and dimension): `period_start`, dimensions, `value`, `numerator`,
+    `denominator` — exactly what `funnelmetrics metric ID --format json` prints."""
+    df = _metric_df(session, who, metric_id, grain, by, start, end, where, param, as_of)
+    entry = service.known_metric(metric_id)
+    return {"metric": entry.id, "unit": entry.unit.value, "rows": records(df)}
+
+
+@router.get("/funnel", response_model=FunnelOut, summary="The funnel")
+def get_funnel(session: SessionDep, who: Who, start: DateQ = None, end: DateQ = None,
+               funnel: str | None = None, by: str | None = None,
+               where: WhereQ = [],  # noqa: B006
+               mode: Literal["cumulative", "strict"] | None = None,
+               as_of: AsOfQ = None) -> dict[str, Any]:
+    """Each stage: reached, converted to next, conversion, drop-off, median days in stage.
+    Without start/end: the last full quarter."""
+    df = service.funnel(session, who, start=start, end=end, funnel_name=funnel, by=by,
+                        where=service.pairs(where, "where"), mode=mode, as_of=as_of)
+    name = session.cached(("funnel_name", funnel), lambda ws: ws.config.funnel(funnel).name)
+    return {"funnel": name, "start": start, "end": end, "rows": records(df)}
+
+
+@router.get("/attribution", response_model=AttributionOut, summary="Attribution models",
+            responses=NOT_YET)
+def get_attribution(session: SessionDep, who: Who, model: str = "all",
+                    by: Literal["channel", "campaign_id"] = "channel",
+                    conversion: str = "won", start: DateQ = None, end: DateQ = None,
+                    as_of: AsOfQ = None) -> dict[str, Any]:
+    """Credited conversions, revenue, spend and ROI per channel for one model, a
+    comma-separated list, or `all` side by side."""
+    results = service.attribution(session, who, model=model, by=by, conversion=conversion,
+                                  start=start, end=end, as_of=as_of)
+    return {"results": [{"model": name, "conversion": conversion, "rows": records(df)}
+                        for name, df in results.items()]}
+
+
+@router.get("/forecast", summary="Forecast (not available yet)", responses=NOT_YET)
+def get_forecast(who: Who) -> Response:
+    raise service.NotAvailable("forecast is not available yet")
+
+
+@router.get("/insights", summary="Insights (not available yet)", responses=NOT_YET)
+def get_insights(who: Who) -> Response:
+    raise service.NotAvailable("insights are not available yet")
+
+
+@router.get("/overview", response_model=OverviewOut, summary="KPI tiles")
+def get_overview(session: SessionDep, who: Who, grain: Grain = "month", start: DateQ = None,
+                 end: DateQ = None, where: WhereQ = [],  # noqa: B006
+                 lang: Lang = "en", as_of: AsOfQ = None) -> dict[str, Any]:
+    """The headline metrics for the last period of the range, with the change against the
+    period before, a sparkline over the range, benchmark and target status."""
+    service.check_dates(start, end, as_of, None, "UTC")
+    lo, hi = tiles.default_range(grain, as_of, start, end)
+    found = tiles.tiles(session, who, grain=grain, start=lo, end=hi,
+                        where=service.pairs(where, "where"), lang=lang, as_of=as_of)
+    return {"grain": grain, "start": lo.isoformat(), "end": hi.isoformat(),
+            "tiles": [{**{k: v for k, v in t.__dict__.items() if k not in ("note", "params")},
+                       "period_start": t.period_start.isoformat() if t.period_start else None}
+                      for t in found]}
+
+
+@router.get("/dimensions", response_model=DimensionsOut, summary="Dimensions")
+def get_dimensions(session: SessionDep, who: Who, entity: str = "leads") -> dict[str, Any]:
+    """Every dimension an entity (leads, opportunities, …) can be split or filtered by."""
+    return {"entity": entity, "dimensions": service.dimensions(session, entity)}
+
+
+@router.get("/dimensions/{name}/values", response_model=ValuesOut, summary="Dimension values")
+def get_dimension_values(name: str, session: SessionDep, who: Who,
+                         entity: str = "leads") -> dict[str, Any]:
+    """The values a dimension takes in your rows, most frequent first (at most 200)."""
+    service.dimensions(session, entity)
+    return {"dimension": name,
+            "values": service.dimension_values(session, who, name, entity=entity)}
+
+
+@router.get("/tables", response_model=TablesOut, summary="Tables with rows")
+def get_tables(who: RowsWho) -> dict[str, Any]:
+    return {"tables": rows.tables_for(who)}
+
+
+def _row_filters(request: Request, where: list[str]) -> dict[str, Any]:
+    """`where=DIM=VALUE` plus any other `DIM=VALUE` query parameter."""
+    extra = [f"{k}={v}" for k, v in request.query_params.multi_items() if k not in ROW_PARAMS]
+    return service.pairs([*where, *extra], "where")
+
+
+@router.get("/rows/{table}", response_model=RowsOut, summary="The rows behind a number")
+def get_rows(table: str, request: Request, session: SessionDep, who: RowsWho,
+             limit: Annotated[int, Query(ge=1, le=rows.MAX_PAGE)] = 100,
+             offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+             start: DateQ = None, end: DateQ = None, date_column: str | None = None,
+             where: WhereQ = []) -> dict[str, Any]:  # noqa: B006
+    """A page of a table's rows that you may see, filtered by `DIM=VALUE` (as `where=` or as
+    plain query parameters, e.g. `?source=web`) and a date range on the table's time column
+    (`date_column` to choose another)."""
+    total, df = rows.page(session, who, table, where=_row_filters(request, where), start=start,
+                          end=end, date_column=date_column, limit=limit, offset=offset)
+    return {"table": table, "total": total, "limit": limit, "offset": offset,
+            "columns": [str(c) for c in df.columns], "rows": records(df)}
+
+
+EXPORT_OK = {200: {"content": {exports.MEDIA["csv"].split(";")[0]: {},
+                               exports.MEDIA["xlsx"]: {}},
+                   "description": "The file."}}
+
+
+@router.get("/export/metric/{metric_id}.{fmt}", summary="Export a metric",
+            response_class=Response, responses=EXPORT_OK)
+def export_metric(metric_id: str, fmt: Fmt, session: SessionDep, who: Who,
+                  grain: Grain = "month", by: ByQ = [],  # noqa: B006
+                  start: DateQ = None, end: DateQ = None, where: WhereQ = [],  # noqa: B006
+                  param: ParamQ = [], as_of: AsOfQ = None) -> Response:  # noqa: B006
+    """The metric's rows (as GET /metric/{id}) as CSV or XLSX."""
+    df = _metric_df(session, who, metric_id, grain, by, start, end, where, param, as_of)
+    entry = service.known_metric(metric_id)
+    return exports.download(df, fmt, metric_id, {"metric": entry.id, "unit": entry.unit.value})
+
+
+@router.get("/export/funnel.{fmt}", summary="Export the funnel", response_class=Response,
+            responses=EXPORT_OK)
+def export_funnel(fmt: Fmt, session: SessionDep, who: Who, start: DateQ = None,
+                  end: DateQ = None, funnel: str | None = None, by: str | None = None,
+                  where: WhereQ = [],  # noqa: B006
+                  mode: Literal["cumulative", "strict"] | None = None,
+                  as_of: AsOfQ = None) -> Response:
+    """The funnel (as GET /funnel) as CSV or XLSX."""
+    df = service.funnel(session, who, start=start, end=end, funnel_name=funnel, by=by,
+                        where=service.pairs(where, "where"), mode=mode, as_of=as_of)
+    return exports.download(df, fmt, "funnel")
+
+
+@router.get("/export/{table}.{fmt}", summary="Export rows", response_class=Response,
+            responses=EXPORT_OK)
+def export_rows(table: str, fmt: Fmt, request: Request, session: SessionDep, who: RowsWho,
+                start: DateQ = None, end: DateQ = None, date_column: str | None = None,
+                where: WhereQ = [],  # noqa: B006
+                limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000) -> Response:
+    """The rows you may see (as GET /rows/{table}, without paging) as CSV or XLSX."""
+    df = rows.all_rows(session, who, table, where=_row_filters(request, where), start=start,
+                       end=end, date_column=date_column, limit=limit)
+    return exports.download(df, fmt, table)
+
+
+@router.post("/ingest", response_model=IngestOut, summary="Upload data files (admin)")
+def post_ingest(request: Request, session: SessionDep,
+                who: Annotated[Principal, Depends(admin_principal)],
+                files: Annotated[list[UploadFile], File(description="Files named after their "
+                                                                   "table, e.g. leads.csv.")],
+                table: Annotated[str | None, Form()] = None,
+                strict: Annotated[bool, Form()] = False,
+                csrf_token: Annotated[str | None, Form()] = None,
+                x_csrf_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    """Validate and load files exactly as `funnelmetrics ingest` does (rejected rows go to the
+    quarantine). Uploads from a browser session need the CSRF token."""
+    if who.via_cookie:
+        check_csrf(request, csrf_token or x_csrf_token)
+    session.close()  # the load needs the file to itself
+    with tempfile.TemporaryDirectory(prefix="funnelmetrics-upload-") as tmp:
+        paths = []
+        for upload in files:
+            name = Path(upload.filename or "").name
+            if not name or name.startswith("."):
+                raise HTTPException(400, "every file needs its table's name, e.g. leads.csv")
+            path = Path(tmp) / name
+            with path.open("wb") as out:
+                shutil.copyfileobj(upload.file, out)
+            paths.append(path)
+        with request.app.state.source.writing() as ws:
+            report = ws.ingest(paths, table=table, strict=strict)
+    return report.to_json()

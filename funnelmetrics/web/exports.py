@@ -1,0 +1,61 @@
+"""Results as downloadable CSV or XLSX (openpyxl), cells JSON-safe (dates ISO, no NaN)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+from fastapi.responses import Response
+
+from funnelmetrics.cli.render import records
+
+MEDIA = {"csv": "text/csv; charset=utf-8",
+         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+XLSX_MAX_ROWS = 1_048_575
+
+
+def csv_bytes(df: pd.DataFrame, extra: Mapping[str, Any] | None = None) -> bytes:
+    buf = io.StringIO()
+    columns = [*(extra or {}), *map(str, df.columns)]
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in records(df):
+        writer.writerow({**(extra or {}), **{str(k): "" if v is None else v
+                                             for k, v in row.items()}})
+    return buf.getvalue().encode("utf-8")
+
+
+def xlsx_bytes(df: pd.DataFrame, sheet: str, extra: Mapping[str, Any] | None = None) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title=_sheet_name(sheet))
+    ws.append([*(extra or {}), *map(str, df.columns)])
+    for row in records(df.head(XLSX_MAX_ROWS)):
+        ws.append([*(extra or {}).values(), *(_cell(v) for v in row.values())])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value  # never a formula in someone's spreadsheet
+    return value
+
+
+def _sheet_name(name: str) -> str:
+    cleaned = "".join("_" if c in '[]:*?/\\' else c for c in name)
+    return (cleaned or "data")[:31]
+
+
+def download(df: pd.DataFrame, fmt: str, name: str,
+             extra: Mapping[str, Any] | None = None) -> Response:
+    """A CSV or XLSX attachment named `name.fmt`."""
+    body = csv_bytes(df, extra) if fmt == "csv" else xlsx_bytes(df, name, extra)
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "export"
+    return Response(body, media_type=MEDIA[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{safe}.{fmt}"'})

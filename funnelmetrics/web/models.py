@@ -1,0 +1,135 @@
+"""Response models of the REST API (they make its OpenAPI schema)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+Row = dict[str, Any]
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(description="What was wrong, in one line.")
+
+
+class ParamOut(BaseModel):
+    name: str
+    default: str | int | float | bool | None
+    description: str
+    choices: list[str] | None
+    kind: str
+
+
+class MetricInfo(BaseModel):
+    id: str
+    name: str
+    description: str
+    unit: str
+    group: str
+    higher_is_better: bool
+    is_ratio: bool
+    formula: str
+    entity: str
+    time: str
+    benchmark: list[float] | None = Field(description="(good, great) marks, where one exists.")
+    params: list[ParamOut]
+
+
+class CatalogOut(BaseModel):
+    lang: str
+    metrics: list[MetricInfo]
+
+
+class MetricOut(BaseModel):
+    """Exactly the CLI's `metric --format json` object (SPEC §5)."""
+
+    metric: str
+    unit: str
+    rows: list[Row] = Field(description="period_start, dimensions, value, numerator, "
+                                        "denominator (null: no data).")
+
+
+class FunnelOut(BaseModel):
+    funnel: str
+    start: str | None
+    end: str | None
+    rows: list[Row] = Field(description="stage, reached, converted_to_next, "
+                                        "conversion_to_next, drop_off, median_days_in_stage.")
+
+
+class AttributionModelOut(BaseModel):
+    model: str
+    conversion: str
+    rows: list[Row] = Field(description="channel (or campaign_id), credited_conversions, "
+                                        "credited_revenue, spend, roi, …")
+
+
+class AttributionOut(BaseModel):
+    results: list[AttributionModelOut]
+
+
+class RowsOut(BaseModel):
+    table: str
+    total: int = Field(description="Rows matching the filters (all pages).")
+    limit: int
+    offset: int
+    columns: list[str]
+    rows: list[Row]
+
+
+class TablesOut(BaseModel):
+    tables: list[str]
+
+
+class DimensionsOut(BaseModel):
+    entity: str
+    dimensions: list[str]
+
+
+class ValuesOut(BaseModel):
+    dimension: str
+    values: list[str | None]
+
+
+class MeOut(BaseModel):
+    name: str
+    role: str
+    rep_id: str | None
+    team: str | None
+    rep_ids: list[str] | None = Field(description="The reps whose rows you see (null: all).")
+
+
+class TileOut(BaseModel):
+    metric: str
+    label: str
+    unit: str
+    period_start: str | None
+    value: float | None
+    previous: float | None
+    change: float | None
+    benchmark_status: str | None
+    target: float | None
+    target_status: str | None
+    available: bool
+    sparkline: list[Row]
+
+
+class OverviewOut(BaseModel):
+    grain: str
+    start: str
+    end: str
+    tiles: list[TileOut]
+
+
+class TableCounts(BaseModel):
+    rows: int
+    accepted: int
+    rejected: int
+
+
+class IngestOut(BaseModel):
+    """Exactly the CLI's `ingest --format json` object (SPEC §5)."""
+
+    tables: dict[str, TableCounts]
+    quarantine: str | None

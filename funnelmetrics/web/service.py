@@ -1,0 +1,254 @@
+"""What the REST API and the pages ask the library, scoped to the caller and cached.
+
+Nothing here computes a figure: metrics come from `ws.metric`, the funnel from `ws.funnel`,
+attribution from `funnelmetrics.attribution`. This module checks the query, adds the caller's
+scope (a `where` on `rep_id`), and remembers results for the current version of the workspace.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import inspect
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+from fastapi import HTTPException
+
+from funnelmetrics import catalog
+from funnelmetrics.catalog.model import Metric
+from funnelmetrics.compile import entities as ent
+from funnelmetrics.compile.time import parse_date, parse_instant
+from funnelmetrics.errors import QueryError
+from funnelmetrics.web.auth import Principal
+from funnelmetrics.web.source import Session
+
+MIN_YEAR, MAX_YEAR = 1900, 2200
+MAX_PERIODS = 5000
+GRAIN_DAYS = {"day": 1, "week": 7, "month": 28, "quarter": 90, "year": 365, "all": 10**9}
+
+
+class NotAvailable(Exception):
+    """A feature or metric that is not installed (yet): the page says so, the API answers 501."""
+
+
+def pairs(values: Sequence[str] | None, what: str) -> dict[str, Any]:
+    """`KEY=VALUE` strings into a dict; a repeated key collects a list (either value)."""
+    out: dict[str, Any] = {}
+    for pair in values or []:
+        key, sep, value = str(pair).partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
+            raise QueryError(f"{what} takes KEY=VALUE, not {pair!r}")
+        if key in out:
+            out[key] = [*(out[key] if isinstance(out[key], list) else [out[key]]), value]
+        else:
+            out[key] = value
+    return out
+
+
+def frozen(value: Any) -> Any:
+    """A hashable copy of a query value (dicts and lists), for cache keys."""
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), frozen(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple | set):
+        return tuple(frozen(v) for v in value)
+    return value
+
+
+# ---- catalogue --------------------------------------------------------------------------------
+def known_metric(metric_id: str) -> Metric:
+    """The catalogue entry, or 404."""
+    if metric_id not in {m.id for m in catalog.all_metrics()}:
+        raise HTTPException(404, f"unknown metric {metric_id!r}; see /api/v1/catalog")
+    return catalog.get(metric_id)
+
+
+def has_metric(*metric_ids: str) -> bool:
+    known = {m.id for m in catalog.all_metrics()}
+    return all(m in known for m in metric_ids)
+
+
+def catalog_entries(lang: str) -> list[dict[str, Any]]:
+    return [{
+        "id": m.id, "name": m.name(lang), "description": m.description(lang),
+        "unit": m.unit.value, "group": m.group, "higher_is_better": m.higher_is_better,
+        "is_ratio": m.is_ratio, "formula": m.formula, "entity": m.entity, "time": m.time.value,
+        "benchmark": list(m.benchmark) if m.benchmark else None,
+        "params": [{"name": p.name, "default": _plain(p.default), "description": p.description,
+                    "choices": list(p.choices) if p.choices else None, "kind": p.kind}
+                   for p in m.params],
+    } for m in catalog.all_metrics()]
+
+
+def _plain(value: Any) -> Any:
+    return value if value is None or isinstance(value, str | int | float | bool) else str(value)
+
+
+# ---- checks -----------------------------------------------------------------------------------
+def check_dates(start: Any, end: Any, as_of: Any, grain: str | None, tz: str) -> None:
+    """Dates the backend can hold, and not millions of periods (user errors, not crashes)."""
+    days = []
+    for what, value in (("start", start), ("end", end)):
+        d = parse_date(value, what)
+        if d is not None and not MIN_YEAR <= d.year <= MAX_YEAR:
+            raise QueryError(f"{what}: {d} is out of range ({MIN_YEAR}–{MAX_YEAR})")
+        days.append(d)
+    moment = parse_instant(as_of, tz)
+    if moment is not None and not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise QueryError(f"as_of: {moment} is out of range ({MIN_YEAR}–{MAX_YEAR})")
+    lo, hi = days
+    if lo and hi and grain in GRAIN_DAYS and (hi - lo).days / GRAIN_DAYS[grain] > MAX_PERIODS:
+        raise QueryError(f"{grain} periods from {lo} to {hi} are more than {MAX_PERIODS}; "
+                         "use a coarser grain or a shorter range")
+
+
+def check_params(metric: Metric, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters as one value each, numbers finite (the library parses them)."""
+    out = {}
+    for name, value in params.items():
+        if isinstance(value, list):
+            raise QueryError(f"parameter {name!r} given more than once")
+        param = metric.param(name)
+        if param is not None and param.kind == "number":
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise QueryError(f"{metric.id}: {name} must be a number, not {value!r}") from None
+            if not math.isfinite(number) or number <= 0:
+                raise QueryError(f"{metric.id}: {name} must be a positive number")
+        out[name] = value
+    return out
+
+
+def scoped_where(who: Principal, where: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The caller's filters plus their scope: a rep or manager only ever sees their reps."""
+    out = dict(where or {})
+    if who.rep_ids is None:
+        return out
+    allowed = set(who.rep_ids)
+    if "rep_id" in out:
+        asked = out["rep_id"] if isinstance(out["rep_id"], list) else [out["rep_id"]]
+        kept = [str(v) for v in asked if str(v) in allowed]
+        if not kept:
+            raise HTTPException(403, "you may only see the rows of your own reps")
+        out["rep_id"] = kept
+    else:
+        out["rep_id"] = sorted(allowed)
+    return out
+
+
+def _unscopable(who: Principal, exc: QueryError, what: str) -> None:
+    """A scoped caller asked for data that has no rep: refuse rather than show everything."""
+    if who.rep_ids is not None and "'rep_id'" in str(exc) and "dimension" in str(exc):
+        raise HTTPException(403, f"{what} cannot be limited to your reps' rows, so your role "
+                                 "cannot see it") from None
+
+
+# ---- metrics, funnel, attribution -------------------------------------------------------------
+def metric(session: Session, who: Principal, metric_id: str, *, grain: str = "month",
+           by: Sequence[str] = (), start: Any = None, end: Any = None,
+           where: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None,
+           as_of: Any = None) -> pd.DataFrame:
+    """`ws.metric(...)` for the caller: period_start, dims, value, numerator, denominator."""
+    entry = known_metric(metric_id)
+    params = check_params(entry, params or {})
+    check_dates(start, end, as_of, str(grain).lower(), "UTC")
+    where = scoped_where(who, where)
+    query = {"grain": grain, "by": list(by), "start": start, "end": end, "where": where,
+             "params": params, "as_of": as_of}
+
+    def compute(ws: Any) -> pd.DataFrame:
+        df = ws.metric(metric_id, **query)
+        if "numerator" not in df.columns:
+            df = df.assign(numerator=None, denominator=None)
+        return df
+
+    try:
+        return session.cached(("metric", metric_id, frozen(query)), compute)
+    except QueryError as exc:
+        _unscopable(who, exc, f"metric {metric_id}")
+        raise
+
+
+def funnel(session: Session, who: Principal, *, start: Any = None, end: Any = None,
+           funnel_name: str | None = None, by: str | None = None,
+           where: Mapping[str, Any] | None = None, mode: str | None = None,
+           as_of: Any = None) -> pd.DataFrame:
+    """`ws.funnel(...)` for the caller: per stage reached, conversion, drop-off, days."""
+    check_dates(start, end, as_of, None, "UTC")
+    where = scoped_where(who, where)
+    query = {"start": start, "end": end, "funnel": funnel_name, "by": by, "where": where,
+             "mode": mode, "as_of": as_of}
+    try:
+        return session.cached(("funnel", frozen(query)), lambda ws: ws.funnel(**query))
+    except QueryError as exc:
+        _unscopable(who, exc, "the funnel")
+        raise
+
+
+def attribution_available() -> bool:
+    return importlib.util.find_spec("funnelmetrics.attribution") is not None
+
+
+def attribution(session: Session, who: Principal, *, model: str = "all", by: str = "channel",
+                conversion: str = "won", start: Any = None, end: Any = None,
+                as_of: Any = None) -> dict[str, pd.DataFrame]:
+    """{model: table of channel, credited_conversions, credited_revenue, spend, roi}."""
+    if not attribution_available():
+        raise NotAvailable("attribution is not available yet")
+    import funnelmetrics.attribution as attr
+
+    check_dates(start, end, as_of, None, "UTC")
+    runner = getattr(attr, "attribute_models", None)
+    query: dict[str, Any] = {"by": by, "conversion": conversion, "start": start, "end": end,
+                             "as_of": as_of}
+    if who.rep_ids is not None:
+        takes_where = runner is not None and "where" in inspect.signature(runner).parameters
+        if not takes_where:
+            raise HTTPException(403, "attribution cannot be limited to your reps' rows yet, so "
+                                     "your role cannot see it")
+        query["where"] = scoped_where(who, None)
+
+    def compute(ws: Any) -> dict[str, pd.DataFrame]:
+        if runner is not None:
+            return runner(ws, model, **query)
+        return {model: attr.attribute(ws, model=model, **query)}
+
+    return session.cached(("attribution", model, frozen(query)), compute)
+
+
+# ---- dimensions -------------------------------------------------------------------------------
+def dimensions(session: Session, entity: str = "leads") -> list[str]:
+    """Every dimension an entity can be split or filtered by (from the compiler's entities)."""
+    if entity not in ent.JOINS:
+        raise HTTPException(404, f"unknown entity {entity!r}; entities: {', '.join(ent.JOINS)}")
+    return session.cached(("dimensions", entity),
+                          lambda ws: ent.dimensions(ent.Scope(ws), entity))
+
+
+def dimension_values(session: Session, who: Principal, name: str, *, entity: str = "leads",
+                     limit: int = 200) -> list[str | None]:
+    """The distinct values of a dimension in the caller's rows (most frequent first)."""
+    where = scoped_where(who, None)
+
+    def compute(ws: Any) -> list[str | None]:
+        scope = ent.Scope(ws)
+        t = ent.with_dimensions(scope, entity, ent.base(scope, entity), [name, *where])
+        t = ent.apply_where(t, where)
+        col = t[f"dim:{name}"]
+        counts = t.group_by(v=col).aggregate(n=t.count())
+        df = counts.order_by([counts.n.desc(), counts.v]).limit(limit).execute()
+        return [None if v is None or v != v else str(v) for v in df.v]
+
+    try:
+        return session.cached(("values", entity, name, frozen(where), limit), compute)
+    except QueryError as exc:
+        _unscopable(who, exc, f"dimension {name}")
+        raise
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()

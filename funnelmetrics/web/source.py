@@ -1,0 +1,194 @@
+"""The workspace behind the server: short-lived connections and a result cache.
+
+Connections are opened per request (read-only) and closed after it, so the CLI (`user add`,
+`ingest`) can write to the file while the server runs. Results are cached in-process, keyed by
+the workspace file's modification time and size: a load changes them and empties the cache.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import funnelmetrics
+from funnelmetrics.errors import ConfigError
+
+if TYPE_CHECKING:
+    from funnelmetrics.workspace import Workspace
+
+T = TypeVar("T")
+
+
+class ReadWriteLock:
+    """Many readers or one writer (DuckDB refuses a read-write and a read-only connection to the
+    same file in one process)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writer)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writer and self._readers == 0)
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+class ResultCache:
+    """A bounded LRU of results with one computation per key at a time (no thundering herd)."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._flights: dict[Hashable, threading.Lock] = {}
+
+    def get(self, key: Hashable) -> tuple[bool, Any]:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return True, self._data[key]
+        return False, None
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+    @contextmanager
+    def flight(self, key: Hashable) -> Iterator[None]:
+        with self._lock:
+            lock = self._flights.setdefault(key, threading.Lock())
+        with lock:
+            yield
+        with self._lock:
+            self._flights.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+class Source:
+    """One workspace file served over HTTP."""
+
+    def __init__(self, db_path: str | Path, *, cache_size: int = 1024) -> None:
+        self.path = Path(db_path)
+        if not self.path.exists():
+            raise ConfigError(f"{self.path}: no workspace here (run `funnelmetrics init --db "
+                              f"{self.path}` or `funnelmetrics demo`)")
+        self.lock = ReadWriteLock()
+        self.cache = ResultCache(cache_size)
+
+    def version(self) -> tuple[int, ...]:
+        """Modification time and size of the database and its write-ahead log."""
+        parts: list[int] = []
+        for path in (self.path, Path(f"{self.path}.wal")):
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                parts += [0, 0]
+            else:
+                parts += [st.st_mtime_ns, st.st_size]
+        return tuple(parts)
+
+    @contextmanager
+    def writing(self) -> Iterator[Workspace]:
+        """A read-write workspace, once every reader in this process has finished."""
+        with self.lock.exclusive():
+            ws = funnelmetrics.open(self.path)
+            try:
+                yield ws
+            finally:
+                ws.close()
+                self.cache.clear()
+
+    def session(self) -> Session:
+        return Session(self)
+
+
+class Session:
+    """One request's view of the workspace: a connection opened at the first cache miss."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.version = source.version()
+        self._ws: Workspace | None = None
+        self._held: Any = None
+
+    @property
+    def ws(self) -> Workspace:
+        if self._ws is None:
+            held = self.source.lock.shared()
+            held.__enter__()
+            try:
+                self._ws = _open_read_only(self.source.path)
+            except BaseException:
+                held.__exit__(None, None, None)
+                raise
+            self._held = held
+        return self._ws
+
+    def cached(self, key: Hashable, compute: Callable[[Workspace], T]) -> T:
+        """`compute(ws)`, remembered for this version of the workspace file."""
+        full = (self.version, key)
+        hit, value = self.source.cache.get(full)
+        if hit:
+            return value
+        with self.source.cache.flight(full):
+            hit, value = self.source.cache.get(full)
+            if hit:
+                return value
+            value = compute(self.ws)
+            self.source.cache.put(full, value)
+            return value
+
+    def close(self) -> None:
+        if self._ws is not None:
+            try:
+                self._ws.close()
+            finally:
+                self._ws = None
+                self._held.__exit__(None, None, None)
+                self._held = None
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _open_read_only(path: Path) -> Workspace:
+    try:
+        return funnelmetrics.open(path, read_only=True)
+    except Exception as exc:
+        if type(exc).__module__.startswith(("duckdb", "_duckdb")):
+            raise ConfigError(f"{path}: cannot open the database "
+                              f"({str(exc).splitlines()[0]})") from None
+        raise

@@ -1,0 +1,142 @@
+"""KPI tiles of the overview: the headline metrics (`funnelmetrics.summary.HEADLINE`) for the
+last period of a range, the change against the period before, a sparkline, benchmark and target
+status. Figures come from `ws.metric`; the change from `summary.Headline`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import importlib.util
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import HTTPException
+
+from funnelmetrics import catalog
+from funnelmetrics.catalog.model import Metric
+from funnelmetrics.cli.render import jsonable
+from funnelmetrics.compile.time import Grain, floor, parse_grain, shift
+from funnelmetrics.summary import HEADLINE, Headline
+from funnelmetrics.web import service
+from funnelmetrics.web.auth import Principal
+from funnelmetrics.web.source import Session
+
+SPARK_PERIODS = 12
+
+
+@dataclass
+class Tile:
+    metric: str
+    label: str
+    unit: str
+    period_start: dt.date | None = None
+    value: float | None = None
+    previous: float | None = None
+    change: float | None = None
+    benchmark_status: str | None = None  # great | good | below
+    target: float | None = None
+    target_status: str | None = None  # on_track | off_track
+    available: bool = True
+    note: str | None = None  # why a tile has no figure (ui text key)
+    params: dict[str, Any] = field(default_factory=dict)
+    sparkline: list[dict[str, Any]] = field(default_factory=list)
+
+
+def default_range(grain: str, as_of: Any = None, start: Any = None,
+                  end: Any = None) -> tuple[dt.date, dt.date]:
+    """The last `SPARK_PERIODS` full periods before today (or as-of) unless given."""
+    g = parse_grain(grain if grain != "all" else "month")
+    ref = service.today()
+    if as_of:
+        ref = dt.date.fromisoformat(str(as_of)[:10])
+    end_d = dt.date.fromisoformat(str(end)) if end else floor(ref, g) - dt.timedelta(days=1)
+    start_d = (dt.date.fromisoformat(str(start)) if start
+               else shift(floor(end_d, g), g, -(SPARK_PERIODS - 1)))
+    return start_d, max(end_d, start_d)
+
+
+def benchmark_status(metric: Metric, value: float | None) -> str | None:
+    """great / good / below against the metric's (good, great) benchmark marks."""
+    judge = _insights("benchmark_status")
+    if judge is not None:
+        try:
+            return judge(metric, value)
+        except TypeError:
+            pass
+    if value is None or metric.benchmark is None:
+        return None
+    good, great = metric.benchmark
+    if metric.higher_is_better:
+        return "great" if value >= great else "good" if value >= good else "below"
+    return "great" if value <= great else "good" if value <= good else "below"
+
+
+def _insights(name: str) -> Any:
+    """A function of `funnelmetrics.insights.kpis`, when that module exists."""
+    if importlib.util.find_spec("funnelmetrics.insights") is None:
+        return None
+    if importlib.util.find_spec("funnelmetrics.insights.kpis") is None:
+        return None
+    return getattr(importlib.import_module("funnelmetrics.insights.kpis"), name, None)
+
+
+def tiles(session: Session, who: Principal, *, grain: str, start: dt.date, end: dt.date,
+          where: Mapping[str, Any], lang: str, as_of: Any = None) -> list[Tile]:
+    """One tile per headline metric the catalogue has."""
+    out = []
+    for metric_id, params in HEADLINE:
+        if not service.has_metric(metric_id):
+            continue
+        metric = catalog.get(metric_id)
+        tile = Tile(metric_id, metric.name(lang), metric.unit.value, params=dict(params))
+        try:
+            df = service.metric(session, who, metric_id, grain=grain, start=start, end=end,
+                                where=where, params=params, as_of=as_of)
+        except HTTPException as exc:
+            if exc.status_code != 403:
+                raise
+            tile.available, tile.note = False, "not_for_role"
+            out.append(tile)
+            continue
+        _fill(tile, metric, df)
+        out.append(tile)
+    _targets(session, out, grain)
+    return out
+
+
+def _fill(tile: Tile, metric: Metric, df: Any) -> None:
+    series = [(row.period_start, jsonable(row.value)) for row in df.itertuples()]
+    tile.sparkline = [{"period_start": jsonable(p), "value": v} for p, v in series]
+    if not series:
+        tile.note = "no_data"
+        return
+    tile.period_start, tile.value = series[-1]
+    tile.previous = series[-2][1] if len(series) > 1 else None
+    head = Headline(metric.id, tile.label, tile.unit, tile.period_start, tile.value,
+                    tile.previous)
+    tile.change = head.change
+    tile.benchmark_status = benchmark_status(metric, tile.value)
+    if tile.value is None:
+        tile.note = "no_data"
+
+
+def _targets(session: Session, out: list[Tile], grain: str) -> None:
+    """Target and status from `funnelmetrics.insights.kpis` (when that module exists)."""
+    status = _insights("target_status")
+    if status is None:
+        return
+    for tile in out:
+        if tile.period_start is None or tile.value is None:
+            continue
+        try:
+            found = session.cached(
+                ("target", tile.metric, grain, tile.period_start, tile.value),
+                lambda ws, t=tile: status(ws, t.metric, grain=grain, period_start=t.period_start,
+                                          value=t.value))
+        except TypeError:
+            return
+        if found:
+            tile.target = found.get("target") if isinstance(found, dict) else None
+            tile.target_status = found.get("status") if isinstance(found, dict) else None

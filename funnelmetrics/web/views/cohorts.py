@@ -1,0 +1,98 @@
+"""Cohorts page: stage conversion by cohort period × transition, lead conversion by cohort ×
+segment, and revenue retention by month × segment when the revenue metrics exist."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from funnelmetrics.cli.render import jsonable
+from funnelmetrics.i18n.ui import t
+from funnelmetrics.web import charts, service
+from funnelmetrics.web.auth import Principal
+from funnelmetrics.web.source import Session
+from funnelmetrics.web.views.common import (
+    Card,
+    Filters,
+    export_metric_links,
+    fetch,
+    rows_url,
+    series_of,
+    unavailable,
+)
+
+SEGMENTS = 10
+
+
+def _cell(f: Filters, value: Any, immature: Any) -> str:
+    text = f.fmt(value, "ratio")
+    return f"{text}*" if immature is True and value is not None else text
+
+
+def transitions_card(session: Session, who: Principal, f: Filters, stages: list[str]) -> Card:
+    """stage_conversion_rate of every consecutive pair of stages, by cohort period."""
+    title = t("conversion_heatmap", f.lang)
+    pairs = [(a, b) for a, b in zip(stages[:-1], stages[1:], strict=True)]
+    pairs.append((stages[0], stages[-1]))
+    columns, z, text, urls = [], [], [], []
+    periods: list[Any] = []
+    for a, b in pairs:
+        df = fetch(session, who, f, "stage_conversion_rate", {"from_stage": a, "to_stage": b})
+        if isinstance(df, str):
+            return unavailable(title, f.lang, df)
+        periods = list(df["period_start"])
+        columns.append(f"{a} → {b}")
+        z.append([jsonable(v) for v in df["value"]])
+        imm = list(df["immature"]) if "immature" in df else [False] * len(df)
+        text.append([_cell(f, v, i) for v, i in zip(df["value"], imm, strict=True)])
+        urls.append([rows_url(f, "stage_events", start=p, end=f.period_end(p),
+                              where={"stage": a}) if who.sees_rows else None for p in periods])
+    rows = [f.period_label(p) for p in periods]
+    transpose = [list(col) for col in zip(*z, strict=True)]
+    card = Card(title, chart=charts.heatmap(
+        columns, rows, transpose, [list(c) for c in zip(*text, strict=True)], unit="ratio",
+        urls=[list(c) for c in zip(*urls, strict=True)]), wide=True,
+        height=max(300, 28 * len(rows) + 80), note=t("immature_note", f.lang))
+    card.links = export_metric_links(f, "stage_conversion_rate", {}, None)
+    return card
+
+
+def segment_card(session: Session, who: Principal, f: Filters, metric_id: str, by: str,
+                 title: str, params: dict[str, Any] | None = None) -> Card:
+    """A metric by period (rows) × the largest segments of `by` (columns)."""
+    df = fetch(session, who, f, metric_id, params, [by])
+    if isinstance(df, str):
+        return unavailable(title, f.lang, df)
+    parts = series_of(df, by, SEGMENTS)
+    periods = sorted({p for _, part in parts for p in part["period_start"]})
+    z, text = [], []
+    for p in periods:
+        row_z, row_t = [], []
+        for _, part in parts:
+            hit = part[part["period_start"] == p]
+            value = jsonable(hit["value"].iloc[0]) if len(hit) else None
+            immature = bool(hit["immature"].iloc[0]) if len(hit) and "immature" in hit else False
+            row_z.append(value)
+            row_t.append(_cell(f, value, immature))
+        z.append(row_z)
+        text.append(row_t)
+    card = Card(title, chart=charts.heatmap([label for label, _ in parts],
+                                            [f.period_label(p) for p in periods], z, text,
+                                            unit="ratio"),
+                wide=True, height=max(300, 28 * len(periods) + 80))
+    card.links = export_metric_links(f, metric_id, params or {}, by)
+    return card
+
+
+def page(session: Session, who: Principal, f: Filters, stages: list[str]) -> dict[str, Any]:
+    by = f.by or "source"
+    cards = [transitions_card(session, who, f, stages),
+             segment_card(session, who, f, "lead_conversion_rate", by,
+                          t("lead_conversion_heatmap", f.lang, dim=by))]
+    retention = "net_revenue_retention"
+    if service.has_metric(retention):
+        dim = f.by or "account.segment"
+        cards.append(segment_card(session, who, f, retention, dim,
+                                  t("retention_heatmap", f.lang, dim=dim)))
+    else:
+        cards.append(unavailable(t("retention_heatmap", f.lang, dim="segment"), f.lang))
+    return {"cards": cards}

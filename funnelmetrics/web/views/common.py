@@ -1,0 +1,237 @@
+"""What every page shares: the global filters, cards (a chart, a table or a note, with
+drill-down and export links), and the metric card used by most pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import HTTPException
+
+from funnelmetrics import catalog
+from funnelmetrics.catalog.model import Metric
+from funnelmetrics.cli.render import jsonable
+from funnelmetrics.compile import entities as ent
+from funnelmetrics.compile.time import Grain, floor, parse_grain, shift
+from funnelmetrics.errors import QueryError
+from funnelmetrics.i18n.format import date as format_date
+from funnelmetrics.i18n.format import format_value
+from funnelmetrics.i18n.ui import t
+from funnelmetrics.schema import TABLES
+from funnelmetrics.web import charts, service
+from funnelmetrics.web.auth import Principal
+from funnelmetrics.web.rows import TIME_COLUMNS
+from funnelmetrics.web.source import Session
+
+TOP_SERIES = 8
+GRAINS = ("day", "week", "month", "quarter", "year")
+
+
+@dataclass
+class Filters:
+    """The global filters of a page (date range, grain, split, dimension filters, language)."""
+
+    grain: str
+    start: dt.date
+    end: dt.date
+    where: dict[str, Any]
+    by: str | None
+    lang: str
+    currency: str = "USD"
+    as_of: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # page controls (metric, funnel, …)
+
+    def query(self, **changes: Any) -> list[tuple[str, str]]:
+        base: dict[str, Any] = {"start": self.start.isoformat(), "end": self.end.isoformat(),
+                                "grain": self.grain, "by": self.by, "lang": self.lang,
+                                "as_of": self.as_of, **self.extra}
+        base.update(changes)
+        items = [(k, str(v)) for k, v in base.items() if v not in (None, "", []) and k != "where"]
+        where = changes.get("where", self.where)
+        for key, value in where.items():
+            for v in value if isinstance(value, list) else [value]:
+                items.append(("where", f"{key}={v}"))
+        return items
+
+    def url(self, path: str, **changes: Any) -> str:
+        return f"{path}?{urlencode(self.query(**changes))}"
+
+    def nav_url(self, path: str) -> str:
+        """Another page with the same global filters (not this page's own controls)."""
+        return self.url(path, **{k: None for k in self.extra})
+
+    def fmt(self, value: Any, unit: str | None) -> str:
+        return format_value(jsonable(value), unit, lang=self.lang, currency=self.currency)
+
+    def period_label(self, period: Any, grain: str | None = None) -> str:
+        day = period if isinstance(period, dt.date) else dt.date.fromisoformat(str(period)[:10])
+        g = grain or self.grain
+        if g == "month":
+            return format_date(day, self.lang, "MMM y")
+        if g == "quarter":
+            return f"{day.year} Q{(day.month - 1) // 3 + 1}"
+        if g == "year":
+            return str(day.year)
+        return format_date(day, self.lang, "medium")
+
+    def period_end(self, period: dt.date, grain: str | None = None) -> dt.date:
+        g = parse_grain(grain or self.grain)
+        if g is Grain.ALL:
+            return self.end
+        return shift(floor(period, g), g) - dt.timedelta(days=1)
+
+
+@dataclass
+class TableView:
+    columns: list[str]
+    rows: list[list[Any]]  # cells: text, or (text, href)
+    numeric: list[bool] = field(default_factory=list)
+
+
+@dataclass
+class Card:
+    title: str
+    chart: dict[str, Any] | None = None
+    table: TableView | None = None
+    note: str | None = None
+    links: list[tuple[str, str]] = field(default_factory=list)
+    wide: bool = False
+    height: int = 320
+
+
+# ---- links --------------------------------------------------------------------------------
+def drill_target(metric: Metric) -> tuple[str, str | None] | None:
+    """The table behind a metric and the time column its periods come from."""
+    table = ent.DIMENSIONS_OF.get(metric.entity, metric.entity)
+    if table not in TABLES:
+        return None
+    columns = {c.name for c in TABLES[table].columns}
+    for m in metric.measures.values():
+        entity = m.entity if isinstance(m.entity, str) else None
+        if ent.DIMENSIONS_OF.get(entity or "", entity) == table and isinstance(m.time, str) \
+                and m.time in columns:
+            return table, m.time
+    return table, TIME_COLUMNS.get(table)
+
+
+def rows_url(f: Filters, table: str, *, date_column: str | None = None,
+             start: dt.date | None = None, end: dt.date | None = None,
+             where: Mapping[str, Any] | None = None) -> str:
+    q: list[tuple[str, str]] = [("start", (start or f.start).isoformat()),
+                                ("end", (end or f.end).isoformat()), ("lang", f.lang)]
+    if date_column and date_column != TIME_COLUMNS.get(table):
+        q.append(("date_column", date_column))
+    for key, value in {**f.where, **(where or {})}.items():
+        for v in value if isinstance(value, list) else [value]:
+            q.append(("where", f"{key}={v}"))
+    return f"/rows/{table}?{urlencode(q)}"
+
+
+def export_rows_links(f: Filters, who: Principal, table: str,
+                      date_column: str | None = None) -> list[tuple[str, str]]:
+    if not who.sees_rows:
+        return []
+    drill = rows_url(f, table, date_column=date_column)
+    query = drill.split("?", 1)[1]
+    return [(t("drill_down", f.lang), drill),
+            (f"{t('export_rows', f.lang)} CSV", f"/api/v1/export/{table}.csv?{query}"),
+            (f"{t('export_rows', f.lang)} XLSX", f"/api/v1/export/{table}.xlsx?{query}")]
+
+
+def export_metric_links(f: Filters, metric_id: str, params: Mapping[str, Any],
+                        by: str | None) -> list[tuple[str, str]]:
+    q = [("grain", f.grain), ("start", f.start.isoformat()), ("end", f.end.isoformat())]
+    q += [("by", by)] if by else []
+    q += [("param", f"{k}={v}") for k, v in params.items()]
+    for key, value in f.where.items():
+        for v in value if isinstance(value, list) else [value]:
+            q.append(("where", f"{key}={v}"))
+    if f.as_of:
+        q.append(("as_of", f.as_of))
+    qs = urlencode(q)
+    return [(f"{t('export_data', f.lang)} CSV", f"/api/v1/export/metric/{metric_id}.csv?{qs}"),
+            (f"{t('export_data', f.lang)} XLSX",
+             f"/api/v1/export/metric/{metric_id}.xlsx?{qs}")]
+
+
+# ---- metric cards -------------------------------------------------------------------------
+def unavailable(title: str, lang: str, key: str = "not_available") -> Card:
+    return Card(title, note=t(key, lang))
+
+
+def fetch(session: Session, who: Principal, f: Filters, metric_id: str,
+          params: Mapping[str, Any] | None = None, by: Sequence[str] = (),
+          grain: str | None = None) -> Any:
+    """The metric for the page's filters, or why it cannot be shown (a ui text key or the
+    library's message, e.g. a dimension this metric cannot be split by)."""
+    if not service.has_metric(metric_id):
+        return "not_available"
+    try:
+        return service.metric(session, who, metric_id, grain=grain or f.grain, by=list(by),
+                              start=f.start, end=f.end, where=f.where, params=params or {},
+                              as_of=f.as_of)
+    except HTTPException as exc:
+        if exc.status_code == 403:
+            return "not_for_role"
+        raise
+    except QueryError as exc:
+        return str(exc).splitlines()[0]
+
+
+def series_of(df: Any, by: str | None, top: int = TOP_SERIES) -> list[tuple[str, Any]]:
+    """(label, rows) per dimension value, the largest `top` first (by numerator, else value)."""
+    if not by:
+        return [("", df)]
+    weight = "numerator" if df["numerator"].notna().any() else "value"
+    sizes = df.groupby(by, dropna=False)[weight].sum(min_count=1).fillna(0).abs()
+    order = sizes.sort_values(ascending=False).index[:top]
+    return [("(unknown)" if key is None or key != key else str(key),
+             df[df[by].isna()] if key is None or key != key else df[df[by] == key])
+            for key in order]
+
+
+def metric_card(session: Session, who: Principal, f: Filters, metric_id: str, *,
+                params: Mapping[str, Any] | None = None, by: str | None = None,
+                title: str | None = None, kind: str = "scatter", wide: bool = False) -> Card:
+    """A metric over the range as lines (or bars), split by `by`, with drill-down and exports."""
+    metric = catalog.get(metric_id) if service.has_metric(metric_id) else None
+    title = title or (metric.name(f.lang) if metric else metric_id)
+    df = fetch(session, who, f, metric_id, params, [by] if by else [])
+    if isinstance(df, str):
+        return unavailable(title, f.lang, df)
+    assert metric is not None
+    target = drill_target(metric)
+    traces = []
+    for label, part in series_of(df, by):
+        x = [jsonable(p) for p in part["period_start"]]
+        y = [jsonable(v) for v in part["value"]]
+        urls = None
+        if target and who.sees_rows:
+            extra = {by: label} if by and label != "(unknown)" else {}
+            urls = [rows_url(f, target[0], date_column=target[1], start=p,
+                             end=f.period_end(p), where=extra)
+                    for p in part["period_start"]]
+        traces.append((label or metric.name(f.lang), x, y, urls))
+    card = Card(title, chart=charts.lines(traces, unit=metric.unit.value, kind=kind), wide=wide)
+    card.links = export_metric_links(f, metric_id, params or {}, by)
+    if target:
+        card.links += export_rows_links(f, who, target[0], target[1])
+    return card
+
+
+def value_table(f: Filters, df: Any, unit: str, columns: Sequence[str],
+                labels: Sequence[str]) -> TableView:
+    """A small formatted table of a result's columns."""
+    rows = []
+    for rec in df.to_dict(orient="records"):
+        rows.append([f.fmt(rec.get(c), unit if c in ("value",) else _unit_of(c, unit))
+                     if c not in ("period_start",) else f.period_label(rec[c])
+                     for c in columns])
+    return TableView(list(labels), rows, [c not in ("period_start",) for c in columns])
+
+
+def _unit_of(column: str, unit: str) -> str | None:
+    return {"numerator": None, "denominator": None}.get(column, unit)
