@@ -91,6 +91,7 @@ def generate(path: Path, n: int) -> None:
     for table in ("leads", "touchpoints", "stage_events", "opportunities", "spend"):
         con.execute(f"delete from {table}")
     channels = "[" + ", ".join(f"'{c}'" for c in CHANNELS) + "]"
+    con.execute("SET enable_progress_bar = false")
     con.execute("SELECT setseed(0.42)")
     con.execute(GENERATE.format(n=n, channels=channels, scale=max(n / 1000, 1)))
     con.execute("CHECKPOINT")

@@ -35,26 +35,30 @@ def fill(ws: Workspace, leads: Mapping[str, Mapping[str, Any]],
     con = ws.duckdb
     for table in ("leads", "stage_events", "touchpoints", "opportunities", "spend"):
         con.execute(f"delete from {table}")
-    deal_no = 0
+    rows: dict[str, list[list[Any]]] = {"leads": [], "touchpoints": [], "stage_events": [],
+                                        "opportunities": [], "spend": []}
     for lead_id, spec in leads.items():
-        con.execute("insert into leads (lead_id, created_at) values (?, ?)",
-                    [lead_id, _ts(spec["created"])])
+        rows["leads"].append([lead_id, _ts(spec["created"])])
         for touch in spec.get("touches", ()):
             when, channel, *campaign = touch.split()
-            con.execute("insert into touchpoints (lead_id, occurred_at, channel, campaign_id) "
-                        "values (?, ?, ?, ?)",
-                        [lead_id, _ts(when), channel, campaign[0] if campaign else None])
+            rows["touchpoints"].append([lead_id, _ts(when), channel,
+                                        campaign[0] if campaign else None])
         for stage, when in spec.get("stages", {}).items():
-            con.execute("insert into stage_events values (?, ?, ?)", [lead_id, stage, _ts(when)])
+            rows["stage_events"].append([lead_id, stage, _ts(when)])
         for created, status, amount, *closed in spec.get("deals", ()):
-            deal_no += 1
-            con.execute("insert into opportunities (opportunity_id, created_at, status, amount, "
-                        "lead_id, closed_at) values (?, ?, ?, ?, ?, ?)",
-                        [f"{lead_id}-{deal_no}", _ts(created), status, amount, lead_id,
-                         _ts(closed[0]) if closed else None])
-    for date, amount, channel, campaign in spend:
-        con.execute("insert into spend (date, amount, channel, campaign_id, category) "
-                    "values (?, ?, ?, ?, 'marketing')", [_ts(date), amount, channel, campaign])
+            rows["opportunities"].append([f"{lead_id}-{len(rows['opportunities'])}",
+                                          _ts(created), status, amount, lead_id,
+                                          _ts(closed[0]) if closed else None])
+    rows["spend"] = [[_ts(d), amount, ch, camp, "marketing"] for d, amount, ch, camp in spend]
+    columns = {"leads": "lead_id, created_at",
+               "touchpoints": "lead_id, occurred_at, channel, campaign_id",
+               "stage_events": "lead_id, stage, occurred_at",
+               "opportunities": "opportunity_id, created_at, status, amount, lead_id, closed_at",
+               "spend": "date, amount, channel, campaign_id, category"}
+    for table, values in rows.items():
+        if values:
+            marks = ", ".join("?" * len(values[0]))
+            con.executemany(f"insert into {table} ({columns[table]}) values ({marks})", values)
     return ws
 
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_attribution_journeys import fill
 
 import funnelmetrics
-from funnelmetrics.attribution import MODELS, Shapley, build_journeys
+from funnelmetrics.attribution import MODELS, Markov, Shapley, build_journeys
+from funnelmetrics.attribution.journeys import CONVERSION, NULL
+from funnelmetrics.attribution.markov import SEP, transition_table
 from funnelmetrics.workspace import Workspace
 
 DAY0 = dt.datetime(2026, 1, 1)
@@ -76,3 +79,39 @@ def test_credit_is_conserved(ws: Workspace, leads: list[dict], lookback: float |
         assert c["credited_conversions"].sum() == pytest.approx(expected_n, abs=1e-9), model
         assert c["credited_revenue"].sum() == pytest.approx(expected_v, abs=1e-6), model
         assert (c["credited_conversions"] >= -1e-12).all(), model
+
+
+def _walk_counts(paths: pd.DataFrame, order_by: list[str], order: int) -> dict:
+    """Transition counts walked journey by journey in Python — the slow, obvious definition."""
+    counts: dict[tuple[str, str], int] = {}
+    for _, journey in paths.sort_values(["lead_id", *order_by]).groupby("lead_id"):
+        keys = list(journey["key"])
+        states = [SEP.join(keys[max(0, i - order + 1):i + 1]) for i in range(len(keys))]
+        end = CONVERSION if journey["converted"].iloc[0] else NULL
+        for a, b in zip(["(start)", *states], [*states, end], strict=True):
+            counts[(a, b)] = counts.get((a, b), 0) + 1
+    return counts
+
+
+@given(leads=st.lists(lead, min_size=1, max_size=8),
+       lookback=st.none() | st.sampled_from([1.0, 10.0]),
+       window=st.none() | st.tuples(st.integers(0, 30), st.integers(0, 30)),
+       order=st.sampled_from([1, 2, 3]),
+       by=st.sampled_from(["channel", "campaign_id"]))
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_markov_one_pass_counts_match_the_journeys(ws: Workspace, leads: list[dict],
+                                                   lookback: float | None,
+                                                   window: tuple[int, int] | None, order: int,
+                                                   by: str) -> None:
+    """The one-window SQL that counts Markov transitions (range and look-back applied after the
+    window) counts exactly what walking each journey of `Journeys.paths` counts."""
+    fill(ws, {f"L{i}": _spec(raw) for i, raw in enumerate(leads)})
+    start = end = None
+    if window is not None:
+        start = (DAY0 + dt.timedelta(days=min(window))).date()
+        end = (DAY0 + dt.timedelta(days=max(window))).date()
+    journeys = build_journeys(ws, by=by, lookback_days=lookback, start=start, end=end)
+    counts = Markov(order=order).transition_counts_expr(journeys).execute()
+    got = {(a, b): n for a, b, n, _ in transition_table(counts).itertuples(index=False)}
+    assert got == _walk_counts(journeys.paths.execute(), journeys.order_by, order)

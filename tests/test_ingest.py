@@ -483,3 +483,22 @@ def test_counts_add_up_and_loading_twice_is_loading_once(tmp_path_factory, data)
         once = snapshot(w)
         second = w.ingest([path])
         assert snapshot(w) == once and second.to_json() == first.to_json()
+
+
+def test_a_bulk_first_load_keeps_the_contract_types(ws, tmp_path):
+    """An empty table is replaced by its stage (one write); the result must look the same."""
+    write(tmp_path, "d/survey_responses.csv", "survey_id,respondent_id,answered_at,score,Team2\n"
+          "S1,R1,2026-01-01,9,ops\n")
+    write(tmp_path, "d/leads.csv", LEADS)
+    ws.ingest([tmp_path / "d"])
+    types = dict(ws.duckdb.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                   "WHERE table_name = 'survey_responses'").fetchall())
+    assert types == {"survey_id": "VARCHAR", "respondent_id": "VARCHAR",
+                     "answered_at": "TIMESTAMP", "score": "BIGINT", "team": "VARCHAR",
+                     "Team2": "VARCHAR"}
+    assert [r[0] for r in ws.duckdb.execute("SELECT table_name FROM information_schema.tables "
+                                            "WHERE table_name LIKE '__fm%'").fetchall()] == []
+    ws.ingest([write(tmp_path, "e/survey_responses.csv", "survey_id,respondent_id,answered_at,"
+                                                         "score\nS1,R2,2026-01-02,3\n")])
+    assert rows(ws, "survey_responses", "respondent_id, score, Team2") == [
+        ("R1", 9, "ops"), ("R2", 3, None)]

@@ -7,8 +7,12 @@ and survey answers. Pseudo-random choices come from hash(i), so every run builds
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 import funnelmetrics
 from funnelmetrics.web.users import add_user
@@ -106,3 +110,33 @@ def build_workspace(path: str | Path, *, leads: int = 1200) -> dict[str, str]:
         _, tokens[name] = add_user(ws, name, role, **extra)
     ws.close()
     return tokens
+
+
+class Client:
+    """A synchronous httpx client driving the ASGI app in process (cookies kept between calls)."""
+
+    def __init__(self, app: Any) -> None:
+        self._runner = asyncio.Runner()
+        self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                         base_url="http://testserver")
+
+    def request(self, method: str, url: str, *, token: str | None = None,
+                **kwargs: Any) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", None) or {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return self._runner.run(self._client.request(method, url, headers=headers, **kwargs))
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._client.cookies
+
+    def close(self) -> None:
+        self._runner.run(self._client.aclose())
+        self._runner.close()

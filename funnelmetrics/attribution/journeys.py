@@ -67,6 +67,9 @@ class Journeys:
     `converted_at`, `value`, `lead_created_at` and `opp_created_at` (its first opportunity) and
     `key` (the channel or the campaign id credits go to). `paths`: the touchpoints of every
     journey, converted or not, with `converted`. `conversions`: one row per converted lead.
+    `candidates`: every lead's touches up to its conversion if it converted (at any time),
+    before the range and look-back are applied — what `paths` is cut from, for one-pass window
+    queries that apply the cut themselves (see `Markov`). `lo`/`hi`: the range as UTC instants.
     """
 
     ws: Workspace
@@ -75,6 +78,9 @@ class Journeys:
     conversions: ibis.Table
     touches: ibis.Table
     paths: ibis.Table
+    candidates: ibis.Table
+    lo: dt.datetime | None = None
+    hi: dt.datetime | None = None
     start: dt.date | None = None
     end: dt.date | None = None
     as_of: dt.datetime | None = None
@@ -82,13 +88,17 @@ class Journeys:
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def order_by(self) -> list[ir.Value]:
-        """The journey order (SPEC §4): occurred_at, then channel, then the credited key."""
-        return ["occurred_at", "channel", "key"]
+    def order_by(self) -> list[str]:
+        """The journey order (SPEC §4): occurred_at, then channel (then the campaign)."""
+        return ["occurred_at", "channel"] + (["key"] if self.by != "channel" else [])
+
+    def window(self, t: ibis.Table) -> ibis.expr.builders.LegacyWindowBuilder:
+        """Over each journey of `t`, in journey order."""
+        return ibis.window(group_by=t.lead_id, order_by=[t[c] for c in self.order_by])
 
     def ordered(self, t: ibis.Table) -> ibis.Table:
         """`t` with `_rn` (0-based position in its journey) and `_n` (the journey's length)."""
-        w = ibis.window(group_by=t.lead_id, order_by=[t[c] for c in self.order_by])
+        w = self.window(t)
         return t.mutate(_rn=ibis.row_number().over(w), _n=t.count().over(w))
 
     @cached_property
@@ -152,7 +162,7 @@ def _touchpoints(scope: Scope, by: str) -> ibis.Table:
                      key=key.cast("string"))
 
 
-def _lookback(ts: ir.TimestampValue, end: ir.TimestampValue,
+def lookback(ts: ir.TimestampValue, end: ir.TimestampValue,
               lookback_days: float | None) -> ir.BooleanValue:
     if lookback_days is None:
         return ibis.literal(True)
@@ -185,18 +195,18 @@ def build_journeys(ws: Workspace, *, by: str = "channel", conversion: str = "won
     tp = _touchpoints(scope, by)
     t = tp.inner_join(conversions, tp._tlid == conversions.lead_id).drop("_tlid")
     touches = t.filter(t.occurred_at <= t.converted_at,
-                       _lookback(t.occurred_at, t.converted_at, lookback_days))
+                       lookback(t.occurred_at, t.converted_at, lookback_days))
 
     ever = valued.select(_clid=valued.lead_id, _cat=valued.converted_at, _cval=valued.value)
     p = tp.left_join(ever, tp._tlid == ever._clid)
-    p = p.select(lead_id=p._tlid, occurred_at=p.occurred_at, channel=p.channel, key=p.key,
-                 converted_at=p._cat, value=p._cval)
-    p = p.mutate(_end=ibis.coalesce(
-        p.converted_at, p.occurred_at.max().over(group_by=p.lead_id)))
-    paths = p.filter(p.occurred_at <= p._end, within(p._end, lo, hi),
-                     _lookback(p.occurred_at, p._end, lookback_days))
+    candidates = p.filter(p._cat.isnull() | (p.occurred_at <= p._cat)).select(
+        lead_id=p._tlid, occurred_at=p.occurred_at, channel=p.channel, key=p.key,
+        converted_at=p._cat, value=p._cval)
+    c = candidates.mutate(_end=ibis.coalesce(
+        candidates.converted_at, candidates.occurred_at.max().over(group_by=candidates.lead_id)))
+    paths = c.filter(within(c._end, lo, hi), lookback(c.occurred_at, c._end, lookback_days))
     paths = paths.mutate(converted=paths.converted_at.notnull()).drop("_end")
 
     return Journeys(ws=ws, by=by, conversion=conversion, conversions=conversions,
-                    touches=touches, paths=paths, start=start_d, end=end_d, as_of=scope.as_of,
-                    lookback_days=lookback_days)
+                    touches=touches, paths=paths, candidates=candidates, lo=lo, hi=hi,
+                    start=start_d, end=end_d, as_of=scope.as_of, lookback_days=lookback_days)

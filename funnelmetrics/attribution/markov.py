@@ -27,7 +27,14 @@ import numpy as np
 import pandas as pd
 
 from funnelmetrics.attribution.base import AttributionModel
-from funnelmetrics.attribution.journeys import CONVERSION, NULL, START, Journeys
+from funnelmetrics.attribution.journeys import (
+    CONVERSION,
+    NULL,
+    START,
+    Journeys,
+    lookback,
+    within,
+)
 from funnelmetrics.errors import QueryError
 
 SEP = "\x1f"  # joins the channels of a higher-order state
@@ -49,25 +56,50 @@ class Markov(AttributionModel):
 
     # ---- SQL: transition counts ---------------------------------------------------------------
     def transition_counts_expr(self, journeys: Journeys) -> ibis.Table:
-        """Per (previous state, state, end) the number of steps; end is set on a journey's last
-        touch: 'c' converted, 'n' not. One window pass over the ordered touches."""
-        p = journeys.paths
-        w = ibis.window(group_by=p.lead_id, order_by=[p[c] for c in journeys.order_by])
-        if self.order == 1:
-            state = p.key
+        """Per (previous state, state, end) the number of steps; `end` is set on a journey's
+        last touch: 'c' converted, 'n' not.
+
+        One window pass over every lead's touches (lag, lead, and the last touch when a range or
+        a look-back needs the end of a non-converting journey); the journey cut is applied after
+        the window, so a lag reaching before the look-back counts as (start).
+        """
+        c = journeys.candidates
+        w = journeys.window(c)
+        k = self.order
+        cut = journeys.lookback_days is not None
+        ranged = journeys.lo is not None or journeys.hi is not None
+        cols: dict[str, ibis.Value] = {"_next": c.key.lead().over(w)}
+        for i in range(1, k + 1):
+            cols[f"_k{i}"] = c.key.lag(i).over(w)
+            if cut:
+                cols[f"_a{i}"] = c.occurred_at.lag(i).over(w)
+        if cut or ranged:
+            cols["_last"] = c.occurred_at.max().over(w)
+        t = c.mutate(**cols)
+        if cut or ranged:
+            end = ibis.coalesce(t.converted_at, t._last)
+            t = t.filter(within(end, journeys.lo, journeys.hi),
+                         lookback(t.occurred_at, end, journeys.lookback_days))
+        if cut:
+            start = end - ibis.interval(seconds=round(journeys.lookback_days * 86_400))
+            t = t.mutate(**{f"_k{i}": ibis.ifelse(t[f"_a{i}"] >= start, t[f"_k{i}"],
+                                                  ibis.null("string")) for i in range(1, k + 1)})
+        lags = [t[f"_k{i}"] for i in range(k, 0, -1)]  # oldest first
+        if k == 1:
+            state, prev = t.key, lags[0]
         else:
-            lags = [p.key.lag(k).over(w) for k in range(self.order - 1, 0, -1)]
-            state = ibis.array([*lags, p.key]).filter(lambda s: s.notnull()).join(SEP)
-        t = p.mutate(_state=state, _next=p.key.lead().over(w))
-        t = t.mutate(_prev=t._state.lag().over(w).fill_null(START),
+            state = _joined([*lags[1:], t.key])
+            prev = ibis.ifelse(lags[-1].isnull(), ibis.null("string"), _joined(lags))
+        t = t.mutate(_prev=prev.fill_null(START), _state=state,
                      _end=ibis.ifelse(t._next.isnull(),
-                                      ibis.ifelse(t.converted, "c", "n"), ibis.null("string")))
+                                      ibis.ifelse(t.converted_at.notnull(), "c", "n"),
+                                      ibis.null("string")))
         return t.group_by(["_prev", "_state", "_end"]).aggregate(steps=t.count())
 
     # ---- NumPy: the chain ---------------------------------------------------------------------
     def _credit(self, journeys: Journeys) -> pd.DataFrame:
         counts = self.transition_counts_expr(journeys).execute()
-        transitions = _transitions(counts)
+        transitions = transition_table(counts)
         self.transitions_ = transitions
         probability, effects = removal_effects(transitions, order=self.order)
         self.conversion_probability_ = probability
@@ -80,7 +112,12 @@ class Markov(AttributionModel):
                              "credited_revenue": share.to_numpy() * summary.touched_value})
 
 
-def _transitions(counts: pd.DataFrame) -> pd.DataFrame:
+def _joined(parts: list[ibis.Value]) -> ibis.Value:
+    """The non-null parts joined by SEP (a higher-order state)."""
+    return ibis.array(parts).filter(lambda s: s.notnull()).join(SEP)
+
+
+def transition_table(counts: pd.DataFrame) -> pd.DataFrame:
     """Grouped step counts → (from, to, count, probability) over the whole chain."""
     totals: dict[tuple[str, str], float] = defaultdict(float)
     for prev, state, end, steps in counts.itertuples(index=False):

@@ -18,7 +18,7 @@ import ibis
 
 from funnelmetrics.catalog.model import Agg, Measure, Metric, Time
 from funnelmetrics.compile import entities as ent
-from funnelmetrics.compile.time import Window, shift
+from funnelmetrics.compile.time import Window, floor
 from funnelmetrics.config import Config, Funnel, Mode
 
 MICROS_PER_DAY = 86_400_000_000
@@ -178,8 +178,8 @@ def compile_metric(ctx: Context, metric: Metric) -> ibis.Table:
     """The metric as one expression: period_start, dimensions, value[, numerator, denominator]."""
     window = ctx.window
     if metric.lag_periods:
-        window = Window(window.grain, shift(window.periods[0], window.grain,
-                                            -metric.lag_periods), window.end, window.tz)
+        window = Window(window.grain, window.start, window.end, window.tz,
+                        lead_in=metric.lag_periods)
     frame = measure_frame(ctx, metric, window)
     cols = {}
     for name, m in metric.measures.items():
@@ -195,5 +195,5 @@ def compile_metric(ctx: Context, metric: Metric) -> ibis.Table:
         extra["immature"] = window_end > ctx.now
     result = frame.select("period_start", *[frame[d].name(d[4:]) for d in ctx.dims], **extra)
     if metric.lag_periods:
-        result = result.filter(result.period_start >= ctx.window.periods[0])
+        result = result.filter(result.period_start >= floor(ctx.window.start, ctx.window.grain))
     return result.order_by(["period_start", *ctx.by])

@@ -149,12 +149,15 @@ class Window:
     start: dt.date
     end: dt.date  # inclusive
     tz: str
+    lead_in: int = 0  # whole periods before the one containing `start` (growth metrics)
 
     @property
     def periods(self) -> list[dt.date]:
         if self.grain is Grain.ALL:
             return [self.start]
-        return periods(self.start, self.end, self.grain)
+        first = floor(self.start, self.grain)
+        return [shift(first, self.grain, -k) for k in range(self.lead_in, 0, -1)] + periods(
+            self.start, self.end, self.grain)
 
     def next_start(self, period: dt.date) -> dt.date:
         """The first day after the period that starts on `period`."""
@@ -175,8 +178,15 @@ class Window:
         return lo, hi
 
     def contains(self, ts: ir.TimestampValue) -> ir.BooleanValue:
+        """In [start, end]; with a lead-in, also anywhere in the whole periods before it."""
         lo, hi = self.bounds_utc()
-        return (ts >= lo) & (ts < hi)
+        inside = (ts >= lo) & (ts < hi)
+        if not self.lead_in:
+            return inside
+        first = floor(self.start, self.grain)
+        lead_lo = local_to_utc(dt.datetime.combine(self.periods[0], dt.time()), self.tz)
+        lead_hi = local_to_utc(dt.datetime.combine(first, dt.time()), self.tz)
+        return inside | ((ts >= lead_lo) & (ts < lead_hi))
 
     def spine(self) -> ibis.Table:
         """One row per period: its start date and the UTC instant the next period starts."""

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
@@ -20,38 +19,31 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from funnelmetrics.errors import InputError
-from funnelmetrics.ingest import quarantine
-from funnelmetrics.ingest.readers import DataFile, Source, discover, ident, open_source, sql_str
+from funnelmetrics.ingest import quarantine, set_rules, write
+from funnelmetrics.ingest.readers import DataFile, Source, discover, open_source, sql_str
 from funnelmetrics.ingest.report import FileReport, LoadReport, RejectedRowsError, TableReport
 from funnelmetrics.ingest.rules import DUPLICATE_KEY, Check, row_checks, set_checks
-from funnelmetrics.ingest.stage import BAD, ROW, STAGE_TYPE, Layout, layout, stage_sql
-from funnelmetrics.schema import LOAD_ORDER, TABLES, Kind, Table
+from funnelmetrics.ingest.stage import (
+    BAD,
+    COPY_BIT,
+    FILE_SHIFT,
+    PROBLEM_MASK,
+    ROW,
+    Layout,
+    Staged,
+    layout,
+    stage_sql,
+    union,
+)
+from funnelmetrics.schema import LOAD_ORDER, TABLES, Table
 
 if TYPE_CHECKING:
     from funnelmetrics.workspace import Workspace
 
 Progress = Callable[[Path, float], object]
-COPY_BIT = 1 << 62  # an exact duplicate of an accepted row: skipped, not rejected
-PROBLEM_MASK = COPY_BIT - 1
-FILE_SHIFT = 40  # __fm_ord = file index << 40 | stage rowid
 PROGRESS_MIN_BYTES = 4 << 20
 MAX_PROBLEMS = 1000
 READ_ERRORS = (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException)
-
-
-@dataclass
-class Staged:
-    """One file in its stage table."""
-
-    file: DataFile
-    name: str
-    layout: Layout
-    row_sql: str  # the row number as the user sees it, over the stage table
-    base: int  # rowid of the stage's first row (rows written in a transaction start high)
-
-    @property
-    def key(self) -> str:
-        return str(self.file.path.resolve())
 
 
 def load(ws: Workspace, paths: list[Path], *, table: str | None = None, dry_run: bool = False,
@@ -146,22 +138,32 @@ class _Load:
         self.loaded_at = datetime.now(UTC).replace(tzinfo=None)
         self.counter = 0
 
-    # ---- one table ------------------------------------------------------------------------------
     def table(self, table: Table, files: list[DataFile]) -> None:
         """Stage, check, quarantine and write every file of one table."""
         checks = row_checks(table, self.stages)
         later = set_checks(table)
-        staged = [self.stage(table, f, checks) for f in files]
+        # A bulk load into an empty table stages straight into the database (see write.adopt).
+        persistent = (not self.report.dry_run and len(files) == 1
+                      and write.can_adopt(self.con, table))
+        staged: list[Staged] = []
         try:
-            rows = _union(staged)
+            for f in files:
+                staged.append(self.stage(table, f, checks, persistent=persistent))
+            rows = union(staged)
             self.flag(table, staged, rows, len(checks), later)
-            self.collect(table, staged, rows, checks + later)
-            self.write(table, staged, rows)
+            clean = self.collect(table, staged, rows, checks + later)
+            if persistent and clean:
+                write.adopt(self.con, table, staged.pop())
+            elif not self.report.dry_run:
+                write.insert(self.con, table, staged, rows)
+            for f in files:
+                self._tick(f, 1.0)
         finally:
             for s in staged:
                 self.con.execute(f"DROP TABLE IF EXISTS {s.name}")
 
-    def stage(self, table: Table, file: DataFile, checks: list[Check]) -> Staged:
+    def stage(self, table: Table, file: DataFile, checks: list[Check], *,
+              persistent: bool) -> Staged:
         """Read one file into its stage table (one scan), or raise a one-line InputError."""
         self.counter += 1
         name = f"__fm_stage_{self.counter}"
@@ -171,7 +173,8 @@ class _Load:
             lay = layout(table, source)
             _require(table, source, lay)
             with self._watch(file):
-                self.con.execute(stage_sql(name, table, source, checks, self.stages))
+                self.con.execute(stage_sql(name, table, source, checks, self.stages,
+                                           temporary=not persistent))
         except READ_ERRORS as exc:
             raise source.error(exc) from None
         finally:
@@ -179,21 +182,21 @@ class _Load:
         first = self.con.execute(f"SELECT min(rowid) FROM {name}").fetchone()
         base = first[0] if first and first[0] is not None else 0
         row_sql = ROW if source.row_expr else f"rowid - {base} + {source.row_offset}"
-        return Staged(file, name, lay, row_sql, base)
+        return Staged(file, name, lay, row_sql, base, persistent)
 
     def flag(self, table: Table, staged: list[Staged], rows: str, first_bit: int,
              later: list[Check]) -> None:
-        """Run the set rules and OR their bits into the stage tables."""
+        """Run the set rules (references first, then duplicates) and OR in their bits."""
         for i, check in enumerate(later):
             bit = 1 << (first_bit + i)
             if check.code == DUPLICATE_KEY:
-                self._apply(staged, _duplicate_flags(self.con, table, rows, bit))
+                self._apply(staged, set_rules.duplicate_keys(self.con, table.key, rows, bit))
             else:
                 ref = next(r for r in table.references if r.column == check.column)
-                self._apply(staged, f"SELECT __fm_ord, CAST({bit} AS BIGINT) FROM {rows} s "
-                                    f"WHERE s.{ident(ref.column)} IS NOT NULL AND NOT EXISTS "
-                                    f"(SELECT 1 FROM {ident(ref.table)} t "
-                                    f"WHERE t.{ident(ref.target)} = s.{ident(ref.column)})")
+                self._apply(staged, set_rules.unknown_references(ref, rows, bit))
+        if not table.key:  # keyless: a row is its own key, so only exact copies are found
+            every = set_rules.data_columns(self.con, rows)
+            self._apply(staged, set_rules.duplicate_keys(self.con, every, rows, COPY_BIT))
 
     def _apply(self, staged: list[Staged], flags_sql: str | None) -> None:
         """OR flag bits (rows `SELECT ord, bit`) into the stage tables."""
@@ -215,50 +218,28 @@ class _Load:
             self.con.execute("DROP TABLE IF EXISTS __fm_flags")
 
     def collect(self, table: Table, staged: list[Staged], rows: str,
-                checks: list[Check]) -> None:
-        """Count rows per file and record the problem lines of rejected rows."""
-        rejected = 0
+                checks: list[Check]) -> bool:
+        """Count rows per file, record the problem lines of rejected rows; True if all clean."""
+        rejected = skipped = 0
         for s in staged:
-            n, bad = self.con.execute(
-                f"SELECT count(*), count(*) FILTER (WHERE ({BAD} & {PROBLEM_MASK}) <> 0) "
-                f"FROM {s.name}").fetchone()  # type: ignore[misc]
+            n, bad, flagged = self.con.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE ({BAD} & {PROBLEM_MASK}) <> 0), "
+                f"count(*) FILTER (WHERE {BAD} <> 0) FROM {s.name}").fetchone()  # type: ignore[misc]
             fr = FileReport(rows=n, accepted=n - bad, rejected=bad, path=s.file.path,
                             table=table.name)
             self.report.files.append(fr)
             self.report.tables.setdefault(table.name, TableReport()).add(fr)
             rejected += bad
-        if not rejected:
-            return
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE __fm_rejected AS SELECT * FROM {rows} "
-                         f"WHERE ({BAD} & {PROBLEM_MASK}) <> 0")
-        try:
-            quarantine.collect(self.con, table, "__fm_rejected", checks,
-                               [s.key for s in staged])
-        finally:
-            self.con.execute("DROP TABLE IF EXISTS __fm_rejected")
-
-    def write(self, table: Table, staged: list[Staged], rows: str) -> None:
-        """Accepted rows replace stored rows with the same key (keyless: add unseen rows)."""
-        extras = _add_extra_columns(self.con, table, staged)
-        cols = [*table.names, *extras]
-        present = {c for s in staged for c in (*table.names, *s.layout.extras)}
-        select = ", ".join(_insert_value(table, c, c in present) for c in cols)
-        accepted = f"SELECT {select} FROM {rows} WHERE {BAD} = 0"
-        target = ident(table.name)
-        names = ", ".join(ident(c) for c in cols)
-        if not table.key:
-            self.con.execute(f"INSERT INTO {target} ({names}) {accepted} "
-                             f"EXCEPT SELECT {names} FROM {target}")
-        else:
-            if self.con.execute(f"SELECT 1 FROM {target} LIMIT 1").fetchone():
-                keys = ", ".join(ident(k) for k in table.key)
-                match = " AND ".join(f"{target}.{ident(k)} IS NOT DISTINCT FROM k.{ident(k)}"
-                                     for k in table.key)
-                self.con.execute(f"DELETE FROM {target} USING (SELECT DISTINCT {keys} FROM {rows} "
-                                 f"WHERE {BAD} = 0) k WHERE {match}")
-            self.con.execute(f"INSERT INTO {target} ({names}) {accepted}")
-        for s in staged:
-            self._tick(s.file, 1.0)
+            skipped += flagged
+        if rejected:
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE __fm_rejected AS SELECT * "
+                             f"FROM {rows} WHERE ({BAD} & {PROBLEM_MASK}) <> 0")
+            try:
+                quarantine.collect(self.con, table, "__fm_rejected", checks,
+                                   [s.key for s in staged])
+            finally:
+                self.con.execute("DROP TABLE IF EXISTS __fm_rejected")
+        return skipped == 0
 
     # ---- progress -------------------------------------------------------------------------------
     def _tick(self, file: DataFile, fraction: float) -> None:
@@ -307,72 +288,3 @@ def _require(table: Table, source: Source, lay: Layout) -> None:
                      f"{', '.join(have) or 'no columns'}){hint}")
 
 
-def _union(staged: Sequence[Staged]) -> str:
-    """All stage tables of a table as one relation with file index, ordinal and row number."""
-    parts = [f"SELECT *, CAST({i} AS BIGINT) AS {quarantine.FILE}, "
-             f"(CAST({i} AS BIGINT) << {FILE_SHIFT}) | (rowid - {s.base}) AS __fm_ord"
-             + ("" if s.row_sql == ROW else f", {s.row_sql} AS {ROW}") + f" FROM {s.name}"
-             for i, s in enumerate(staged)]
-    return "(" + " UNION ALL BY NAME ".join(parts) + ")"
-
-
-def _duplicate_flags(con: duckdb.DuckDBPyConnection, table: Table, rows: str,
-                     bit: int) -> str | None:
-    """Flags for rows sharing a key: all of them if their values differ, else all but the first."""
-    keys = ", ".join(ident(k) for k in table.key)
-    n, distinct = con.execute(f"SELECT count(*), count(DISTINCT hash({keys})) FROM {rows} "
-                              f"WHERE {BAD} = 0").fetchone()  # type: ignore[misc]
-    if n == distinct:  # distinct hashes: distinct keys (the cheap, common case)
-        return None
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __fm_dupkeys AS SELECT {keys} FROM {rows} "
-                f"WHERE {BAD} = 0 GROUP BY ALL HAVING count(*) > 1")
-    if not con.execute("SELECT count(*) FROM __fm_dupkeys").fetchone()[0]:  # type: ignore[index]
-        con.execute("DROP TABLE __fm_dupkeys")
-        return None
-    struct = "struct_pack(" + ", ".join(f"{ident(c)} := s.{ident(c)}"
-                                        for c in _row_columns(con, rows)) + ")"
-    on = " AND ".join(f"s.{ident(k)} IS NOT DISTINCT FROM d.{ident(k)}" for k in table.key)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __fm_dups AS SELECT s.__fm_ord, "
-                f"{', '.join(f's.{ident(k)}' for k in table.key)}, "
-                f"{struct} AS __fm_content FROM {rows} s SEMI JOIN __fm_dupkeys d ON {on} "
-                f"WHERE s.{BAD} = 0")
-    con.execute("DROP TABLE __fm_dupkeys")
-    on_g = on.replace("s.", "x.").replace("d.", "g.")
-    return (f"SELECT x.__fm_ord, CASE WHEN g.n > 1 THEN CAST({bit} AS BIGINT) "
-            f"ELSE CAST({COPY_BIT} AS BIGINT) END FROM __fm_dups x JOIN "
-            f"(SELECT {keys}, count(DISTINCT __fm_content) AS n, min(__fm_ord) AS first "
-            f"FROM __fm_dups GROUP BY ALL) g ON {on_g} WHERE g.n > 1 OR x.__fm_ord <> g.first")
-
-
-def _row_columns(con: duckdb.DuckDBPyConnection, rows: str) -> list[str]:
-    """The data columns of a stage relation (canonical and extra, not internal)."""
-    described = con.execute(f"DESCRIBE SELECT * FROM {rows}").fetchall()
-    return [r[0] for r in described if not r[0].startswith("__fm_")]
-
-
-def _add_extra_columns(con: duckdb.DuckDBPyConnection, table: Table,
-                       staged: Sequence[Staged]) -> list[str]:
-    """Extra attributes of the files become VARCHAR columns of the table (SPEC §2)."""
-    existing = {r[0].lower() for r in con.execute(
-        f"SELECT name FROM pragma_table_info({sql_str(table.name)})").fetchall()}
-    extras: list[str] = []
-    for s in staged:
-        for e in s.layout.extras:
-            if e.lower() not in {x.lower() for x in extras}:
-                extras.append(e)
-            if e.lower() not in existing:
-                con.execute(f"ALTER TABLE {ident(table.name)} ADD COLUMN {ident(e)} VARCHAR")
-                existing.add(e.lower())
-    return extras
-
-
-def _insert_value(table: Table, column: str, present: bool) -> str:
-    """The stage column as the table stores it (integers cast back from the stage's doubles)."""
-    col = table.column(column)
-    if col is None:
-        return ident(column) if present else f"NULL AS {ident(column)}"
-    if col.kind is Kind.INTEGER:
-        return f"CAST({ident(column)} AS BIGINT) AS {ident(column)}"
-    if not present:
-        return f"CAST(NULL AS {STAGE_TYPE[col.kind]}) AS {ident(column)}"
-    return ident(column)

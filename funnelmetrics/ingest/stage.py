@@ -1,9 +1,10 @@
-"""The staging pass: one scan of a file into a temporary table of typed values and rule results.
+"""The staging pass: one scan of a file into a table of typed values and rule results.
 
 For each canonical column the stage reads the file's text once (`__r_c`, trimmed, empty = null),
 parses it (`__p_c`: ISO 8601 → naive UTC timestamp, text → double) and evaluates every row rule
-as one bit of `__fm_bad`. Accepted rows are then inserted straight from the stage; rejected rows
-keep their original text as JSON in `__fm_raw` for the quarantine.
+as one bit of `__fm_bad`. Accepted rows are then inserted straight from the stage (or the stage
+becomes the table, see `write.adopt`); rejected rows keep their original text as JSON in
+`__fm_raw` for the quarantine.
 """
 
 from __future__ import annotations
@@ -11,16 +12,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from funnelmetrics.ingest.readers import Source, ident, sql_str
+from funnelmetrics.ingest.readers import DataFile, Source, ident, sql_str
 from funnelmetrics.ingest.rules import STAGE_COLUMNS, Check, parsed, raw, sql_list
 from funnelmetrics.schema import Column, Kind, Table
 
-BAD = "__fm_bad"
-RAW = "__fm_raw"
-ROW = "__fm_row"
-# The stage keeps integers as doubles, so a 7.5 score can be reported before it is cast.
-STAGE_TYPE = {Kind.TEXT: "VARCHAR", Kind.TIMESTAMP: "TIMESTAMP", Kind.NUMBER: "DOUBLE",
-              Kind.INTEGER: "DOUBLE"}
+BAD = "__fm_bad"  # bit i set: the row breaks check i
+RAW = "__fm_raw"  # the row's original text as JSON, for rejected rows
+ROW = "__fm_row"  # explicit row numbers (spreadsheets); otherwise derived from rowid
+INTERNAL = (BAD, RAW, ROW)
+COPY_BIT = 1 << 62  # an exact duplicate of an accepted row: skipped, not rejected
+PROBLEM_MASK = COPY_BIT - 1
+FILE_SHIFT = 40  # __fm_ord = file index << 40 | row index in its stage
+# Parsed values keep integers as doubles, so a 7.5 score can be reported before it is cast.
+PARSED_TYPE = {Kind.TEXT: "VARCHAR", Kind.TIMESTAMP: "TIMESTAMP", Kind.NUMBER: "DOUBLE",
+               Kind.INTEGER: "DOUBLE"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,33 @@ class Layout:
 
     canonical: dict[str, str]  # canonical column -> file column name
     extras: list[str]  # file column names kept as extra VARCHAR attributes
+
+
+@dataclass
+class Staged:
+    """One file in its stage table; `base` is the rowid of its first row (rows written in a
+    transaction are numbered from a high offset), `row_sql` the row number the user sees."""
+
+    file: DataFile
+    name: str
+    layout: Layout
+    row_sql: str
+    base: int
+    persistent: bool = False
+
+    @property
+    def key(self) -> str:
+        """The file as the quarantine names it."""
+        return str(self.file.path.resolve())
+
+
+def union(staged: Sequence[Staged]) -> str:
+    """All stage tables of one table as one relation, with file index, ordinal and row number."""
+    parts = [f"SELECT *, CAST({i} AS BIGINT) AS __fm_file, "
+             f"(CAST({i} AS BIGINT) << {FILE_SHIFT}) | (rowid - {s.base}) AS __fm_ord"
+             + ("" if s.row_sql == ROW else f", {s.row_sql} AS {ROW}") + f" FROM {s.name}"
+             for i, s in enumerate(staged)]
+    return "(" + " UNION ALL BY NAME ".join(parts) + ")"
 
 
 def layout(table: Table, source: Source) -> Layout:
@@ -78,7 +110,7 @@ def parse_sql(table: Table, col: Column, r: str, sql_type: str | None,
               stages: Sequence[str]) -> str:
     """SQL reading column `col` from its raw value `r` (of DuckDB type `sql_type`)."""
     if sql_type is None:
-        return f"NULL::{STAGE_TYPE[col.kind]}"
+        return f"NULL::{PARSED_TYPE[col.kind]}"
     text = sql_type == "VARCHAR"
     as_text = r if text else f"CAST({r} AS VARCHAR)"
     if (table.name, col.name) in STAGE_COLUMNS:
@@ -97,9 +129,12 @@ def parse_sql(table: Table, col: Column, r: str, sql_type: str | None,
 
 
 def _final(col: Column) -> str:
+    """The stored value: the table's own type, the column default when null."""
     value = parsed(col.name)
+    if col.kind is Kind.INTEGER:
+        value = f"TRY_CAST({value} AS BIGINT)"
     if col.default is not None:
-        value = f"coalesce({value}, CAST({col.default} AS {STAGE_TYPE[col.kind]}))"
+        value = f"coalesce({value}, CAST({col.default} AS {col.kind.sql}))"
     return f"{value} AS {ident(col.name)}"
 
 
@@ -112,8 +147,11 @@ def bad_bits(checks: Sequence[Check]) -> str:
 
 
 def stage_sql(name: str, table: Table, source: Source, checks: Sequence[Check],
-              stages: Sequence[str]) -> str:
-    """CREATE TEMP TABLE `name`: the file's rows, typed, with rule bits and raw text if bad."""
+              stages: Sequence[str], *, temporary: bool = True) -> str:
+    """CREATE TABLE `name`: the file's rows, typed, with rule bits and raw text if bad.
+
+    Columns: the table's columns in order and type, the extras, then the internal ones.
+    """
     cols = {c.name: c for c in source.columns}
     lay = layout(table, source)
     types = {c: cols[f].type for c, f in lay.canonical.items()}
@@ -130,7 +168,7 @@ def stage_sql(name: str, table: Table, source: Source, checks: Sequence[Check],
     if source.row_expr:
         final.append(ROW)
     return (
-        f"CREATE TEMP TABLE {name} AS "
+        f"CREATE {'TEMP ' if temporary else ''}TABLE {name} AS "
         f"WITH l1 AS (SELECT {', '.join(l1)} FROM {source.relation}), "
         f"l2 AS (SELECT *, {', '.join(l2)} FROM l1), "
         f"l3 AS (SELECT *, {bad_bits(checks)} AS {BAD} FROM l2) "

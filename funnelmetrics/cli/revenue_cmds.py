@@ -1,0 +1,175 @@
+"""`mrr`, `leaderboard` and `kpis`: revenue, rep and target views (SPEC §3, §4, §5).
+
+Thin: each command parses its options, asks the library (`funnelmetrics.revenue`,
+`funnelmetrics.insights.kpis`, which ask the catalogue) and renders the result.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+
+from funnelmetrics.catalog.model import LANGS
+from funnelmetrics.cli.app import (
+    DEFAULT_DB,
+    AsOfOption,
+    DbOption,
+    FormatOption,
+    OutputFormat,
+    app,
+    handle_errors,
+    open_workspace,
+)
+from funnelmetrics.cli.render import print_csv, show
+from funnelmetrics.errors import QueryError
+
+GrainOption = Annotated[str, typer.Option("--grain", help="day, week, month, quarter or year.")]
+StartOption = Annotated[str | None, typer.Option("--start", help="First day (YYYY-MM-DD).")]
+EndOption = Annotated[str | None, typer.Option("--end", help="Last day, inclusive.")]
+LangOption = Annotated[str | None, typer.Option("--lang", help="en, id or ms.")]
+WhereOption = Annotated[list[str] | None, typer.Option(
+    "--where", help="Filter DIM=VALUE (repeatable), e.g. team=east.")]
+
+
+class MrrView(StrEnum):
+    both = "both"
+    movements = "movements"
+    cohorts = "cohorts"
+
+
+MOVEMENT_UNITS = {c: "currency" for c in ("start", "new", "expansion", "reactivation",
+                                          "contraction", "churn", "end", "net_new")}
+COHORT_UNITS = {"cohort_accounts": "count", "accounts": "count", "account_retention": "ratio",
+                "mrr": "currency", "mrr_retention": "ratio"}
+LEADERBOARD_UNITS = {"won_amount": "currency", "win_rate": "ratio", "mean_cycle_days": "days",
+                     "quota_attainment": "ratio", "rank": "count"}
+
+
+def _lang(ws: Any, lang: str | None) -> str:
+    chosen = lang or ws.config.locale
+    if chosen not in LANGS:
+        raise QueryError(f"--lang must be one of {', '.join(LANGS)}, not {chosen!r}")
+    return chosen
+
+
+def _where(pairs: list[str] | None) -> dict[str, Any]:
+    from funnelmetrics.cli.metric_cmds import parse_pairs
+
+    return parse_pairs(pairs, "--where")
+
+
+def _show(df: pd.DataFrame, fmt: OutputFormat, envelope: dict[str, Any], *, title: str,
+          units: dict[str, str], ws: Any, lang: str, first: bool = True) -> None:
+    if fmt is OutputFormat.csv and not first:
+        print()  # a blank line between two CSV tables
+    if fmt is OutputFormat.csv:
+        print_csv(df)
+        return
+    show(df, fmt, title=title, units=units, json_envelope=envelope, lang=lang,
+         currency=ws.config.currency)
+
+
+@app.command("mrr")
+@handle_errors
+def mrr_cmd(
+    db: DbOption = DEFAULT_DB,
+    grain: GrainOption = "month",
+    start: StartOption = None,
+    end: EndOption = None,
+    as_of: AsOfOption = None,
+    view: Annotated[MrrView, typer.Option("--view", help="both, movements or cohorts.")] =
+    MrrView.both,
+    fmt: FormatOption = OutputFormat.table,
+    lang: LangOption = None,
+) -> None:
+    """MRR movements per period (start, +new, +expansion, +reactivation, −contraction, −churn,
+    end) and cohort retention (accounts and MRR by start period × periods since start)."""
+    from funnelmetrics.revenue.cohorts import mrr_cohorts
+    from funnelmetrics.revenue.movements import mrr_waterfall
+
+    with open_workspace(db, read_only=True) as ws:
+        lang = _lang(ws, lang)
+        base = {"grain": grain, "currency": ws.config.currency}
+        if grain.strip().lower() == "all":  # one period has no cohorts to follow
+            if view is MrrView.cohorts:
+                raise QueryError("cohorts need a calendar grain (day, week, month, quarter "
+                                 "or year)")
+            view = MrrView.movements
+        if view is not MrrView.cohorts:
+            df = mrr_waterfall(ws, grain=grain, start=start, end=end, as_of=as_of)
+            _show(df, fmt, {"view": "mrr_movements", **base}, title="MRR movements",
+                  units=MOVEMENT_UNITS, ws=ws, lang=lang)
+        if view is not MrrView.movements:
+            df = mrr_cohorts(ws, grain=grain, start=start, end=end, as_of=as_of)
+            _show(df, fmt, {"view": "mrr_cohorts", **base},
+                  title=f"MRR cohort retention (by {grain})", units=COHORT_UNITS, ws=ws,
+                  lang=lang, first=view is MrrView.cohorts)
+
+
+@app.command("leaderboard")
+@handle_errors
+def leaderboard_cmd(
+    db: DbOption = DEFAULT_DB,
+    grain: GrainOption = "month",
+    start: StartOption = None,
+    end: EndOption = None,
+    where: WhereOption = None,
+    as_of: AsOfOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    lang: LangOption = None,
+) -> None:
+    """Reps per period: won amount, win rate, mean sales cycle, quota attainment and rank."""
+    from funnelmetrics.revenue.leaderboard import leaderboard
+
+    with open_workspace(db, read_only=True) as ws:
+        lang = _lang(ws, lang)
+        df = leaderboard(ws, grain=grain, start=start, end=end, as_of=as_of,
+                         where=_where(where))
+        _show(df, fmt, {"view": "leaderboard", "grain": grain,
+                        "currency": ws.config.currency},
+              title="Rep leaderboard", units=LEADERBOARD_UNITS, ws=ws, lang=lang)
+
+
+@app.command("kpis")
+@handle_errors
+def kpis_cmd(
+    db: DbOption = DEFAULT_DB,
+    as_of: AsOfOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    lang: LangOption = None,
+) -> None:
+    """KPI targets of the current (or --as-of) period: target, actual, % of target, status."""
+    from funnelmetrics.insights.kpis import kpi_status
+
+    with open_workspace(db, read_only=True) as ws:
+        lang = _lang(ws, lang)
+        df = kpi_status(ws, as_of=as_of)
+        if fmt is OutputFormat.table:
+            df = _formatted_kpis(df, ws, lang)
+        _show(df, fmt, {"view": "kpis", "as_of": as_of, "currency": ws.config.currency},
+              title="KPI targets", units={"pct_of_target": "ratio"}, ws=ws, lang=lang)
+
+
+def _formatted_kpis(df: pd.DataFrame, ws: Any, lang: str) -> pd.DataFrame:
+    """The terminal view: one filter and one period column, amounts by each metric's unit."""
+    from funnelmetrics.i18n.format import format_value
+
+    def fmt(value: Any, unit: Any) -> str | None:
+        return None if pd.isna(value) else format_value(
+            float(value), unit if isinstance(unit, str) else None, lang=lang,
+            currency=ws.config.currency)
+
+    out = pd.DataFrame({
+        "metric": df["metric"],
+        "filter": [f"{d}={v}" if isinstance(d, str) else None
+                   for d, v in zip(df["dimension"], df["dimension_value"], strict=True)],
+        "period": [f"{a}…{b}" for a, b in zip(df["period_start"], df["period_end"], strict=True)],
+    })
+    for col in ("target", "expected", "actual"):
+        out[col] = [fmt(v, u) for v, u in zip(df[col], df["unit"], strict=True)]
+    out["pct_of_target"] = df["pct_of_target"]
+    out["status"] = df["status"]
+    return out

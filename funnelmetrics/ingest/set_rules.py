@@ -1,0 +1,51 @@
+"""Set rules: checks that need other rows or tables, each one join over all of a table's stages.
+
+Each function returns the SQL of the flagged rows as `(ord, bit)` pairs, or None when nothing
+can be flagged (so the common, clean case costs one cheap aggregate).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+
+from funnelmetrics.ingest.readers import ident
+from funnelmetrics.ingest.stage import BAD, COPY_BIT
+from funnelmetrics.schema import Reference
+
+
+def unknown_references(ref: Reference, rows: str, bit: int) -> str:
+    """Rows whose `ref.column` names no row of `ref.table` (loaded now, earlier or before)."""
+    col, target = ident(ref.column), ident(ref.target)
+    return (f"SELECT __fm_ord, CAST({bit} AS BIGINT) FROM {rows} "
+            f"WHERE {col} IS NOT NULL AND {col} NOT IN "
+            f"(SELECT {target} FROM {ident(ref.table)} WHERE {target} IS NOT NULL)")
+
+
+def data_columns(con: duckdb.DuckDBPyConnection, rows: str) -> list[str]:
+    """The canonical and extra columns of a stage relation (not the internal ones)."""
+    return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rows}").fetchall()
+            if not r[0].startswith("__fm_")]
+
+
+def duplicate_keys(con: duckdb.DuckDBPyConnection, key: Sequence[str], rows: str,
+                   bit: int) -> str | None:
+    """Rows sharing a key (null-safe): all of them when their values differ, else every copy
+    but the first (an exact duplicate is kept once, not rejected). A keyless table passes all
+    its columns as the key: then only copies are flagged."""
+    keys = ", ".join(ident(k) for k in key)
+    n, distinct = con.execute(f"SELECT count(*), count(DISTINCT hash({keys})) FROM {rows} "
+                              f"WHERE {BAD} = 0").fetchone()  # type: ignore[misc]
+    if n == distinct:  # distinct hashes mean distinct keys: the cheap, common case
+        return None
+    content = "struct_pack(" + ", ".join(f"{ident(c)} := {ident(c)}"
+                                         for c in data_columns(con, rows)) + ")"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __fm_dups AS SELECT __fm_ord, {keys}, "
+                f"{content} AS __fm_content, count(*) OVER (PARTITION BY {keys}) AS __fm_n "
+                f"FROM {rows} WHERE {BAD} = 0 QUALIFY __fm_n > 1")
+    on = " AND ".join(f"x.{ident(k)} IS NOT DISTINCT FROM g.{ident(k)}" for k in key)
+    return (f"SELECT x.__fm_ord, CASE WHEN g.n > 1 THEN CAST({bit} AS BIGINT) "
+            f"ELSE CAST({COPY_BIT} AS BIGINT) END FROM __fm_dups x JOIN "
+            f"(SELECT {keys}, count(DISTINCT __fm_content) AS n, min(__fm_ord) AS first "
+            f"FROM __fm_dups GROUP BY ALL) g ON {on} WHERE g.n > 1 OR x.__fm_ord <> g.first")

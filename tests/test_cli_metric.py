@@ -1,0 +1,224 @@
+"""`funnelmetrics metric|funnel|glossary` in process through Typer's CliRunner (SPEC §5)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+from journeys import journeys
+from typer.testing import CliRunner
+
+from funnelmetrics.cli import app
+
+# A  web  lead Jan 1, mql Jan 3, sql Jan 5      O1 (lead A) won  Jan 25, 1000
+# B  ads  lead Jan 10, mql Jan 12               O2 (lead B) lost Feb 1,   500
+# C  web  lead Feb 3, mql Feb 5, sql Feb 6      O3 (lead C) open,          700
+EVENTS = {
+    "A": [("lead", "2026-01-01"), ("mql", "2026-01-03"), ("sql", "2026-01-05")],
+    "B": [("lead", "2026-01-10"), ("mql", "2026-01-12")],
+    "C": [("lead", "2026-02-03"), ("mql", "2026-02-05"), ("sql", "2026-02-06")],
+}
+Q1 = ["--start", "2026-01-01", "--end", "2026-03-31"]
+
+
+@pytest.fixture
+def db(tmp_path):
+    """A workspace file (the CLI takes --db PATH, so this runs on DuckDB only)."""
+    ws = journeys(tmp_path, EVENTS,
+                  leads={"A": {"source": "web"}, "B": {"source": "ads"}, "C": {"source": "web"}},
+                  opportunities=[
+                      dict(lead_id="A", created_at="2026-01-05", status="won",
+                           closed_at="2026-01-25", amount=1000),
+                      dict(lead_id="B", created_at="2026-01-12", status="lost",
+                           closed_at="2026-02-01", amount=500),
+                      dict(lead_id="C", created_at="2026-02-06", amount=700)])
+    ws.close()  # the CLI opens the file itself (read-only)
+    return str(tmp_path / "journeys.duckdb")
+
+
+def run(*args: str):
+    result = CliRunner().invoke(app, list(args))
+    assert "Traceback" not in result.output
+    return result
+
+
+def json_lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def test_metric_json_one_line_per_metric(db):
+    result = run("metric", "win_rate", "stage_conversion_rate", "--format", "json",
+                 "--param", "from_stage=mql", *Q1, "--db", db)
+    assert result.exit_code == 0, result.output
+    lines = json_lines(result.stdout)
+    assert [line["metric"] for line in lines] == ["win_rate", "stage_conversion_rate"]
+    assert all(set(line) == {"metric", "unit", "rows"} for line in lines)
+    assert all(line["unit"] == "ratio" for line in lines)
+    for line in lines:
+        for row in line["rows"]:
+            assert {"period_start", "value", "numerator", "denominator"} <= set(row)
+            assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", row["period_start"])
+    win = [(r["period_start"], r["value"], r["numerator"], r["denominator"])
+           for r in lines[0]["rows"]]
+    assert win == [("2026-01-01", 1.0, 1, 1),  # O1 won
+                   ("2026-02-01", 0.0, 0, 1),  # O2 lost (Feb 1)
+                   ("2026-03-01", None, 0, 0)]  # nothing closed → null ("no data")
+    conv = [(r["period_start"], r["value"], r["numerator"], r["denominator"])
+            for r in lines[1]["rows"]]
+    # mql → sql (the next stage): Jan cohort A, B → A only = 1/2; Feb cohort C → 1/1
+    assert conv == [("2026-01-01", 0.5, 1, 2), ("2026-02-01", 1.0, 1, 1),
+                    ("2026-03-01", None, 0, 0)]
+
+
+def test_metric_json_count_metric_has_null_ratio_parts(db):
+    result = run("metric", "leads_created", "--format", "json", "--start", "2026-01-01",
+                 "--end", "2026-01-31", "--db", db)
+    assert result.exit_code == 0, result.output
+    (line,) = json_lines(result.stdout)
+    assert line["unit"] == "count"
+    assert line["rows"] == [{"period_start": "2026-01-01", "value": 2,  # A, B
+                             "numerator": None, "denominator": None}]
+
+
+def test_metric_by_and_where(db):
+    result = run("metric", "win_rate", "--format", "json", "--by", "source", *Q1, "--db", db)
+    assert result.exit_code == 0, result.output
+    (line,) = json_lines(result.stdout)
+    rows = {(r["period_start"], r["source"]): r["value"] for r in line["rows"]}
+    assert rows[("2026-01-01", "web")] == 1.0  # O1 (lead A, web)
+    assert rows[("2026-02-01", "ads")] == 0.0  # O2 (lead B, ads)
+    assert rows[("2026-02-01", "web")] is None  # web closed nothing in Feb
+    result = run("metric", "win_rate", "--format", "json", "--where", "source=web", *Q1,
+                 "--db", db)
+    (line,) = json_lines(result.stdout)
+    assert [r["value"] for r in line["rows"]] == [1.0, None, None]  # only O1 is web and closed
+    result = run("metric", "win_rate", "--format", "json", "--where", "source=web",
+                 "--where", "source=ads", *Q1, "--db", db)  # the same DIM twice: either value
+    (line,) = json_lines(result.stdout)
+    assert [r["value"] for r in line["rows"]] == [1.0, 0.0, None]
+
+
+def test_metric_grain_and_as_of(db):
+    result = run("metric", "win_rate", "--format", "json", "--grain", "quarter", *Q1,
+                 "--as-of", "2026-01-31", "--db", db)
+    assert result.exit_code == 0, result.output
+    (line,) = json_lines(result.stdout)
+    # as of Jan 31 only O1 has closed (O2 closes Feb 1): Q1 = 1/1
+    assert [(r["period_start"], r["value"], r["denominator"]) for r in line["rows"]] == [
+        ("2026-01-01", 1.0, 1)]
+
+
+def test_metric_csv(db):
+    result = run("metric", "win_rate", "--format", "csv", *Q1, "--db", db)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == ["metric", "unit", "period_start", "value", "numerator",
+                             "denominator"]
+    assert [(r["period_start"], r["value"]) for r in rows] == [
+        ("2026-01-01", "1.0"), ("2026-02-01", "0.0"), ("2026-03-01", "")]  # null → empty
+    assert {r["metric"] for r in rows} == {"win_rate"}
+
+
+def test_metric_csv_of_several_metrics_is_one_table(db):
+    result = run("metric", "win_rate", "stage_conversion_rate", "--format", "csv",
+                 "--param", "from_stage=mql", *Q1, "--db", db)
+    assert result.exit_code == 0, result.output
+    table = list(csv.reader(io.StringIO(result.stdout)))
+    header, body = table[0], table[1:]
+    assert len(body) == 6  # 3 periods × 2 metrics, one header
+    assert all(len(row) == len(header) for row in body), table  # a rectangular CSV
+    assert [row[0] for row in body] == ["win_rate"] * 3 + ["stage_conversion_rate"] * 3
+
+
+def test_metric_table(db):
+    result = run("metric", "win_rate", *Q1, "--db", db)
+    assert result.exit_code == 0, result.output
+    assert "Win rate" in result.stdout and "win_rate" in result.stdout
+    assert "2026-03-01" in result.stdout and "—" in result.stdout  # March: no data
+    result = run("metric", "win_rate", *Q1, "--lang", "id", "--db", db)
+    assert "Tingkat kemenangan" in result.stdout
+
+
+def _normalise(sql: str) -> str:
+    return re.sub(r"ibis_pandas_memtable_[a-z0-9]+", "ibis_pandas_memtable_X", sql)
+
+
+def test_metric_explain_prints_the_whole_sql(db):
+    import funnelmetrics
+
+    query = {"start": "2026-01-01", "end": "2026-03-31", "by": ["source"], "from_stage": "mql",
+             "as_of": "2026-12-31"}  # a fixed instant: "now" is in the SQL otherwise
+    with funnelmetrics.open(db, read_only=True) as ws:
+        expected = _normalise(ws.explain("stage_conversion_rate", **query))
+    result = run("metric", "stage_conversion_rate", "--explain", *Q1, "--by", "source",
+                 "--param", "from_stage=mql", "--as-of", "2026-12-31", "--db", db)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("-- stage_conversion_rate")
+    printed = [line.rstrip() for line in _normalise(result.stdout).splitlines()]
+    assert "SELECT" in printed
+    # every line of the SQL appears whole (not cut at the terminal width): it can be run as is
+    cut = [line for line in expected.splitlines() if line.rstrip() not in printed]
+    assert cut == []
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["metric", "no_such_metric"], "unknown metric"),
+    (["metric", "win_rate", "--grain", "fortnight"], "grain"),
+    (["metric", "win_rate", "--start", "2026-13-01"], "not a date"),
+    (["metric", "win_rate", "--end", "yesterday"], "not a date"),
+    (["metric", "win_rate", "--start", "2026-03-01", "--end", "2026-02-01"], "before"),
+    (["metric", "win_rate", "--by", "no_such_dimension"], "unknown dimension"),
+    (["metric", "win_rate", "--where", "no_such_dimension=1"], "unknown dimension"),
+    (["metric", "win_rate", "--where", "source"], "KEY=VALUE"),
+    (["metric", "win_rate", "--param", "no_such_param=1"], "no_such_param"),
+    (["metric", "stage_conversion_rate", "--param", "from_stage=nowhere"], "unknown stage"),
+    (["metric", "time_in_stage", "--param", "stat=p99"], "stat"),
+    (["metric", "win_rate", "--lang", "fr"], "--lang"),
+    (["funnel", "--by", "no_such_dimension"], "unknown dimension"),
+])
+def test_errors_are_one_line_without_traceback(db, args, message):
+    result = run(*args, "--db", db)
+    assert result.exit_code != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert message in lines[0]
+    assert result.stdout == ""
+
+
+def test_missing_database_is_a_one_line_error(tmp_path):
+    result = run("metric", "win_rate", "--db", str(tmp_path / "nowhere.duckdb"))
+    assert result.exit_code != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "nowhere.duckdb" in lines[0]
+    assert not (tmp_path / "nowhere.duckdb").exists()  # nothing created by a read
+
+
+def test_funnel_json(db):
+    result = run("funnel", "--format", "json", "--start", "2026-01-01", "--end", "2026-02-28",
+                 "--db", db)
+    assert result.exit_code == 0, result.output
+    (line,) = json_lines(result.stdout)
+    assert line["funnel"] == "sales"
+    rows = {r["stage"]: r for r in line["rows"]}
+    assert list(rows) == ["lead", "mql", "sql", "opportunity", "won"]
+    # reached: lead A, B, C; mql A, B, C; sql A, C; nobody further
+    assert [rows[s]["reached"] for s in rows] == [3, 3, 2, 0, 0]
+    assert rows["lead"]["conversion_to_next"] == 1.0  # 3/3 reach mql
+    assert rows["mql"]["conversion_to_next"] == pytest.approx(2 / 3)  # A, C of A, B, C
+    assert rows["mql"]["median_days_in_stage"] == pytest.approx(1.5)  # A 2 d, C 1 d
+    assert rows["sql"]["conversion_to_next"] == 0.0  # 0/2
+    assert rows["opportunity"]["conversion_to_next"] is None  # no cohort: null
+    assert rows["won"]["drop_off"] is None
+
+
+def test_glossary_in_indonesian():
+    result = run("glossary", "--lang", "id")
+    assert result.exit_code == 0, result.output
+    assert "Tingkat kemenangan" in result.stdout  # win_rate's Indonesian name
+    assert "Nilai pipeline" in result.stdout
+    assert "Of the opportunities closed" not in result.stdout  # no English description
+    english = run("glossary", "--lang", "en")
+    assert "Win rate" in english.stdout
