@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/steps.py STEP SPEC.json OUT.json
 
 STEP is ingest_validated, ingest_raw, suite_funnelmetrics, suite_sql or suite_pandas; SPEC holds
-its arguments. OUT receives {"runs": [{"seconds": …, …}], "maxrss_mib": …, "load": [before,
+its arguments. OUT receives {"runs": [{"seconds": …, "cpu": …, …}], "maxrss_mib": …, "load": [before,
 after]}; suite steps also pickle their first run's results (for the cross-checks) to SPEC's
 "results" path.
 """
@@ -39,13 +39,14 @@ def ingest_validated(spec: dict) -> dict:
 
     db = Path(spec["db"])
     _fresh(db)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     ws = funnelmetrics.open(db)
     report = ws.ingest([Path(f) for f in spec["files"]])
     ws.close()
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     tables = report.to_json()["tables"]
-    return {"seconds": seconds, "rejected": sum(t["rejected"] for t in tables.values()),
+    return {"seconds": seconds, "cpu": cpu,
+            "rejected": sum(t["rejected"] for t in tables.values()),
             "tables": {k: v["accepted"] for k, v in tables.items()}}
 
 
@@ -54,13 +55,13 @@ def ingest_raw(spec: dict) -> dict:
 
     db = Path(spec["db"])
     _fresh(db)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     con = duckdb.connect(str(db))
     for f in spec["files"]:
         name = Path(f).stem
         con.execute(f"CREATE TABLE \"{name}\" AS SELECT * FROM read_csv('{f}')")
     con.close()
-    return {"seconds": time.perf_counter() - t0}
+    return {"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0}
 
 
 def _dates(spec: dict) -> tuple[dt.date, dt.date]:
@@ -75,10 +76,10 @@ def _suite_runs(spec: dict, setup: Callable[[], object],
     opened = time.perf_counter() - t0
     runs = []
     for i in range(spec.get("inner", 2)):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         results, per_item = once(handle)
-        seconds = time.perf_counter() - t0
-        runs.append({"seconds": seconds, "open_seconds": opened if i == 0 else 0.0,
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+        runs.append({"seconds": seconds, "cpu": cpu, "open_seconds": opened if i == 0 else 0.0,
                      "items": per_item})
         if i == 0 and spec.get("results"):
             Path(spec["results"]).write_bytes(pickle.dumps(results))
@@ -86,8 +87,9 @@ def _suite_runs(spec: dict, setup: Callable[[], object],
 
 
 def suite_funnelmetrics(spec: dict) -> list[dict]:
-    import funnelmetrics
     from suite import suite
+
+    import funnelmetrics
 
     start, end = _dates(spec)
 
@@ -116,15 +118,16 @@ def suite_pandas(spec: dict) -> dict:
     import pandas_impl
 
     start, end = _dates(spec)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     tables = pandas_impl.read(Path(spec["data_dir"]))
-    read = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    read, read_cpu = time.perf_counter() - t0, time.process_time() - c0
+    t0, c0 = time.perf_counter(), time.process_time()
     results, per_item = pandas_impl.run(tables, start, end)
-    compute = time.perf_counter() - t0
+    compute, cpu = time.perf_counter() - t0, time.process_time() - c0
     if spec.get("results"):
         Path(spec["results"]).write_bytes(pickle.dumps(results))
-    return {"seconds": compute, "read_seconds": read, "items": per_item}
+    return {"seconds": compute, "cpu": cpu, "read_seconds": read, "read_cpu": read_cpu,
+            "items": per_item}
 
 
 STEPS: dict[str, Callable[[dict], object]] = {

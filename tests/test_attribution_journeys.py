@@ -208,3 +208,28 @@ def test_bad_queries(ws: Workspace) -> None:
         attribute(ws, "magic")
     with pytest.raises(QueryError, match="parameter"):
         attribute(ws, "linear", half_life=3)
+
+
+def test_empty_workspace(ws: Workspace) -> None:
+    """No data: every model returns an empty table, no error."""
+    from funnelmetrics.attribution import MODELS
+
+    for model in MODELS:
+        df = attribute(ws, model)
+        assert df.empty, model
+        assert list(df.columns) == ["channel", "credited_conversions", "credited_revenue",
+                                    "spend", "roi", "cost_per_conversion"]
+
+
+def test_credited_revenue_for_marketing_roi(ws: Workspace) -> None:
+    """The hook the marketing_roi metric calls: credited revenue by channel, "(no touch)" out."""
+    from funnelmetrics.attribution import credited_revenue
+
+    fill(ws, {"A": {"created": "2026-01-01", "touches": ["2026-01-02 ads", "2026-01-03 email"],
+                    **won("2026-02-01", 100)},
+              "B": {"created": "2026-01-01", **won("2026-02-01", 50)}})
+    got = credited_revenue(ws, "linear", start="2026-01-01", end="2026-12-31")
+    assert got.to_dict() == {"ads": 50.0, "email": 50.0}
+    assert got.name == "credited_revenue" and got.index.name == "channel"
+    assert credited_revenue(ws, "first_touch", include_no_touch=True).to_dict() == {
+        "ads": 100.0, "email": 0.0, NO_TOUCH: 50.0}

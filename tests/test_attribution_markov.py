@@ -140,10 +140,44 @@ def test_removal_effects_agree_with_hitting_probabilities() -> None:
 
 
 def test_non_converters_only(tmp_path: Path) -> None:
+    """Nothing converts: P(conversion) is 0, every removal effect 0, nothing credited."""
     with journeys_for(tmp_path, {"J1": lead(["A", "B"])}) as ws:
-        assert Markov().fit(build_journeys(ws)).credits_.empty
+        m = Markov().fit(build_journeys(ws))
+        assert m.conversion_probability_ == 0.0
+        assert m.removal_effects_.to_dict() == {"A": 0.0, "B": 0.0}
+        assert m.credits_["credited_conversions"].sum() == 0.0
 
 
 def test_order_must_be_positive() -> None:
     with pytest.raises(QueryError):
         Markov(order=0)
+
+
+def test_lookback_and_range_cut_the_chain(tmp_path: Path) -> None:
+    """J1: A (Jan 2), B (Jan 25), won Feb 1. J2: A (Jan 2) → B (Jan 3), no conversion.
+    J3: C on Mar 5, no conversion.
+
+    All time: start→A 2/3, start→C 1/3; A→B 1; B→conv 1/2, B→null 1/2; C→null.
+    P = 2/3·1/2 = 1/3; removing A or B leaves nothing → RE 1 each, C 0 → shares 1/2, 1/2.
+
+    Look-back 10 days, range Jan 1 – Feb 28: J1 is B alone (A is 30 days before: its journey
+    starts at B), J2 keeps both touches (10 days before its own last touch), J3 ends in March:
+    out of range. start→B 1/2, start→A 1/2; A→B 1; B→conv 1/2, B→null 1/2.
+    P = 1/2·1/2 + 1/2·1/2 = 1/2. Without A: P = 1/4 → RE(A) = 1/2; without B: RE(B) = 1.
+    Shares A 1/3, B 2/3.
+    """
+    leads = {
+        "J1": {"created": "2026-01-01", "touches": ["2026-01-02 A", "2026-01-25 B"],
+               **won("2026-02-01", 30.0)},
+        "J2": {"created": "2026-01-01", "touches": ["2026-01-02 A", "2026-01-03 B"]},
+        "J3": {"created": "2026-01-01", "touches": ["2026-03-05 C"]},
+    }
+    with journeys_for(tmp_path, leads) as ws:
+        m = Markov().fit(build_journeys(ws))
+        assert m.removal_effects_.to_dict() == pytest.approx({"A": 1.0, "B": 1.0, "C": 0.0})
+        m = Markov().fit(build_journeys(ws, lookback_days=10, start="2026-01-01",
+                                        end="2026-02-28"))
+        assert m.conversion_probability_ == pytest.approx(1 / 2)
+        assert m.removal_effects_.to_dict() == pytest.approx({"A": 0.5, "B": 1.0})
+        got = m.credits_.set_index("key")["credited_revenue"].to_dict()
+        assert got == pytest.approx({"A": 10.0, "B": 20.0})

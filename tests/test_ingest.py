@@ -502,3 +502,17 @@ def test_a_bulk_first_load_keeps_the_contract_types(ws, tmp_path):
                                                          "score\nS1,R2,2026-01-02,3\n")])
     assert rows(ws, "survey_responses", "respondent_id, score, Team2") == [
         ("R1", 9, "ops"), ("R2", 3, None)]
+
+
+def test_progress_of_a_big_file_is_polled_from_duckdb(ws, tmp_path, monkeypatch):
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("funnelmetrics.ingest.load"),
+                        "PROGRESS_MIN_BYTES", 0)
+    path = tmp_path / "leads.csv"
+    ws.duckdb.execute(f"COPY (SELECT 'L' || i AS lead_id, DATE '2026-01-01' + (i % 300)::INT "
+                      f"AS created_at FROM range(300000) t(i)) TO '{path}' (HEADER)")
+    seen: list[float] = []
+    report = ws.ingest([path], progress=lambda f, x: seen.append(x))
+    assert report.tables["leads"].accepted == 300_000
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and all(0 <= x <= 1 for x in seen)

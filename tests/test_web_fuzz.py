@@ -45,14 +45,14 @@ as_rep = schemathesis.openapi.from_asgi("/api/v1/openapi.json",
 
 
 @as_admin.parametrize()
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck),
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck),
           database=None)
 def test_no_server_errors(case: schemathesis.Case) -> None:
     case.call_and_validate(checks=CHECKS)
 
 
 @as_rep.exclude(method="POST").parametrize()
-@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck),
+@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck),
           database=None)
 def test_no_server_errors_as_a_rep(case: schemathesis.Case) -> None:
     case.call_and_validate(headers={"Authorization": f"Bearer {TOKENS['ana']}"}, checks=CHECKS)

@@ -34,7 +34,7 @@ class AttributionModel(ABC):
     def fit(self, journeys: Journeys) -> Self:
         """Credit the conversions (and their value) of `journeys` to channels or campaigns."""
         summary = journeys.summary
-        frames = [self._credit(journeys)] if summary.touched_conversions else []
+        frames = [self._credit(journeys)]
         if summary.no_touch_conversions:
             frames.append(pd.DataFrame({
                 "key": [NO_TOUCH], "credited_conversions": [float(summary.no_touch_conversions)],

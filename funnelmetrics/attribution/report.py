@@ -55,11 +55,17 @@ def model_names(model: str | Iterable[str]) -> list[str]:
     names = [p.strip() for n in names for p in n.split(",") if p.strip()]
     if names == ["all"]:
         return list(MODELS)
+    if not names:
+        raise QueryError(f"name an attribution model: {', '.join(MODELS)} or all")
     for n in names:
-        if n not in MODELS:
-            raise QueryError(f"unknown attribution model {n!r}; models: "
-                             f"{', '.join(MODELS)} or all")
+        _known(n)
     return names
+
+
+def _known(name: str) -> str:
+    if name not in MODELS:
+        raise QueryError(f"unknown attribution model {name!r}; models: {', '.join(MODELS)} or all")
+    return name
 
 
 def make_model(model: str | AttributionModel, **params: Any) -> AttributionModel:
@@ -69,7 +75,7 @@ def make_model(model: str | AttributionModel, **params: Any) -> AttributionModel
         if params:
             raise QueryError("pass parameters to the model's constructor, not with an instance")
         return model
-    return make_models([model], **params)[model]
+    return make_models([_known(model)], **params)[model]
 
 
 def make_models(names: Iterable[str], **params: Any) -> dict[str, AttributionModel]:
@@ -146,8 +152,6 @@ def attribute(ws: Any, model: str | AttributionModel = "linear", *, by: str = "c
     """
     journeys = build_journeys(ws, by=by, conversion=conversion, start=start, end=end,
                               as_of=as_of, lookback_days=lookback_days)
-    if isinstance(model, str) and model not in MODELS:
-        model_names(model)  # the error names the models
     fitted = make_model(model, **params).fit(journeys)
     return result_table(fitted, spend_expr(journeys).execute())
 
@@ -185,8 +189,6 @@ def credited_revenue(ws: Any, model: str | AttributionModel = "linear", *,
     """
     journeys = build_journeys(ws, by=by, conversion=conversion, start=start, end=end,
                               as_of=as_of, lookback_days=lookback_days)
-    if isinstance(model, str) and model not in MODELS:
-        model_names(model)
     credits = make_model(model, **params).fit(journeys).credits_
     if not include_no_touch:
         credits = credits[credits["key"] != NO_TOUCH]

@@ -9,7 +9,7 @@ import typer
 from rich.syntax import Syntax
 
 from funnelmetrics import catalog
-from funnelmetrics.catalog.model import LANGS
+from funnelmetrics.catalog.model import LANGS, Time
 from funnelmetrics.cli.app import (
     DEFAULT_DB,
     AsOfOption,
@@ -90,6 +90,7 @@ def metric_cmd(
              "where": parse_pairs(where, "--where"), "as_of": as_of}
     params = parse_pairs(param, "--param")
     metrics = [catalog.get(name) for name in names]
+    cohort = any(m.time is Time.COHORT for m in metrics)
     unknown = set(params) - {p.name for m in metrics for p in m.params}
     if unknown:
         raise QueryError(f"no metric here takes parameter {sorted(unknown)[0]!r}")
@@ -98,10 +99,16 @@ def metric_cmd(
         for i, (name, metric) in enumerate(zip(names, metrics, strict=True)):
             own = {k: v for k, v in params.items() if metric.param(k) is not None}
             if explain:
-                console.print(f"-- {name}", highlight=False)
-                console.print(Syntax(ws.explain(name, params=own, **query), "sql"))
+                sql = ws.explain(name, params=own, **query)
+                if console.is_terminal:
+                    console.print(f"-- {name}", highlight=False)
+                    console.print(Syntax(sql, "sql", word_wrap=True))
+                else:  # piped: the exact SQL, never cropped to a terminal width
+                    print(f"-- {name}\n{sql}", flush=True)
                 continue
             df = ws.metric(name, params=own, **query)
+            if fmt is OutputFormat.csv and cohort:  # one CSV table: the same columns each time
+                df = df.assign(immature=df["immature"] if "immature" in df.columns else None)
             _print_metric(ws, metric, df, fmt, lang, header=i == 0)
 
 

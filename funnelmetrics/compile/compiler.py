@@ -140,9 +140,11 @@ def _part(ctx: Context, members: list[tuple[str, Measure]], window: Window) -> i
         j = spine.join(t, [first.active(ctx, t, spine.next_start)])
         return j.group_by(["period_start", *keys]).aggregate(
             **{name: _aggregate(j, ctx, m) for name, m in members})
-    t = t.mutate(_ts=t[_time_name(ctx, first)])
-    t = t.filter(t._ts.notnull() & window.contains(t._ts))
-    t = t.mutate(period_start=window.period_of(t._ts))
+    time = _time_name(ctx, first)
+    calendar = time in ent.CALENDAR_DATES.get(entity_of(ctx, first), ())
+    t = t.mutate(_ts=t[time])
+    t = t.filter(t._ts.notnull() & window.contains(t._ts, calendar=calendar))
+    t = t.mutate(period_start=window.period_of(t._ts, calendar=calendar))
     return t.group_by(["period_start", *keys]).aggregate(
         **{name: _aggregate(t, ctx, m) for name, m in members})
 

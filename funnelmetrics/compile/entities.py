@@ -51,6 +51,13 @@ JOINS: dict[str, tuple[Join, ...]] = {
 DIMENSIONS_OF = {"reach": "leads", "opportunities_with_lead": "opportunities",
                  "new_customers": "opportunities"}
 
+# Calendar dates rather than instants: a period is read off the date itself, in no time zone
+# (a quota for "2026-02-01" is February's wherever the workspace is).
+CALENDAR_DATES: dict[str, set[str]] = {
+    "quotas": {"period_start", "period_end"}, "spend": {"date"},
+    "kpi_targets": {"period_start", "period_end"}, "fx_rates": {"date"},
+}
+
 # Columns that are measures or times, never offered as dimensions.
 NOT_DIMENSIONS = {"created_at", "closed_at", "expected_close_at", "occurred_at", "started_at",
                   "ended_at", "amount", "probability", "mrr", "budget", "date", "period_start",
@@ -111,8 +118,11 @@ def _subscriptions(scope: Scope) -> ibis.Table:
                                          t.ended_at))
 
 
-def _in_reporting_currency(name: str, build: Callable[[Scope], ibis.Table], amounts: tuple[str, ...],
-                           when: Callable[[ibis.Table], ibis.Value]) -> Callable[[Scope], ibis.Table]:
+Builder = Callable[[Scope], ibis.Table]
+
+
+def _in_reporting_currency(name: str, build: Builder, amounts: tuple[str, ...],
+                           when: Callable[[ibis.Table], ibis.Value]) -> Builder:
     """`build` with amounts converted to the reporting currency (SPEC §2 fx_rates), probed once
     per scope (the converted table is kept in `scope.builders`)."""
 
@@ -239,7 +249,7 @@ def with_dimensions(scope: Scope, entity: str, t: ibis.Table,
     if not names:
         return t
     placed = {name: resolve(scope, entity, name) for name in names}
-    for join in {j for j, _ in placed.values() if j is not None}:
+    for join in sorted({j for j, _ in placed.values() if j is not None}, key=lambda j: j.prefix):
         cols = {f"{join.prefix}.{col}": col for j, col in placed.values() if j == join}
         other = scope.ws.table(join.table)
         right = other.select(_jk=other[join.remote_key], **{k: other[v] for k, v in cols.items()})

@@ -165,10 +165,10 @@ class Window:
             return self.end + dt.timedelta(days=1)
         return shift(period, self.grain)
 
-    def period_of(self, ts: ir.TimestampValue) -> ir.DateValue:
+    def period_of(self, ts: ir.TimestampValue, *, calendar: bool = False) -> ir.DateValue:
         if self.grain is Grain.ALL:
             return ibis.literal(self.start, "date")
-        return period_of(ts, self.grain, self.tz)
+        return period_of(ts, self.grain, "UTC" if calendar else self.tz)
 
     def bounds_utc(self) -> tuple[dt.datetime, dt.datetime]:
         """[first instant, first instant after) of the range, as naive UTC."""
@@ -177,8 +177,15 @@ class Window:
                           self.tz)
         return lo, hi
 
-    def contains(self, ts: ir.TimestampValue) -> ir.BooleanValue:
-        """In [start, end]; with a lead-in, also anywhere in the whole periods before it."""
+    def contains(self, ts: ir.TimestampValue, *, calendar: bool = False) -> ir.BooleanValue:
+        """In [start, end]; with a lead-in, also anywhere in the whole periods before it.
+
+        `calendar`: `ts` is a calendar date (quota period, spend day), compared without zones.
+        """
+        if calendar:
+            lo = dt.datetime.combine(self.periods[0] if self.lead_in else self.start, dt.time())
+            return (ts >= lo) & (ts < dt.datetime.combine(self.end + dt.timedelta(days=1),
+                                                         dt.time()))
         lo, hi = self.bounds_utc()
         inside = (ts >= lo) & (ts < hi)
         if not self.lead_in:

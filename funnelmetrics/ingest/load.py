@@ -61,7 +61,7 @@ def load(ws: Workspace, paths: list[Path], *, table: str | None = None, dry_run:
     qdir = quarantine_dir or (ws.directory / "quarantine" if ws.directory else None)
     report = LoadReport(dry_run=dry_run)
     run = _Load(con, list(ws.config.stages), report, progress)
-    with _utc(con):
+    with _session(con):
         _transaction(con, run, files, report, dry_run=dry_run, strict=strict, qdir=qdir)
     if strict and report.rejected:
         where = f"; see {report.quarantine}" if report.quarantine else ""
@@ -70,17 +70,22 @@ def load(ws: Workspace, paths: list[Path], *, table: str | None = None, dry_run:
     return report
 
 
+# Parse in UTC (a date alone is 00:00 UTC, SPEC §2); keep file order (row numbers come from it).
+SESSION = {"TimeZone": "'UTC'", "preserve_insertion_order": "true"}
+
+
 @contextlib.contextmanager
-def _utc(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Parse in UTC (a date alone is 00:00 UTC, SPEC §2) whatever the session's zone."""
-    zone = con.execute("SELECT current_setting('TimeZone')").fetchone()[0]  # type: ignore[index]
-    if zone != "UTC":
-        con.execute("SET TimeZone = 'UTC'")
+def _session(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The settings a load relies on, whatever the session had; restored afterwards."""
+    before = {k: con.execute(f"SELECT current_setting({sql_str(k)})").fetchone()[0]  # type: ignore[index]
+              for k in SESSION}
+    for key, value in SESSION.items():
+        con.execute(f"SET {key} = {value}")
     try:
         yield
     finally:
-        if zone != "UTC":
-            con.execute(f"SET TimeZone = {sql_str(zone)}")
+        for key, value in before.items():
+            con.execute(f"SET {key} = {sql_str(str(value)) if isinstance(value, str) else value}")
 
 
 def _transaction(con: duckdb.DuckDBPyConnection, run: _Load, files: list[DataFile],
@@ -260,7 +265,10 @@ class _Load:
             while not done.wait(0.2):
                 pct = self.con.query_progress()
                 if pct >= 0:
-                    self._tick(file, min(pct, 100.0) / 100 * 0.9)
+                    try:
+                        self._tick(file, min(pct, 100.0) / 100 * 0.9)
+                    except Exception:  # a failing display must not break the load
+                        return
 
         watcher = threading.Thread(target=poll, daemon=True)
         watcher.start()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from funnelmetrics.errors import InputError
 from funnelmetrics.ingest.readers import ident, sql_str
 from funnelmetrics.ingest.report import Problem
 from funnelmetrics.ingest.rules import DUPLICATE_KEY, Check
@@ -74,10 +75,15 @@ def write_csv(con: duckdb.DuckDBPyConnection, file: str, path: Path) -> bool:
     if not count or not count[0]:
         path.unlink(missing_ok=True)
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
     cols = ", ".join(CSV_COLUMNS)
-    con.execute(f"COPY (SELECT {cols} FROM {PROBLEMS} WHERE file = {sql_str(file)} "
-                f"ORDER BY row_number, column_name) TO {sql_str(str(path))} (HEADER, DELIMITER ',')")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(f"COPY (SELECT {cols} FROM {PROBLEMS} WHERE file = {sql_str(file)} "
+                    f"ORDER BY row_number, column_name) TO {sql_str(str(path))} "
+                    "(HEADER, DELIMITER ',')")
+    except (OSError, duckdb.IOException) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{path}: cannot write the quarantine file ({reason})") from None
     return True
 
 

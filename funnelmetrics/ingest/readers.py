@@ -84,7 +84,8 @@ def discover(paths: Iterable[Path], table: str | None = None) -> list[DataFile]:
             raise InputError(f"{path}: no such file")
         else:
             files.append(_data_file(path, table))
-    return files
+    unique = {f.path.resolve(): f for f in reversed(files)}  # a file named twice loads once
+    return [f for f in files if unique[f.path.resolve()] is f]
 
 
 def _is_data_file(path: Path) -> bool:

@@ -47,18 +47,19 @@ def insert(con: duckdb.DuckDBPyConnection, table: Table, staged: Sequence[Staged
     extras = add_extra_columns(con, table, staged)
     names = ", ".join(ident(c) for c in [*table.names, *extras])
     target = ident(table.name)
-    accepted = f"SELECT {names} FROM {rows} WHERE {BAD} = 0"
-    if not table.key:
+    accepted = f"SELECT {names} FROM {rows} WHERE {BAD} = 0"  # copies within the load: flagged
+    if is_empty(con, table.name):
+        con.execute(f"INSERT INTO {target} ({names}) {accepted}")
+    elif not table.key:  # a row is its own identity: add only rows not stored yet
         con.execute(f"INSERT INTO {target} ({names}) {accepted} EXCEPT SELECT {names} "
                     f"FROM {target}")
-        return
-    if not is_empty(con, table.name):
+    else:
         keys = ", ".join(ident(k) for k in table.key)
         match = " AND ".join(f"{target}.{ident(k)} IS NOT DISTINCT FROM k.{ident(k)}"
                              for k in table.key)
         con.execute(f"DELETE FROM {target} USING (SELECT DISTINCT {keys} FROM {rows} "
                     f"WHERE {BAD} = 0) k WHERE {match}")
-    con.execute(f"INSERT INTO {target} ({names}) {accepted}")
+        con.execute(f"INSERT INTO {target} ({names}) {accepted}")
 
 
 def add_extra_columns(con: duckdb.DuckDBPyConnection, table: Table,

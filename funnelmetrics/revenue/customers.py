@@ -37,7 +37,8 @@ def _first_won(scope: Scope) -> ibis.Table:
 
 
 def new_customers(scope: Scope) -> ibis.Table:
-    """One row per customer: `customer_key`, `customer_at`, its lead, its first won deal's columns."""
+    """One row per customer: `customer_key`, `customer_at`, its lead and the columns of its
+    first won deal."""
     from funnelmetrics.compile.entities import base
 
     first_won = _first_won(scope)
