@@ -14,8 +14,8 @@ own; the rounds interleave the implementations so that a change in machine load 
 * suite — the metrics of benchmarks/suite.py, monthly over the data's whole range, through
   funnelmetrics (`ws.metric`, results as pandas), hand-written SQL (benchmarks/hand_sql.py,
   results as pandas) and pandas (benchmarks/pandas_impl.py: read_csv, then compute). The SQL
-  suites run twice per process: the first run is *cold* (fresh process and DuckDB buffer pool),
-  the second *warm*. Results are cross-checked (relative/absolute tolerance 1e-9).
+  suites run three times per process: the first run is *cold* (fresh process and DuckDB buffer
+  pool), the later ones *warm*. Results are cross-checked (relative/absolute tolerance 1e-9).
 
 Prints the tables and writes them as markdown to --out (and the raw figures as JSON beside it).
 The DuckDB workspaces made by the ingest steps are deleted afterwards unless --keep-data
@@ -218,7 +218,7 @@ def bench_size(args: argparse.Namespace, leads: int) -> dict:
     outs: dict[str, list[dict]] = {s: [] for s in steps}
     for r in range(args.repeat):
         for step in steps:
-            spec = {**base, "data_dir": str(data), "inner": 2,
+            spec = {**base, "data_dir": str(data), "inner": 3,
                     "results": str(work / f"{step}.pkl") if r == 0 else None}
             outs[step].append(run_step(step, spec, work, f"{step}-{r}"))
     res["suite"] = {}
@@ -385,7 +385,7 @@ def markdown(info: dict, results: list[dict]) -> str:
              f"{' / '.join(str(x) for x in info['load_start'])} (1/5/15 min), at end "
              f"{' / '.join(str(x) for x in info['load_end'])}.", "",
              "Best of the rounds; every step in its own process. *Cold*: a suite's first run in "
-             "a fresh process; *warm*: its second. pandas compute excludes `read_csv`. CPU "
+             "a fresh process; *warm*: its later runs. pandas compute excludes `read_csv`. CPU "
              "time (user + system, all threads) is shown beside wall-clock time because it "
              "suffers less from other processes competing for the CPUs.", ""]
     for r in results:

@@ -485,8 +485,8 @@ def test_counts_add_up_and_loading_twice_is_loading_once(tmp_path_factory, data)
         assert snapshot(w) == once and second.to_json() == first.to_json()
 
 
-def test_a_bulk_first_load_keeps_the_contract_types(ws, tmp_path):
-    """An empty table is replaced by its stage (one write); the result must look the same."""
+def test_loaded_tables_keep_the_contract_types(ws, tmp_path):
+    """Stage columns (integers parsed as doubles, extras) go back to the contract's types."""
     write(tmp_path, "d/survey_responses.csv", "survey_id,respondent_id,answered_at,score,Team2\n"
           "S1,R1,2026-01-01,9,ops\n")
     write(tmp_path, "d/leads.csv", LEADS)

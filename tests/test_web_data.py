@@ -103,6 +103,14 @@ def build_workspace(path: str | Path, *, leads: int = 1200) -> dict[str, str]:
         FROM (SELECT * FROM reps) r,
              range(date_trunc('month', TIMESTAMP '{first}'),
                    date_trunc('month', TIMESTAMP '{now}'), INTERVAL 1 MONTH) t(m)""")
+    this_month = now.date().replace(day=1)
+    last_month = (this_month - dt.timedelta(days=1)).replace(day=1)
+    next_month = (this_month + dt.timedelta(days=32)).replace(day=1)
+    con.execute(f"""INSERT INTO kpi_targets VALUES
+        ('leads_created', '{last_month}', '{this_month - dt.timedelta(days=1)}', 80, NULL, NULL),
+        ('win_rate', '{last_month}', '{this_month - dt.timedelta(days=1)}', 0.9, NULL, NULL),
+        ('leads_created', '{this_month}', '{next_month - dt.timedelta(days=1)}', 100, NULL,
+         NULL)""")
     tokens = {}
     for name, role, extra in (("root", "admin", {}), ("east-boss", "manager", {"team": "east"}),
                               ("ana", "rep", {"rep_id": "r1"}), ("budi", "rep", {"rep_id": "r2"}),

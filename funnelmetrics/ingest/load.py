@@ -9,6 +9,7 @@ rejected rows go to the quarantine, and accepted rows replace any stored row wit
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -72,20 +73,47 @@ def load(ws: Workspace, paths: list[Path], *, table: str | None = None, dry_run:
 
 # Parse in UTC (a date alone is 00:00 UTC, SPEC §2); keep file order (row numbers come from it).
 SESSION = {"TimeZone": "'UTC'", "preserve_insertion_order": "true"}
+# Stages bigger than this spill to disk, so a load runs in bounded memory whatever the file size.
+MEMORY_LIMIT_BYTES = 3 << 30
+UNITS = {"": 1, "b": 1, "bytes": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+         "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def _bytes(setting: str) -> float | None:
+    """'18.6 GiB' → bytes (None when unreadable)."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*([A-Za-z]*)\s*", setting)
+    if not match or match.group(2).lower() not in UNITS:
+        return None
+    return float(match.group(1)) * UNITS[match.group(2).lower()]
 
 
 @contextlib.contextmanager
 def _session(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """The settings a load relies on, whatever the session had; restored afterwards."""
-    before = {k: con.execute(f"SELECT current_setting({sql_str(k)})").fetchone()[0]  # type: ignore[index]
-              for k in SESSION}
-    for key, value in SESSION.items():
+    wanted = dict(SESSION)
+    limit = _bytes(str(_setting(con, "memory_limit")))
+    if limit is None or limit > MEMORY_LIMIT_BYTES:
+        wanted["memory_limit"] = f"'{MEMORY_LIMIT_BYTES >> 20}MiB'"
+    before = {key: _setting(con, key) for key in wanted}
+    for key, value in wanted.items():
         con.execute(f"SET {key} = {value}")
     try:
         yield
     finally:
         for key, value in before.items():
-            con.execute(f"SET {key} = {sql_str(str(value)) if isinstance(value, str) else value}")
+            if key == "memory_limit" and value == _default_memory_limit():
+                con.execute("RESET memory_limit")  # exact, unlike re-setting its rounded text
+            else:
+                con.execute(f"SET {key} = {sql_str(value) if isinstance(value, str) else value}")
+
+
+def _default_memory_limit() -> object:
+    with duckdb.connect() as fresh:
+        return _setting(fresh, "memory_limit")
+
+
+def _setting(con: duckdb.DuckDBPyConnection, key: str) -> object:
+    return con.execute(f"SELECT current_setting({sql_str(key)})").fetchone()[0]  # type: ignore[index]
 
 
 def _transaction(con: duckdb.DuckDBPyConnection, run: _Load, files: list[DataFile],
@@ -147,19 +175,14 @@ class _Load:
         """Stage, check, quarantine and write every file of one table."""
         checks = row_checks(table, self.stages)
         later = set_checks(table)
-        # A bulk load into an empty table stages straight into the database (see write.adopt).
-        persistent = (not self.report.dry_run and len(files) == 1
-                      and write.can_adopt(self.con, table))
         staged: list[Staged] = []
         try:
             for f in files:
-                staged.append(self.stage(table, f, checks, persistent=persistent))
+                staged.append(self.stage(table, f, checks))
             rows = union(staged)
             self.flag(table, staged, rows, len(checks), later)
-            clean = self.collect(table, staged, rows, checks + later)
-            if persistent and clean:
-                write.adopt(self.con, table, staged.pop())
-            elif not self.report.dry_run:
+            self.collect(table, staged, rows, checks + later)
+            if not self.report.dry_run:
                 write.insert(self.con, table, staged, rows)
             for f in files:
                 self._tick(f, 1.0)
@@ -167,8 +190,7 @@ class _Load:
             for s in staged:
                 self.con.execute(f"DROP TABLE IF EXISTS {s.name}")
 
-    def stage(self, table: Table, file: DataFile, checks: list[Check], *,
-              persistent: bool) -> Staged:
+    def stage(self, table: Table, file: DataFile, checks: list[Check]) -> Staged:
         """Read one file into its stage table (one scan), or raise a one-line InputError."""
         self.counter += 1
         name = f"__fm_stage_{self.counter}"
@@ -178,8 +200,7 @@ class _Load:
             lay = layout(table, source)
             _require(table, source, lay)
             with self._watch(file):
-                self.con.execute(stage_sql(name, table, source, checks, self.stages,
-                                           temporary=not persistent))
+                self.con.execute(stage_sql(name, table, source, checks, self.stages))
         except READ_ERRORS as exc:
             raise source.error(exc) from None
         finally:
@@ -187,7 +208,7 @@ class _Load:
         first = self.con.execute(f"SELECT min(rowid) FROM {name}").fetchone()
         base = first[0] if first and first[0] is not None else 0
         row_sql = ROW if source.row_expr else f"rowid - {base} + {source.row_offset}"
-        return Staged(file, name, lay, row_sql, base, persistent)
+        return Staged(file, name, lay, row_sql, base)
 
     def flag(self, table: Table, staged: list[Staged], rows: str, first_bit: int,
              later: list[Check]) -> None:
@@ -207,10 +228,10 @@ class _Load:
         """OR flag bits (rows `SELECT ord, bit`) into the stage tables."""
         if flags_sql is None:
             return
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE __fm_flags AS "
-                         f"SELECT ord, bit_or(bit) AS bits FROM ({flags_sql}) f(ord, bit) "
-                         f"GROUP BY ord")
         try:
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE __fm_flags AS "
+                             f"SELECT ord, bit_or(bit) AS bits FROM ({flags_sql}) f(ord, bit) "
+                             f"GROUP BY ord")
             if not self.con.execute("SELECT count(*) FROM __fm_flags").fetchone()[0]:  # type: ignore[index]
                 return
             mask = (1 << FILE_SHIFT) - 1
@@ -221,21 +242,21 @@ class _Load:
                     f"WHERE ord >> {FILE_SHIFT} = {i}) f WHERE {s.name}.rowid = f.rid")
         finally:
             self.con.execute("DROP TABLE IF EXISTS __fm_flags")
+            self.con.execute("DROP TABLE IF EXISTS __fm_dups")
 
     def collect(self, table: Table, staged: list[Staged], rows: str,
-                checks: list[Check]) -> bool:
-        """Count rows per file, record the problem lines of rejected rows; True if all clean."""
-        rejected = skipped = 0
+                checks: list[Check]) -> None:
+        """Count rows per file and record the problem lines of rejected rows."""
+        rejected = 0
         for s in staged:
-            n, bad, flagged = self.con.execute(
-                f"SELECT count(*), count(*) FILTER (WHERE ({BAD} & {PROBLEM_MASK}) <> 0), "
-                f"count(*) FILTER (WHERE {BAD} <> 0) FROM {s.name}").fetchone()  # type: ignore[misc]
+            n, bad = self.con.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE ({BAD} & {PROBLEM_MASK}) <> 0) "
+                f"FROM {s.name}").fetchone()  # type: ignore[misc]
             fr = FileReport(rows=n, accepted=n - bad, rejected=bad, path=s.file.path,
                             table=table.name)
             self.report.files.append(fr)
             self.report.tables.setdefault(table.name, TableReport()).add(fr)
             rejected += bad
-            skipped += flagged
         if rejected:
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE __fm_rejected AS SELECT * "
                              f"FROM {rows} WHERE ({BAD} & {PROBLEM_MASK}) <> 0")
@@ -244,7 +265,6 @@ class _Load:
                                    [s.key for s in staged])
             finally:
                 self.con.execute("DROP TABLE IF EXISTS __fm_rejected")
-        return skipped == 0
 
     # ---- progress -------------------------------------------------------------------------------
     def _tick(self, file: DataFile, fraction: float) -> None:

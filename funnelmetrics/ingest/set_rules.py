@@ -33,19 +33,27 @@ def duplicate_keys(con: duckdb.DuckDBPyConnection, key: Sequence[str], rows: str
                    bit: int) -> str | None:
     """Rows sharing a key (null-safe): all of them when their values differ, else every copy
     but the first (an exact duplicate is kept once, not rejected). A keyless table passes all
-    its columns as the key: then only copies are flagged."""
+    its columns as the key: then only copies are flagged.
+
+    One hash aggregate finds the (usually few) repeated key hashes; only rows with those hashes
+    are then compared exactly, in `__fm_dups` (the caller drops it).
+    """
     keys = ", ".join(ident(k) for k in key)
-    n, distinct = con.execute(f"SELECT count(*), count(DISTINCT hash({keys})) FROM {rows} "
-                              f"WHERE {BAD} = 0").fetchone()  # type: ignore[misc]
-    if n == distinct:  # distinct hashes mean distinct keys: the cheap, common case
-        return None
-    content = "struct_pack(" + ", ".join(f"{ident(c)} := {ident(c)}"
-                                         for c in data_columns(con, rows)) + ")"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __fm_dups AS SELECT __fm_ord, {keys}, "
-                f"{content} AS __fm_content, count(*) OVER (PARTITION BY {keys}) AS __fm_n "
-                f"FROM {rows} WHERE {BAD} = 0 QUALIFY __fm_n > 1")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __fm_duphash AS SELECT hash({keys}) AS h "
+                f"FROM {rows} WHERE {BAD} = 0 GROUP BY h HAVING count(*) > 1")
+    try:
+        if not con.execute("SELECT count(*) FROM __fm_duphash").fetchone()[0]:  # type: ignore[index]
+            return None
+        content = "struct_pack(" + ", ".join(f"{ident(c)} := {ident(c)}"
+                                             for c in data_columns(con, rows)) + ")"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __fm_dups AS SELECT __fm_ord, {keys}, "
+                    f"{content} AS __fm_content FROM {rows} WHERE {BAD} = 0 AND "
+                    f"hash({keys}) IN (SELECT h FROM __fm_duphash)")
+    finally:
+        con.execute("DROP TABLE IF EXISTS __fm_duphash")
     on = " AND ".join(f"x.{ident(k)} IS NOT DISTINCT FROM g.{ident(k)}" for k in key)
     return (f"SELECT x.__fm_ord, CASE WHEN g.n > 1 THEN CAST({bit} AS BIGINT) "
             f"ELSE CAST({COPY_BIT} AS BIGINT) END FROM __fm_dups x JOIN "
-            f"(SELECT {keys}, count(DISTINCT __fm_content) AS n, min(__fm_ord) AS first "
-            f"FROM __fm_dups GROUP BY ALL) g ON {on} WHERE g.n > 1 OR x.__fm_ord <> g.first")
+            f"(SELECT {keys}, count(*) AS rows, count(DISTINCT __fm_content) AS n, "
+            f"min(__fm_ord) AS first FROM __fm_dups GROUP BY ALL) g ON {on} "
+            f"WHERE g.rows > 1 AND (g.n > 1 OR x.__fm_ord <> g.first)")

@@ -1,10 +1,9 @@
-"""The staging pass: one scan of a file into a table of typed values and rule results.
+"""The staging pass: one scan of a file into a temporary table of typed values and rule results.
 
 For each canonical column the stage reads the file's text once (`__r_c`, trimmed, empty = null),
 parses it (`__p_c`: ISO 8601 → naive UTC timestamp, text → double) and evaluates every row rule
-as one bit of `__fm_bad`. Accepted rows are then inserted straight from the stage (or the stage
-becomes the table, see `write.adopt`); rejected rows keep their original text as JSON in
-`__fm_raw` for the quarantine.
+as one bit of `__fm_bad`. Accepted rows are then inserted straight from the stage; rejected rows
+keep their original text as JSON in `__fm_raw` for the quarantine.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from funnelmetrics.schema import Column, Kind, Table
 BAD = "__fm_bad"  # bit i set: the row breaks check i
 RAW = "__fm_raw"  # the row's original text as JSON, for rejected rows
 ROW = "__fm_row"  # explicit row numbers (spreadsheets); otherwise derived from rowid
-INTERNAL = (BAD, RAW, ROW)
 COPY_BIT = 1 << 62  # an exact duplicate of an accepted row: skipped, not rejected
 PROBLEM_MASK = COPY_BIT - 1
 FILE_SHIFT = 40  # __fm_ord = file index << 40 | row index in its stage
@@ -46,7 +44,6 @@ class Staged:
     layout: Layout
     row_sql: str
     base: int
-    persistent: bool = False
 
     @property
     def key(self) -> str:
@@ -147,8 +144,8 @@ def bad_bits(checks: Sequence[Check]) -> str:
 
 
 def stage_sql(name: str, table: Table, source: Source, checks: Sequence[Check],
-              stages: Sequence[str], *, temporary: bool = True) -> str:
-    """CREATE TABLE `name`: the file's rows, typed, with rule bits and raw text if bad.
+              stages: Sequence[str]) -> str:
+    """CREATE TEMP TABLE `name`: the file's rows, typed, with rule bits and raw text if bad.
 
     Columns: the table's columns in order and type, the extras, then the internal ones.
     """
@@ -168,7 +165,7 @@ def stage_sql(name: str, table: Table, source: Source, checks: Sequence[Check],
     if source.row_expr:
         final.append(ROW)
     return (
-        f"CREATE {'TEMP ' if temporary else ''}TABLE {name} AS "
+        f"CREATE TEMP TABLE {name} AS "
         f"WITH l1 AS (SELECT {', '.join(l1)} FROM {source.relation}), "
         f"l2 AS (SELECT *, {', '.join(l2)} FROM l1), "
         f"l3 AS (SELECT *, {bad_bits(checks)} AS {BAD} FROM l2) "

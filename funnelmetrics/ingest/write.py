@@ -2,8 +2,6 @@
 
 A keyed table gets delete-by-key then insert, so loading a file again changes nothing and a newer
 row replaces the older one. A keyless table (engagement_events) adds only rows not stored yet.
-When the table is empty and every staged row was accepted, the stage itself becomes the table
-(`adopt`): the bulk first load then writes its data once, like a plain `CREATE TABLE AS`.
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ from collections.abc import Sequence
 import duckdb
 
 from funnelmetrics.ingest.readers import ident, sql_str
-from funnelmetrics.ingest.stage import BAD, INTERNAL, Staged
+from funnelmetrics.ingest.stage import BAD, Staged
 from funnelmetrics.schema import Table
 
 
@@ -24,21 +22,6 @@ def table_columns(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
 
 def is_empty(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return con.execute(f"SELECT 1 FROM {ident(name)} LIMIT 1").fetchone() is None
-
-
-def can_adopt(con: duckdb.DuckDBPyConnection, table: Table) -> bool:
-    """The table is empty and has only its contract columns: a stage can replace it."""
-    return is_empty(con, table.name) and table_columns(con, table.name) == table.names
-
-
-def adopt(con: duckdb.DuckDBPyConnection, table: Table, stage: Staged) -> None:
-    """Make a (persistent) stage table the table: drop the internal columns, swap names."""
-    present = set(table_columns(con, stage.name))
-    for column in INTERNAL:
-        if column in present:
-            con.execute(f"ALTER TABLE {stage.name} DROP COLUMN {column}")
-    con.execute(f"DROP TABLE {ident(table.name)}")
-    con.execute(f"ALTER TABLE {stage.name} RENAME TO {ident(table.name)}")
 
 
 def insert(con: duckdb.DuckDBPyConnection, table: Table, staged: Sequence[Staged],

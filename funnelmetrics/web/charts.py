@@ -11,12 +11,15 @@ from typing import Any
 PALETTE = ["#2563eb", "#16a34a", "#ea580c", "#9333ea", "#0891b2", "#dc2626", "#ca8a04",
            "#4b5563", "#db2777", "#65a30d"]
 Spec = dict[str, Any]
+HEAT = [[0.0, "#f1f5ff"], [0.5, "#93b4f5"], [1.0, "#1e40af"]]  # low pale, high deep blue
 
 
 def axis_format(unit: str) -> dict[str, Any]:
     """Tick and hover formats for a metric unit."""
     if unit == "ratio":
         return {"tickformat": ".0%", "hover": ".1%"}
+    if unit == "multiple":
+        return {"tickformat": ".1f", "hover": ".2f", "suffix": "×"}
     if unit in ("currency", "currency_per_day"):
         return {"tickformat": "~s", "hover": ",.0f"}
     if unit in ("days", "months", "score"):
@@ -33,13 +36,15 @@ def lines(series: Sequence[tuple[str, list[Any], list[Any], list[str] | None]], 
         trace: dict[str, Any] = {
             "type": kind, "name": name, "x": x, "y": y, "customdata": urls,
             "marker": {"color": PALETTE[i % len(PALETTE)]},
-            "hovertemplate": f"%{{x}}<br>{_esc(name)}: %{{y:{fmt['hover']}}}<extra></extra>",
+            "hovertemplate": f"%{{x}}<br>{_esc(name)}: %{{y:{fmt['hover']}}}"
+                             f"{fmt.get('suffix', '')}<extra></extra>",
         }
         if kind == "scatter":
             trace.update(mode="lines+markers", line={"width": 2, "shape": "linear"})
         data.append(trace)
     return {"data": data, "layout": {
-        "yaxis": {"tickformat": fmt["tickformat"], "rangemode": "tozero"},
+        "yaxis": {"tickformat": fmt["tickformat"], "rangemode": "tozero",
+                  "ticksuffix": fmt.get("suffix", "")},
         "xaxis": {"type": "category" if kind == "bar" and not _dates(series) else "-"},
         "showlegend": len(series) > 1, "barmode": "group", "hovermode": "closest",
         "legend": {"orientation": "h", "y": -0.2}}}
@@ -83,7 +88,7 @@ def heatmap(x: list[str], y: list[str], z: list[list[Any]], text: list[list[str]
     """A heat-map (cohorts × stages or segments) with the formatted value in each cell."""
     fmt = axis_format(unit)
     return {"data": [{"type": "heatmap", "x": x, "y": y, "z": z, "text": text,
-                      "texttemplate": "%{text}", "customdata": urls, "colorscale": "Blues",
+                      "texttemplate": "%{text}", "customdata": urls, "colorscale": HEAT,
                       "hoverongaps": False, "xgap": 2, "ygap": 2,
                       "colorbar": {"tickformat": fmt["tickformat"], "thickness": 12},
                       "hovertemplate": "%{y} · %{x}: %{text}<extra></extra>"}],

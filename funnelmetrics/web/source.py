@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import funnelmetrics
+from funnelmetrics.config import Config, load_config
 from funnelmetrics.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -127,6 +128,10 @@ class Source:
             finally:
                 ws.close()
                 self.cache.clear()
+
+    def config(self) -> Config:
+        """The workspace settings (`funnelmetrics.toml` beside the database)."""
+        return load_config(self.path.resolve().parent)
 
     def session(self) -> Session:
         return Session(self)

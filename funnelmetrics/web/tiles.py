@@ -11,13 +11,15 @@ import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException
 
 from funnelmetrics import catalog
 from funnelmetrics.catalog.model import Metric
 from funnelmetrics.cli.render import jsonable
-from funnelmetrics.compile.time import Grain, floor, parse_grain, shift
+from funnelmetrics.compile.time import floor, parse_grain, shift
+from funnelmetrics.errors import QueryError
 from funnelmetrics.summary import HEADLINE, Headline
 from funnelmetrics.web import service
 from funnelmetrics.web.auth import Principal
@@ -37,7 +39,7 @@ class Tile:
     change: float | None = None
     benchmark_status: str | None = None  # great | good | below
     target: float | None = None
-    target_status: str | None = None  # on_track | off_track
+    target_status: str | None = None  # on_track | at_risk | behind | no_data
     available: bool = True
     note: str | None = None  # why a tile has no figure (ui text key)
     params: dict[str, Any] = field(default_factory=dict)
@@ -59,12 +61,6 @@ def default_range(grain: str, as_of: Any = None, start: Any = None,
 
 def benchmark_status(metric: Metric, value: float | None) -> str | None:
     """great / good / below against the metric's (good, great) benchmark marks."""
-    judge = _insights("benchmark_status")
-    if judge is not None:
-        try:
-            return judge(metric, value)
-        except TypeError:
-            pass
     if value is None or metric.benchmark is None:
         return None
     good, great = metric.benchmark
@@ -73,13 +69,12 @@ def benchmark_status(metric: Metric, value: float | None) -> str | None:
     return "great" if value <= great else "good" if value <= good else "below"
 
 
-def _insights(name: str) -> Any:
-    """A function of `funnelmetrics.insights.kpis`, when that module exists."""
-    if importlib.util.find_spec("funnelmetrics.insights") is None:
+def _kpis() -> Any:
+    """`funnelmetrics.insights.kpis` (KPI targets and their status), when it exists."""
+    if importlib.util.find_spec("funnelmetrics.insights") is None or \
+            importlib.util.find_spec("funnelmetrics.insights.kpis") is None:
         return None
-    if importlib.util.find_spec("funnelmetrics.insights.kpis") is None:
-        return None
-    return getattr(importlib.import_module("funnelmetrics.insights.kpis"), name, None)
+    return importlib.import_module("funnelmetrics.insights.kpis")
 
 
 def tiles(session: Session, who: Principal, *, grain: str, start: dt.date, end: dt.date,
@@ -100,9 +95,14 @@ def tiles(session: Session, who: Principal, *, grain: str, start: dt.date, end: 
             tile.available, tile.note = False, "not_for_role"
             out.append(tile)
             continue
+        except QueryError as exc:  # e.g. a filter on a dimension this metric does not have
+            tile.available, tile.note = False, str(exc).split(";")[0]
+            out.append(tile)
+            continue
         _fill(tile, metric, df)
         out.append(tile)
-    _targets(session, out, grain)
+    if who.rep_ids is None and not where:
+        _targets(session, out, grain, as_of)
     return out
 
 
@@ -122,21 +122,21 @@ def _fill(tile: Tile, metric: Metric, df: Any) -> None:
         tile.note = "no_data"
 
 
-def _targets(session: Session, out: list[Tile], grain: str) -> None:
-    """Target and status from `funnelmetrics.insights.kpis` (when that module exists)."""
-    status = _insights("target_status")
-    if status is None:
+def _targets(session: Session, out: list[Tile], grain: str, as_of: Any) -> None:
+    """Each tile's KPI target for its period and its status (`insights.kpis`): on track, at
+    risk, behind. Targets are company-wide, so only unscoped, unfiltered tiles get one."""
+    kpis = _kpis()
+    if kpis is None:
         return
+    targets = session.cached(("kpi_targets",), kpis.read_targets)
+    tz = ZoneInfo(session.source.config().timezone)
+    now = dt.datetime.now(dt.UTC).astimezone(tz).replace(tzinfo=None)
     for tile in out:
-        if tile.period_start is None or tile.value is None:
+        found = [x for x in targets if x.metric == tile.metric and x.dimension is None
+                 and x.period_start == tile.period_start and x.grain.value == grain]
+        if not found or tile.value is None:
             continue
-        try:
-            found = session.cached(
-                ("target", tile.metric, grain, tile.period_start, tile.value),
-                lambda ws, t=tile: status(ws, t.metric, grain=grain, period_start=t.period_start,
-                                          value=t.value))
-        except TypeError:
-            return
-        if found:
-            tile.target = found.get("target") if isinstance(found, dict) else None
-            tile.target_status = found.get("status") if isinstance(found, dict) else None
+        row = session.cached(("kpi_status", found[0], as_of),
+                             lambda ws, target=found[0]: kpis.evaluate(ws, target, now, as_of))
+        tile.target = row.get("expected") or row.get("target")
+        tile.target_status = str(row.get("status") or "").replace(" ", "_") or None

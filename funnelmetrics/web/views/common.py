@@ -18,7 +18,7 @@ from funnelmetrics.compile import entities as ent
 from funnelmetrics.compile.time import Grain, floor, parse_grain, shift
 from funnelmetrics.errors import QueryError
 from funnelmetrics.i18n.format import date as format_date
-from funnelmetrics.i18n.format import format_value
+from funnelmetrics.i18n.format import format_value, number
 from funnelmetrics.i18n.ui import t
 from funnelmetrics.schema import TABLES
 from funnelmetrics.web import charts, service
@@ -64,7 +64,13 @@ class Filters:
         return self.url(path, **{k: None for k in self.extra})
 
     def fmt(self, value: Any, unit: str | None) -> str:
-        return format_value(jsonable(value), unit, lang=self.lang, currency=self.currency)
+        value = jsonable(value)
+        if unit == "multiple" and isinstance(value, int | float):
+            return f"{number(value, self.lang, 1)}×"
+        text = format_value(value, unit, lang=self.lang, currency=self.currency)
+        if unit == "days" and value is not None:
+            return f"{text} {t('days_unit', self.lang)}"
+        return text
 
     def period_label(self, period: Any, grain: str | None = None) -> str:
         day = period if isinstance(period, dt.date) else dt.date.fromisoformat(str(period)[:10])
@@ -100,6 +106,25 @@ class Card:
     links: list[tuple[str, str]] = field(default_factory=list)
     wide: bool = False
     height: int = 320
+
+
+def unit_of(metric: Metric) -> str:
+    """How a metric's values read: a ratio whose benchmark marks are 2 or more is a multiple
+    (LTV:CAC 3×, pipeline coverage 4×), not a share shown in per cent."""
+    unit = metric.unit.value
+    if unit == "ratio" and metric.benchmark and max(metric.benchmark) >= 2:
+        return "multiple"
+    return unit
+
+
+def label_of(metric: Metric, lang: str, params: Mapping[str, Any] | None = None,
+             by: str | None = None) -> str:
+    """The metric's name, its stage parameters (mql → sql) and its split."""
+    label = metric.name(lang)
+    stages = [str(params[k]) for k in ("from_stage", "to_stage", "stage") if (params or {}).get(k)]
+    if stages:
+        label += f" ({' → '.join(stages)})"
+    return f"{label} · {t('by', lang)} {by}" if by else label
 
 
 # ---- links --------------------------------------------------------------------------------
@@ -198,7 +223,7 @@ def metric_card(session: Session, who: Principal, f: Filters, metric_id: str, *,
                 title: str | None = None, kind: str = "scatter", wide: bool = False) -> Card:
     """A metric over the range as lines (or bars), split by `by`, with drill-down and exports."""
     metric = catalog.get(metric_id) if service.has_metric(metric_id) else None
-    title = title or (metric.name(f.lang) if metric else metric_id)
+    title = title or (label_of(metric, f.lang, params, by) if metric else metric_id)
     df = fetch(session, who, f, metric_id, params, [by] if by else [])
     if isinstance(df, str):
         return unavailable(title, f.lang, df)
@@ -215,7 +240,7 @@ def metric_card(session: Session, who: Principal, f: Filters, metric_id: str, *,
                              end=f.period_end(p), where=extra)
                     for p in part["period_start"]]
         traces.append((label or metric.name(f.lang), x, y, urls))
-    card = Card(title, chart=charts.lines(traces, unit=metric.unit.value, kind=kind), wide=wide)
+    card = Card(title, chart=charts.lines(traces, unit=unit_of(metric), kind=kind), wide=wide)
     card.links = export_metric_links(f, metric_id, params or {}, by)
     if target:
         card.links += export_rows_links(f, who, target[0], target[1])

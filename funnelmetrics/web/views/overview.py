@@ -5,27 +5,33 @@ from __future__ import annotations
 
 from typing import Any
 
+from funnelmetrics import catalog
 from funnelmetrics.i18n.ui import t
-from funnelmetrics.web import charts, tiles
+from funnelmetrics.web import charts, service, tiles
 from funnelmetrics.web.auth import Principal
 from funnelmetrics.web.source import Session
-from funnelmetrics.web.views.common import Card, Filters, metric_card
+from funnelmetrics.web.views.common import (
+    Card,
+    Filters,
+    TableView,
+    label_of,
+    metric_card,
+    unit_of,
+)
 from funnelmetrics.web.views.funnel import funnel_chart
 
 
 def tile_view(f: Filters, tile: tiles.Tile) -> dict[str, Any]:
     """A tile as the template shows it: formatted figures and a sparkline."""
+    metric = catalog.get(tile.metric)
+    unit = unit_of(metric)
     change = tile.change
-    better = None
-    if change is not None and change != 0:
-        from funnelmetrics import catalog
-
-        better = (change > 0) == catalog.get(tile.metric).higher_is_better
+    better = None if change is None or change == 0 else (change > 0) == metric.higher_is_better
     values = [p["value"] for p in tile.sparkline]
     params = "&".join(f"param={k}={v}" for k, v in tile.params.items())
     return {
-        "metric": tile.metric, "label": tile.label, "unit": tile.unit,
-        "value": f.fmt(tile.value, tile.unit) if tile.available else "—",
+        "metric": tile.metric, "label": label_of(metric, f.lang, tile.params), "unit": unit,
+        "value": f.fmt(tile.value, unit) if tile.available else "—",
         "raw": tile.value,
         "period": f.period_label(tile.period_start) if tile.period_start else "",
         "change": None if change is None else
@@ -33,13 +39,38 @@ def tile_view(f: Filters, tile: tiles.Tile) -> dict[str, Any]:
         "better": better,
         "benchmark": tile.benchmark_status,
         "benchmark_text": t(tile.benchmark_status, f.lang) if tile.benchmark_status else None,
-        "target": f.fmt(tile.target, tile.unit) if tile.target is not None else None,
+        "target": f.fmt(tile.target, unit) if tile.target is not None else None,
         "target_status": tile.target_status,
         "target_text": t(tile.target_status, f.lang) if tile.target_status else None,
         "note": t(tile.note, f.lang) if tile.note else None,
         "spark": charts.sparkline_points(values),
         "href": f.url("/trends", metric=tile.metric) + (f"&{params}" if params else ""),
     }
+
+
+def targets_card(session: Session, who: Principal, f: Filters) -> Card | None:
+    """This period's KPI targets and their status (`insights.kpis`), for unscoped callers."""
+    kpis = tiles._kpis()
+    if kpis is None or who.rep_ids is not None:
+        return None
+    df = session.cached(("kpi_status_now", f.as_of), lambda ws: kpis.kpi_status(ws, as_of=f.as_of))
+    if df.empty:
+        return None
+    rows = []
+    for rec in df.to_dict(orient="records"):
+        metric = catalog.get(rec["metric"]) if service.has_metric(rec["metric"]) else None
+        unit = unit_of(metric) if metric else rec.get("unit")
+        scope = f" ({rec['dimension']} = {rec['dimension_value']})" if rec.get("dimension") \
+            else ""
+        status = str(rec["status"]).replace(" ", "_")
+        rows.append([(metric.name(f.lang) if metric else rec["metric"]) + scope,
+                     f.period_label(rec["period_start"], "month"), f.fmt(rec["target"], unit),
+                     f.fmt(rec["expected"], unit), f.fmt(rec["actual"], unit),
+                     t(status, f.lang)])
+    return Card(t("targets", f.lang), table=TableView(
+        [t("metric", f.lang), t("period", f.lang), t("target", f.lang), t("expected", f.lang),
+         t("actual", f.lang), t("status", f.lang)], rows,
+        [False, False, True, True, True, False]), wide=True)
 
 
 def page(session: Session, who: Principal, f: Filters) -> dict[str, Any]:
@@ -49,4 +80,7 @@ def page(session: Session, who: Principal, f: Filters) -> dict[str, Any]:
                          metric_card(session, who, f, "leads_created", by=f.by),
                          metric_card(session, who, f, "win_rate", by=f.by),
                          metric_card(session, who, f, "pipeline_value", by=f.by, kind="bar")]
+    targets = targets_card(session, who, f)
+    if targets is not None:
+        cards.append(targets)
     return {"tiles": [tile_view(f, x) for x in found], "cards": cards}

@@ -12,7 +12,14 @@ from funnelmetrics.i18n.ui import t
 from funnelmetrics.web import service
 from funnelmetrics.web.auth import Principal
 from funnelmetrics.web.source import Session
-from funnelmetrics.web.views.common import Card, Filters, fetch, metric_card, value_table
+from funnelmetrics.web.views.common import (
+    Card,
+    Filters,
+    fetch,
+    metric_card,
+    unit_of,
+    value_table,
+)
 
 DEFAULT_METRIC = "leads_created"
 
@@ -59,7 +66,7 @@ def page(session: Session, who: Principal, f: Filters, args: Mapping[str, Any],
             columns += ["numerator", "denominator"]
             labels += ["numerator", "denominator"]
         cards.append(Card(t("table", f.lang),
-                          table=value_table(f, df, metric.unit.value, columns, labels),
+                          table=value_table(f, df, unit_of(metric), columns, labels),
                           wide=True))
     return {"cards": cards, "metric": metric, "description": metric.description(f.lang),
             "formula": metric.formula, "controls": controls(metric, params, stages, f.lang)}
