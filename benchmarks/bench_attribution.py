@@ -170,6 +170,7 @@ def main() -> None:
     print(f"data: {path} (generated or reused in {time.perf_counter() - started:.1f} s)")
     ws = funnelmetrics.open(path)
     ws.duckdb.execute(f"SET threads = {args.threads}")
+    ws.duckdb.execute("SET enable_progress_bar = false")
     n = sizes(ws)
     print("size: " + ", ".join(f"{k} {v:,}" for k, v in n.items()))
     summary = build_journeys(ws, conversion=args.conversion, by=args.by).summary

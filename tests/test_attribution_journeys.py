@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 import funnelmetrics
@@ -233,3 +234,28 @@ def test_credited_revenue_for_marketing_roi(ws: Workspace) -> None:
     assert got.name == "credited_revenue" and got.index.name == "channel"
     assert credited_revenue(ws, "first_touch", include_no_touch=True).to_dict() == {
         "ads": 100.0, "email": 0.0, NO_TOUCH: 50.0}
+
+
+@pytest.mark.parametrize("as_of", [None, "2026-01-20"])
+def test_conversion_instant_equals_reach_times(ws: Workspace, as_of: str | None) -> None:
+    """The one-stage conversion query gives `reach_times`' cumulative reach of every stage."""
+    from funnelmetrics.attribution.journeys import _converted
+    from funnelmetrics.compile.entities import Scope
+    from funnelmetrics.compile.reach import reach_column, reach_times
+    from funnelmetrics.compile.time import parse_instant
+    from funnelmetrics.config import Mode
+
+    fill(ws, {
+        "A": {"created": "2026-01-01", "stages": {"mql": "2026-01-05", "won": "2026-01-25"}},
+        "B": {"created": "2026-01-02", "stages": {"sql": "2026-01-03", "mql": "2026-01-09"}},
+        "C": {"created": "2026-01-03", "stages": {"opportunity": "2026-01-15"}},
+        "D": {"created": "2026-01-30"},
+    })
+    scope = Scope(ws, as_of=parse_instant(as_of, "UTC"))
+    funnel = ws.config.funnel()
+    reach = reach_times(scope, funnel, Mode.CUMULATIVE).execute()
+    for stage in funnel.stages:
+        want = {r.lead_id: r[reach_column(stage)] for _, r in reach.iterrows()
+                if not pd.isna(r[reach_column(stage)])}
+        got = _converted(scope, stage).execute()
+        assert dict(zip(got.lead_id, got.converted_at, strict=True)) == want, stage

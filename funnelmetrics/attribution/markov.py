@@ -101,7 +101,7 @@ class Markov(AttributionModel):
         counts = self.transition_counts_expr(journeys).execute()
         transitions = transition_table(counts)
         self.transitions_ = transitions
-        probability, effects = removal_effects(transitions, order=self.order)
+        probability, effects = removal_effects(transitions)
         self.conversion_probability_ = probability
         self.removal_effects_ = effects
         summary = journeys.summary
@@ -134,7 +134,7 @@ def channels_of(state: str) -> list[str]:
     return state.split(SEP)
 
 
-def removal_effects(transitions: pd.DataFrame, *, order: int = 1) -> tuple[float, pd.Series]:
+def removal_effects(transitions: pd.DataFrame) -> tuple[float, pd.Series]:
     """P(conversion) and every channel's removal effect, each by an exact linear solve."""
     states = sorted(set(transitions["from"]) - {START})
     index = {s: i + 1 for i, s in enumerate(states)}  # 0 is (start)
@@ -152,7 +152,7 @@ def removal_effects(transitions: pd.DataFrame, *, order: int = 1) -> tuple[float
     effects = {}
     for channel in channels:
         keep = np.array([True] + [channel not in channels_of(s) for s in states])
-        effects[channel] = 0.0 if base <= 0 else 1.0 - _absorb(q, r, keep) / base
+        effects[channel] = 0.0 if base <= 0 else max(0.0, 1.0 - _absorb(q, r, keep) / base)
     return base, pd.Series(effects, dtype="float64", name="removal_effect")
 
 

@@ -136,7 +136,8 @@ def attribute_models(ws: Any, models: str | Iterable[str] = "all", *, by: str = 
                               as_of=as_of, lookback_days=lookback_days)
     fitted = make_models(model_names(models), **params)
     spend = spend_expr(journeys).execute()
-    return {name: result_table(m.fit(journeys), spend) for name, m in fitted.items()}
+    with journeys.materialized() as j:
+        return {name: result_table(m.fit(j), spend) for name, m in fitted.items()}
 
 
 def attribute(ws: Any, model: str | AttributionModel = "linear", *, by: str = "channel",
@@ -152,8 +153,9 @@ def attribute(ws: Any, model: str | AttributionModel = "linear", *, by: str = "c
     """
     journeys = build_journeys(ws, by=by, conversion=conversion, start=start, end=end,
                               as_of=as_of, lookback_days=lookback_days)
-    fitted = make_model(model, **params).fit(journeys)
-    return result_table(fitted, spend_expr(journeys).execute())
+    model = make_model(model, **params)
+    with journeys.materialized() as j:
+        return result_table(model.fit(j), spend_expr(j).execute())
 
 
 def side_by_side(results: Mapping[str, pd.DataFrame], *,
@@ -189,7 +191,8 @@ def credited_revenue(ws: Any, model: str | AttributionModel = "linear", *,
     """
     journeys = build_journeys(ws, by=by, conversion=conversion, start=start, end=end,
                               as_of=as_of, lookback_days=lookback_days)
-    credits = make_model(model, **params).fit(journeys).credits_
+    with journeys.materialized() as j:
+        credits = make_model(model, **params).fit(j).credits_
     if not include_no_touch:
         credits = credits[credits["key"] != NO_TOUCH]
     return pd.Series(credits["credited_revenue"].to_numpy(), dtype="float64",

@@ -59,6 +59,8 @@ def attribution_cmd(
     params = {k: v for k, v in {"half_life_days": half_life_days, "order": order,
                                 "seed": seed}.items() if v is not None}
     with open_workspace(db, read_only=True) as ws:
+        if ws.is_duckdb:  # DuckDB draws its progress bar on stdout, inside the JSON/CSV
+            ws.duckdb.execute("SET enable_progress_bar = false")
         results = attribute_models(ws, model, by=by, conversion=conversion, start=start,
                                    end=end, as_of=as_of, lookback_days=lookback_days, **params)
         currency = ws.config.currency

@@ -31,6 +31,9 @@ def serve_cmd(
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8000,
     no_auth: Annotated[bool, typer.Option(
         "--no-auth", help="Everyone is admin, no token (localhost only, for the demo).")] = False,
+    warm: Annotated[bool, typer.Option(
+        "--warm/--no-warm", help="Precompute the overview at startup and after every data "
+                                 "change, so first visits are fast.")] = True,
 ) -> None:
     """The web dashboard and the REST API (/api/v1, docs at /api/docs)."""
     if no_auth and host not in LOCAL_HOSTS:
@@ -47,7 +50,7 @@ def serve_cmd(
         err_console.print("[yellow]No users yet:[/] add one with "
                           f"[bold]funnelmetrics user add NAME --role admin --db {db}[/] "
                           "(or use --no-auth on localhost).")
-    application = create_app(db, auth=not no_auth)
+    application = create_app(db, auth=not no_auth, warm=warm)
     shown = f"[{host}]" if ":" in host else host
     console.print(f"funnelmetrics dashboard on [bold]http://{shown}:{port}[/] "
                   f"({'no auth' if no_auth else 'token auth'}); API docs at /api/docs")

@@ -86,6 +86,7 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "immature_note": ("* cohort younger than its conversion window",
                       "* kohort lebih muda dari jendela konversinya",
                       "* kohort lebih muda daripada tetingkap penukarannya"),
+    "immature_short": ("immature cohort", "kohort belum matang", "kohort belum matang"),
     # revenue / marketing / team
     "mrr_movements": ("MRR movements", "Pergerakan MRR", "Pergerakan MRR"),
     "start_mrr": ("Start MRR", "MRR awal", "MRR awal"),

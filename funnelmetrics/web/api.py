@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -101,12 +103,24 @@ def _metric_df(session: Session, who: Principal, metric_id: str, grain: str, by:
 def get_metric(metric_id: str, session: SessionDep, who: Who, grain: Grain = "month",
                by: ByQ = [], start: DateQ = None, end: DateQ = None,  # noqa: B006
                where: WhereQ = [], param: ParamQ = [],  # noqa: B006
-               as_of: AsOfQ = None) -> dict[str, Any]:
+               as_of: AsOfQ = None) -> Any:
     """By period (and dimension): `period_start`, dimensions, `value`, `numerator`,
     `denominator` — exactly what `funnelmetrics metric ID --format json` prints."""
     df = _metric_df(session, who, metric_id, grain, by, start, end, where, param, as_of)
     entry = service.known_metric(metric_id)
-    return {"metric": entry.id, "unit": entry.unit.value, "rows": records(df)}
+    return _json(session, df, lambda: {"metric": entry.id, "unit": entry.unit.value,
+                                       "rows": records(df)})
+
+
+def _json(session: Session, result: Any, build: Callable[[], Any]) -> Response:
+    """The JSON answer for a cached result, serialised once (and kept beside that result)."""
+    def encode() -> tuple[Any, bytes]:
+        return result, json.dumps(build(), ensure_ascii=False, separators=(",", ":")).encode()
+
+    kept, body = session.remember(("json", id(result)), encode)
+    if kept is not result:  # an id reused by a newer object: encode afresh
+        body = encode()[1]
+    return Response(body, media_type="application/json")
 
 
 @router.get("/funnel", response_model=FunnelOut, summary="The funnel")
@@ -150,17 +164,19 @@ def get_insights(who: Who) -> Response:
 @router.get("/overview", response_model=OverviewOut, summary="KPI tiles")
 def get_overview(session: SessionDep, who: Who, grain: Grain = "month", start: DateQ = None,
                  end: DateQ = None, where: WhereQ = [],  # noqa: B006
-                 lang: Lang = "en", as_of: AsOfQ = None) -> dict[str, Any]:
+                 lang: Lang = "en", as_of: AsOfQ = None) -> Any:
     """The headline metrics for the last period of the range, with the change against the
     period before, a sparkline over the range, benchmark and target status."""
     service.check_dates(start, end, as_of, None, "UTC")
     lo, hi = tiles.default_range(grain, as_of, start, end)
-    found = tiles.tiles(session, who, grain=grain, start=lo, end=hi,
-                        where=service.pairs(where, "where"), lang=lang, as_of=as_of)
-    return {"grain": grain, "start": lo.isoformat(), "end": hi.isoformat(),
+    filters = service.pairs(where, "where")
+    found = tiles.tiles(session, who, grain=grain, start=lo, end=hi, where=filters, lang=lang,
+                        as_of=as_of)
+    body = {"grain": grain, "start": lo.isoformat(), "end": hi.isoformat(),
             "tiles": [{**{k: v for k, v in t.__dict__.items() if k not in ("note", "params")},
                        "period_start": t.period_start.isoformat() if t.period_start else None}
                       for t in found]}
+    return Response(json.dumps(body, ensure_ascii=False).encode(), media_type="application/json")
 
 
 @router.get("/dimensions", response_model=DimensionsOut, summary="Dimensions")

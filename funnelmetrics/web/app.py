@@ -8,6 +8,8 @@ from __future__ import annotations
 import gzip
 import os
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -26,23 +28,37 @@ from funnelmetrics.errors import FunnelmetricsError, QueryError
 from funnelmetrics.web import api, pages
 from funnelmetrics.web.service import NotAvailable
 from funnelmetrics.web.source import Source
+from funnelmetrics.web.warm import Warmer
 
 STATIC = Path(__file__).parent / "static"
 ONE_WEEK = "public, max-age=604800"
 
 
-def create_app(db_path: str | Path, *, auth: bool = True, secret: bytes | None = None) -> FastAPI:
+def create_app(db_path: str | Path, *, auth: bool = True, secret: bytes | None = None,
+               warm: bool = False) -> FastAPI:
     """The dashboard and REST API over the workspace at `db_path`.
 
     `auth=False` lets everyone in as admin (the CLI allows it on localhost only). `secret` signs
-    session cookies (default: $FUNNELMETRICS_SECRET, else random per process).
+    session cookies (default: $FUNNELMETRICS_SECRET, else random per process). `warm` computes
+    the overview in the background at startup and after every change of the workspace file.
     """
-    app = FastAPI(title="funnelmetrics", version=funnelmetrics.__version__,
+    source = Source(db_path)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warmer = Warmer(source) if warm else None
+        if warmer is not None:
+            warmer.start()
+        yield
+        if warmer is not None:
+            warmer.stop()
+
+    app = FastAPI(lifespan=lifespan, title="funnelmetrics", version=funnelmetrics.__version__,
                   description="Sales- and marketing-funnel metrics: the metric catalogue, the "
                               "funnel, attribution and the rows behind every number. Send "
                               "`Authorization: Bearer TOKEN` (`funnelmetrics user add`).",
                   docs_url="/api/docs", redoc_url=None, openapi_url="/api/v1/openapi.json")
-    app.state.source = Source(db_path)
+    app.state.source = source
     app.state.auth = auth
     env = os.environ.get("FUNNELMETRICS_SECRET")
     app.state.secret = secret or (env.encode() if env else secrets.token_bytes(32))

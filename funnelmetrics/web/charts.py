@@ -73,7 +73,8 @@ def hbars(labels: list[str], values: list[Any], *, unit: str, urls: list[str] | 
 def funnel(stages: list[str], traces: Sequence[tuple[str, list[Any], list[str] | None]]) -> Spec:
     """A funnel (one trace per segment): leads reaching each stage, % of the first stage."""
     data = [{"type": "funnel", "name": name, "y": stages, "x": values, "customdata": urls,
-             "textinfo": "value+percent initial", "marker": {"color": PALETTE[i % 10]},
+             "texttemplate": "%{value:,}<br>%{percentInitial:.1%}",
+             "marker": {"color": PALETTE[i % 10]},
              "hovertemplate": "%{y}: %{x:,} (%{percentInitial:.1%} of first, "
                               "%{percentPrevious:.1%} of previous)<extra>" + _esc(name) +
                               "</extra>"}

@@ -103,7 +103,15 @@ def _dashboard(name: str, build: Callable[..., dict[str, Any]]) -> Callable[...,
         if who is None:
             return _login_redirect(request)
         f = filters_of(request)
-        context = build(session, who, f, request)
+        key = ("page", name, who.role.value, who.rep_ids, f.lang, f.start, f.end, f.grain,
+               service.frozen(f.where), f.by, f.as_of,
+               tuple(sorted(request.query_params.multi_items())))
+
+        def build_page() -> tuple[dict[str, Any], dict[str, Any]]:
+            return build(session, who, f, request), dict(f.extra)
+
+        context, extra = session.remember(key, build_page)
+        f.extra.update(extra)
         return render(request, f"{name}.html", who, f, session, page=name, **context)
 
     handler.__name__ = f"page_{name}"

@@ -161,6 +161,11 @@ class Session:
 
     def cached(self, key: Hashable, compute: Callable[[Workspace], T]) -> T:
         """`compute(ws)`, remembered for this version of the workspace file."""
+        return self.remember(key, lambda: compute(self.ws))
+
+    def remember(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()` (something built from cached results: a page, a JSON body), remembered
+        for this version of the workspace file; no connection is opened on a hit."""
         full = (self.version, key)
         hit, value = self.source.cache.get(full)
         if hit:
@@ -169,7 +174,7 @@ class Session:
             hit, value = self.source.cache.get(full)
             if hit:
                 return value
-            value = compute(self.ws)
+            value = compute()
             self.source.cache.put(full, value)
             return value
 

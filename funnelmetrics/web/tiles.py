@@ -41,6 +41,7 @@ class Tile:
     target: float | None = None
     target_status: str | None = None  # on_track | at_risk | behind | no_data
     available: bool = True
+    immature: bool = False  # a cohort still inside its conversion window (value will grow)
     note: str | None = None  # why a tile has no figure (ui text key)
     params: dict[str, Any] = field(default_factory=dict)
     sparkline: list[dict[str, Any]] = field(default_factory=list)
@@ -79,7 +80,14 @@ def _kpis() -> Any:
 
 def tiles(session: Session, who: Principal, *, grain: str, start: dt.date, end: dt.date,
           where: Mapping[str, Any], lang: str, as_of: Any = None) -> list[Tile]:
-    """One tile per headline metric the catalogue has."""
+    """One tile per headline metric the catalogue has (remembered per workspace version)."""
+    key = ("tiles", who.rep_ids, grain, start, end, service.frozen(dict(where)), lang, as_of)
+    return session.remember(key, lambda: _tiles(session, who, grain=grain, start=start,
+                                                end=end, where=where, lang=lang, as_of=as_of))
+
+
+def _tiles(session: Session, who: Principal, *, grain: str, start: dt.date, end: dt.date,
+           where: Mapping[str, Any], lang: str, as_of: Any = None) -> list[Tile]:
     out = []
     for metric_id, params in HEADLINE:
         if not service.has_metric(metric_id):
@@ -113,6 +121,7 @@ def _fill(tile: Tile, metric: Metric, df: Any) -> None:
         tile.note = "no_data"
         return
     tile.period_start, tile.value = series[-1]
+    tile.immature = "immature" in df.columns and bool(df["immature"].iloc[-1])
     tile.previous = series[-2][1] if len(series) > 1 else None
     head = Headline(metric.id, tile.label, tile.unit, tile.period_start, tile.value,
                     tile.previous)

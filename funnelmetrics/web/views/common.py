@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from babel.numbers import format_compact_currency, format_compact_decimal
 from fastapi import HTTPException
 
 from funnelmetrics import catalog
@@ -18,7 +19,7 @@ from funnelmetrics.compile import entities as ent
 from funnelmetrics.compile.time import Grain, floor, parse_grain, shift
 from funnelmetrics.errors import QueryError
 from funnelmetrics.i18n.format import date as format_date
-from funnelmetrics.i18n.format import format_value, number
+from funnelmetrics.i18n.format import format_value, locale_of, number
 from funnelmetrics.i18n.ui import t
 from funnelmetrics.schema import TABLES
 from funnelmetrics.web import charts, service
@@ -71,6 +72,17 @@ class Filters:
         if unit == "days" and value is not None:
             return f"{text} {t('days_unit', self.lang)}"
         return text
+
+    def short(self, value: Any, unit: str | None) -> str:
+        """Like `fmt`, with large amounts shortened ($11.2M) to fit a tile."""
+        value = jsonable(value)
+        if unit in ("currency", "count") and isinstance(value, int | float) \
+                and abs(value) >= 1_000_000:
+            if unit == "currency":
+                return format_compact_currency(value, self.currency, locale=locale_of(self.lang),
+                                               fraction_digits=1)
+            return format_compact_decimal(value, locale=locale_of(self.lang), fraction_digits=1)
+        return self.fmt(value, unit)
 
     def period_label(self, period: Any, grain: str | None = None) -> str:
         day = period if isinstance(period, dt.date) else dt.date.fromisoformat(str(period)[:10])

@@ -31,7 +31,8 @@ def tile_view(f: Filters, tile: tiles.Tile) -> dict[str, Any]:
     params = "&".join(f"param={k}={v}" for k, v in tile.params.items())
     return {
         "metric": tile.metric, "label": label_of(metric, f.lang, tile.params), "unit": unit,
-        "value": f.fmt(tile.value, unit) if tile.available else "—",
+        "value": f.short(tile.value, unit) if tile.available else "—",
+        "full": f.fmt(tile.value, unit) if tile.available else "",
         "raw": tile.value,
         "period": f.period_label(tile.period_start) if tile.period_start else "",
         "change": None if change is None else
@@ -43,6 +44,7 @@ def tile_view(f: Filters, tile: tiles.Tile) -> dict[str, Any]:
         "target_status": tile.target_status,
         "target_text": t(tile.target_status, f.lang) if tile.target_status else None,
         "note": t(tile.note, f.lang) if tile.note else None,
+        "immature": t("immature_short", f.lang) if tile.immature else None,
         "spark": charts.sparkline_points(values),
         "href": f.url("/trends", metric=tile.metric) + (f"&{params}" if params else ""),
     }
@@ -66,7 +68,7 @@ def targets_card(session: Session, who: Principal, f: Filters) -> Card | None:
         rows.append([(metric.name(f.lang) if metric else rec["metric"]) + scope,
                      f.period_label(rec["period_start"], "month"), f.fmt(rec["target"], unit),
                      f.fmt(rec["expected"], unit), f.fmt(rec["actual"], unit),
-                     t(status, f.lang)])
+                     {"badge": status, "text": t(status, f.lang)}])
     return Card(t("targets", f.lang), table=TableView(
         [t("metric", f.lang), t("period", f.lang), t("target", f.lang), t("expected", f.lang),
          t("actual", f.lang), t("status", f.lang)], rows,

@@ -1,0 +1,61 @@
+"""Cache warming: compute the default overview at startup and again whenever the workspace file
+changes (a nightly `funnelmetrics ingest`), so the morning's first visit is served from cache.
+
+The warmer holds a read-only connection only while it computes; a write from another process
+during that time waits for it (DuckDB's file lock), as it would for any request.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from funnelmetrics.web.auth import LOCAL, Principal
+from funnelmetrics.web.source import Source
+from funnelmetrics.web.tiles import default_range
+from funnelmetrics.web.views import overview
+from funnelmetrics.web.views.common import Filters
+
+log = logging.getLogger("funnelmetrics.web")
+
+
+def warm(source: Source) -> None:
+    """The overview of the whole workspace with the default filters (what admins and viewers
+    open first; their queries share the cache with every other page)."""
+    config = source.config()
+    start, end = default_range("month")
+    f = Filters(grain="month", start=start, end=end, where={}, by=None,
+                lang=config.locale if config.locale in ("en", "id", "ms") else "en",
+                currency=config.currency)
+    with source.session() as session:
+        overview.page(session, Principal(LOCAL), f)
+
+
+class Warmer:
+    """A daemon thread re-warming the cache after every change of the workspace file."""
+
+    def __init__(self, source: Source, *, every: float = 5.0) -> None:
+        self.source = source
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="funnelmetrics-warmer",
+                                        daemon=True)
+        self.warmed: tuple[int, ...] | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            version = self.source.version()
+            if version != self.warmed:
+                try:
+                    warm(self.source)
+                except Exception as exc:  # a warm-up failure must never stop the server
+                    log.warning("cache warm-up failed: %s", exc)
+                self.warmed = version
+            self._stop.wait(self.every)
