@@ -29,7 +29,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(1, str(HERE.parent))
+sys.path.append(str(HERE.parent))  # after PYTHONPATH: a scratch copy can stand in
 
 import duckdb  # noqa: E402
 import hand_sql  # noqa: E402

@@ -39,7 +39,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(1, str(ROOT))
+sys.path.append(str(ROOT))  # after PYTHONPATH: a scratch copy can stand in
 
 from suite import compare, suite  # noqa: E402
 

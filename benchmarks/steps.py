@@ -24,7 +24,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(1, str(HERE.parent))
+sys.path.append(str(HERE.parent))  # after PYTHONPATH: a scratch copy can stand in
 
 
 def _fresh(db: Path) -> None:

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -121,3 +122,19 @@ def test_sampled_matches_closed_form_for_many_players() -> None:
     phi = sampled_shapley([list(s) for s in sets], w[:, None], 20, n_samples=6000, seed=1)[:, 0]
     assert phi.sum() == pytest.approx(w.sum())
     np.testing.assert_allclose(phi, closed_form(sets, list(w), 20), atol=0.35)
+
+
+def test_string_sets_beyond_bitmask_width(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past 62 channels a set is the sorted names, not a bitmask: the same values."""
+    from funnelmetrics.attribution import shapley
+
+    leads = {"J1": lead(["A"], 10.0), "J2": lead(["A", "B"], 20.0),
+             "J3": lead(["B", "C", "B"], 30.0)}
+    with journeys_for(tmp_path, leads) as ws:
+        j = build_journeys(ws)
+        by_mask = Shapley().fit(j).credits_
+        monkeypatch.setattr(shapley, "MAX_BITS", 0)
+        by_name = Shapley().fit(j).credits_
+    pd.testing.assert_frame_equal(by_mask, by_name)
+    assert by_name.set_index("key")["credited_revenue"].to_dict() == pytest.approx(
+        {"A": 20, "B": 25, "C": 15})

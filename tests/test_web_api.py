@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ from typer.testing import CliRunner
 
 from funnelmetrics.cli import app as cli_app
 from funnelmetrics.web.app import create_app
+from funnelmetrics.web.source import Source
+from funnelmetrics.web.warm import Warmer
 
 START, END = "2025-12-01", "2026-09-30"
 TEAM = {"r1": "east", "r2": "east", "r3": "west", "r4": "west"}
@@ -464,6 +468,29 @@ def test_serve_no_auth_only_on_localhost(world: World) -> None:
     assert "only allowed on localhost" in r.output
     missing = CliRunner().invoke(cli_app, ["serve", "--db", str(world.db.parent / "nope.duckdb")])
     assert missing.exit_code == 1 and "no workspace" in missing.output
+
+
+def test_warmer_fills_the_cache_and_rewarms_after_a_change(world: World) -> None:
+    source = Source(world.db)
+    warmer = Warmer(source, every=0.05, pages=("overview",))
+
+    def settled(timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while warmer.warmed != source.version():
+            assert time.monotonic() < deadline, "the warmer did not finish"
+            time.sleep(0.05)
+
+    warmer.start()
+    try:
+        settled()
+        assert any(key[1][0] == "tiles" for key in list(source.cache._data))
+        stat = world.db.stat()
+        os.utime(world.db, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # "new data"
+        settled()
+        versions = {key[0] for key in list(source.cache._data)}
+        assert source.version() in versions
+    finally:
+        warmer.stop()
 
 
 def test_openapi_schema_is_complete(world: World) -> None:

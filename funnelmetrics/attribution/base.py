@@ -8,7 +8,7 @@ totals always equal the converted totals — nothing created, nothing lost.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import ibis
 import pandas as pd
@@ -70,12 +70,19 @@ class RuleModel(AttributionModel):
 
     def weighted(self, journeys: Journeys) -> ibis.Table:
         """The journeys' touches with `_weight`; extra columns are window-computed helpers."""
-        t = journeys.ordered(journeys.touches)
+        t = journeys.touches
+        w = journeys.window(t)
+        t = t.mutate(_rn=ibis.row_number().over(w), _n=t.count().over(w),
+                     **self.window_columns(t, w))
         t = self.prepare(t)
         return t.mutate(_weight=self.weight(t))
 
+    def window_columns(self, t: ibis.Table, w: Any) -> dict[str, ibis.Value]:
+        """More aggregates over the journey window `w`, computed in the same pass as `_rn`."""
+        return {}
+
     def prepare(self, t: ibis.Table) -> ibis.Table:
-        """Columns `weight` needs that are themselves window results (a second window level)."""
+        """Columns `weight` needs, from the window columns (row expressions where possible)."""
         return t
 
     def credit_expr(self, journeys: Journeys) -> ibis.Table:

@@ -9,6 +9,7 @@ Analytics "W-shaped"; Bizible/Marketo Measure "U-shaped" 40/20/40) as fixed by i
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import ibis
 
@@ -58,9 +59,11 @@ class TimeDecay(RuleModel):
             raise QueryError(f"half_life_days must be positive, not {half_life_days}")
         self.half_life_days = float(half_life_days)
 
+    def window_columns(self, t: ibis.Table, w: Any) -> dict[str, ibis.Value]:
+        return {"_last": t.occurred_at.max().over(w)}
+
     def prepare(self, t: ibis.Table) -> ibis.Table:
-        last = t.occurred_at.max().over(group_by=t.lead_id)
-        age = (last.epoch_seconds() - t.occurred_at.epoch_seconds()).cast("float64")
+        age = (t._last.epoch_seconds() - t.occurred_at.epoch_seconds()).cast("float64")
         rate = math.log(2.0) / (self.half_life_days * 86_400.0)
         return t.mutate(_raw=(-age * rate).exp())
 
@@ -115,24 +118,32 @@ class WShaped(RuleModel):
             raise QueryError(f"w_shaped: rest_share must be in [0, 1), not {rest_share}")
         self.rest_share = float(rest_share)
 
+    def window_columns(self, t: ibis.Table, w: Any) -> dict[str, ibis.Value]:
+        # Touches are ordered by time first, so the last touch at or before an instant is at
+        # position (number of touches at or before it) − 1: plain counts over the same window.
+        opp_ok = t.opp_created_at.notnull() & (t.opp_created_at <= t.converted_at)
+        return {
+            "_n_lead": (t.occurred_at <= t.lead_created_at).cast("int64").sum().over(w),
+            "_n_opp": (opp_ok & (t.occurred_at <= t.opp_created_at)).fill_null(False)
+            .cast("int64").sum().over(w),
+        }
+
     def prepare(self, t: ibis.Table) -> ibis.Table:
         null = ibis.null("int64")
-        opp_ok = t.opp_created_at.notnull() & (t.opp_created_at <= t.converted_at)
-        t = t.mutate(
-            _lead_rn=ibis.ifelse(t.occurred_at <= t.lead_created_at, t._rn, null)
-            .max().over(group_by=t.lead_id),
-            _opp_rn=ibis.ifelse(opp_ok & (t.occurred_at <= t.opp_created_at), t._rn, null)
-            .max().over(group_by=t.lead_id),
-        )
-        t = t.mutate(
+        t = t.mutate(_lead_rn=ibis.ifelse(t._n_lead > 0, t._n_lead - 1, null),
+                     _opp_rn=ibis.ifelse(t._n_opp > 0, t._n_opp - 1, null))
+        lead_new = t._lead_rn.notnull() & (t._lead_rn != 0)
+        opp_new = t._opp_rn.notnull() & (t._opp_rn != 0) & (
+            t._lead_rn.isnull() | (t._opp_rn != t._lead_rn))
+        return t.mutate(
             _anchor=((t._rn == 0).cast("int64")
                      + (t._rn == t._lead_rn).fill_null(False).cast("int64")
                      + (t._rn == t._opp_rn).fill_null(False).cast("int64")),
             _anchors=(1 + t._lead_rn.notnull().cast("int64")
                       + t._opp_rn.notnull().cast("int64")),
+            # touches that hold no anchor: all but the distinct anchor positions
+            _n_rest=t._n - 1 - lead_new.cast("int64") - opp_new.cast("int64"),
         )
-        rest = (t._anchor == 0).cast("int64")
-        return t.mutate(_n_rest=rest.sum().over(group_by=t.lead_id))
 
     def weight(self, t: ibis.Table) -> ibis.Value:
         r = self.rest_share

@@ -1,8 +1,9 @@
 """Shapley-value attribution over channel coalitions (issue #4, SPEC §4).
 
 The characteristic function is v(S) = the conversions (or the value) of the converted journeys
-whose set of channels is a subset of S. Each converted journey's distinct, sorted channel set is
-computed in SQL and the journeys are counted per set, so NumPy sees one row per distinct set.
+whose set of channels is a subset of S. Each converted journey's set of channels is computed in
+SQL (a bitmask up to 62 channels, else the sorted names) and the journeys are counted per set, so
+NumPy sees one row per distinct set.
 Up to `max_exact_channels` (12) channels the values are exact: v over all 2ⁿ coalitions by a
 subset-sum (zeta) transform, then φᵢ = Σ_{S ∌ i} |S|!(n−|S|−1)!/n! · (v(S ∪ {i}) − v(S)).
 Beyond that, `n_samples` random channel orders (seeded) estimate them: in each order, a set's
@@ -31,6 +32,7 @@ from funnelmetrics.attribution.journeys import Journeys
 from funnelmetrics.errors import QueryError
 
 SEP = "\x1f"
+MAX_BITS = 62  # channel sets as BIGINT bitmasks up to this many channels
 
 
 class Shapley(AttributionModel):
@@ -52,19 +54,31 @@ class Shapley(AttributionModel):
         self.n_samples = int(n_samples)
         self.seed = int(seed)
 
-    def coalitions_expr(self, journeys: Journeys) -> ibis.Table:
-        """Converted journeys counted per distinct sorted channel set (one SQL aggregate)."""
+    def coalitions_expr(self, journeys: Journeys, keys: list[str] | None = None) -> ibis.Table:
+        """Converted journeys counted per distinct channel set (`channels`, `conversions`,
+        `value`), in SQL. With `keys` (at most 62) a set is a bitmask — a BIT_OR per journey,
+        one hash aggregate; otherwise the sorted distinct keys joined by SEP."""
         t = journeys.touches
-        per_lead = t.group_by(_lid=t.lead_id).aggregate(
-            _set=t.key.collect(distinct=True, order_by=t.key).join(SEP),
-            _value=t.value.max(),
-        )
+        if keys is not None and len(keys) <= MAX_BITS:
+            bits = ibis.memtable({"_bkey": keys, "_bit": [1 << i for i in range(len(keys))]},
+                                 schema={"_bkey": "string", "_bit": "int64"})
+            t = t.inner_join(bits, t.key == bits._bkey)
+            channel_set = t._bit.bit_or()
+        else:
+            channel_set = t.key.collect(distinct=True, order_by=t.key).join(SEP)
+        per_lead = t.group_by(_lid=t.lead_id).aggregate(_set=channel_set, _value=t.value.max())
         return per_lead.group_by(channels=per_lead._set).aggregate(
             conversions=per_lead.count(), value=per_lead._value.sum())
 
     def _credit(self, journeys: Journeys) -> pd.DataFrame:
-        sets = self.coalitions_expr(journeys).execute()
-        sets["channels"] = sets["channels"].map(lambda s: tuple(s.split(SEP)))
+        t = journeys.touches
+        keys = sorted(t.select(t.key).distinct().execute()["key"].dropna())
+        sets = self.coalitions_expr(journeys, keys).execute()
+        if len(keys) <= MAX_BITS:
+            sets["channels"] = sets["channels"].map(
+                lambda m: tuple(k for i, k in enumerate(keys) if int(m) >> i & 1))
+        else:
+            sets["channels"] = sets["channels"].map(lambda s: tuple(s.split(SEP)))
         self.coalitions_ = sets
         players = sorted({c for s in sets["channels"] for c in s})
         weights = sets[["conversions", "value"]].to_numpy(dtype="float64")

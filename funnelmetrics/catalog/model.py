@@ -88,7 +88,13 @@ class Param:
 
     def parse(self, value: Any) -> Any:
         if self.kind == "number":
-            return float(value)
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                from funnelmetrics.errors import QueryError
+
+                raise QueryError(f"parameter {self.name} must be a number, not {value!r}") \
+                    from None
         if self.kind == "bool":
             return str(value).lower() in ("1", "true", "yes", "on")
         return str(value)

@@ -80,9 +80,14 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "lead_conversion_heatmap": ("Lead conversion by cohort and {dim}",
                                 "Konversi prospek per kohort dan {dim}",
                                 "Penukaran prospek mengikut kohort dan {dim}"),
-    "retention_heatmap": ("Net revenue retention by month and {dim}",
-                          "Retensi pendapatan bersih per bulan dan {dim}",
-                          "Pengekalan hasil bersih mengikut bulan dan {dim}"),
+    "retention_heatmap": ("MRR retention by cohort", "Retensi MRR per kohort",
+                          "Pengekalan MRR mengikut kohort"),
+    "retention_note": ("Columns: periods since the cohort's first paid subscription; 100% = the "
+                       "cohort's MRR in its first period.",
+                       "Kolom: periode sejak langganan berbayar pertama kohort; 100% = MRR kohort "
+                       "di periode pertamanya.",
+                       "Lajur: tempoh sejak langganan berbayar pertama kohort; 100% = MRR kohort "
+                       "dalam tempoh pertamanya."),
     "immature_note": ("* cohort younger than its conversion window",
                       "* kohort lebih muda dari jendela konversinya",
                       "* kohort lebih muda daripada tetingkap penukarannya"),
@@ -96,6 +101,10 @@ TEXTS: dict[str, tuple[str, str, str]] = {
                     "Perbandingan model atribusi"),
     "credited_revenue": ("Credited revenue", "Pendapatan teratribusi", "Hasil teratribusi"),
     "channel": ("Channel", "Kanal", "Saluran"),
+    "spend": ("Spend", "Belanja", "Perbelanjaan"),
+    "numerator": ("Numerator", "Pembilang", "Pengangka"),
+    "denominator": ("Denominator", "Penyebut", "Penyebut"),
+    "marketing_metrics": ("Spend, CPL and CAC", "Belanja, CPL dan CAC", "Perbelanjaan, CPL dan CAC"),
     "model": ("Model", "Model", "Model"),
     "leaderboard": ("Leaderboard", "Papan peringkat", "Papan pendahulu"),
     "rep": ("Rep", "Sales", "Jurujual"),

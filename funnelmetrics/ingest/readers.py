@@ -124,6 +124,7 @@ class Source:
     columns: list[SourceColumn]
     row_offset: int = 2  # row number = stage rowid + offset (CSV: header is row 1)
     row_expr: str | None = None  # or an explicit row-number expression of the relation
+    empty_is_null: bool = False  # the reader already turns empty text into null (CSV does)
     cleanup: list[Callable[[], object]] = field(default_factory=list)
 
     def error(self, exc: Exception) -> InputError:
@@ -205,7 +206,8 @@ def _csv_source(con: duckdb.DuckDBPyConnection, file: DataFile, tag: str) -> Sou
     relation = (f"read_csv({sql_str(str(file.path))}, auto_detect=false, header=true, "
                 f"delim={sql_str(delim)}, quote='\"', escape='\"', strict_mode=true, "
                 f"columns={columns})")
-    return Source(file, relation, [SourceColumn(n, ident(n)) for n in names], row_offset=2)
+    return Source(file, relation, [SourceColumn(n, ident(n)) for n in names], row_offset=2,
+                  empty_is_null=True)
 
 
 def describe_read_error(fmt: str, exc: Exception) -> str:

@@ -35,8 +35,8 @@ def duplicate_keys(con: duckdb.DuckDBPyConnection, key: Sequence[str], rows: str
     but the first (an exact duplicate is kept once, not rejected). A keyless table passes all
     its columns as the key: then only copies are flagged.
 
-    One hash aggregate finds the (usually few) repeated key hashes; only rows with those hashes
-    are then compared exactly, in `__fm_dups` (the caller drops it).
+    One hash aggregate finds the (usually no or few) repeated key hashes; only rows with those
+    hashes are then compared exactly, in `__fm_dups` (the caller drops it).
     """
     keys = ", ".join(ident(k) for k in key)
     con.execute(f"CREATE OR REPLACE TEMP TABLE __fm_duphash AS SELECT hash({keys}) AS h "

@@ -76,15 +76,29 @@ def layout(table: Table, source: Source) -> Layout:
     return Layout(canonical, extras)
 
 
-def _cleaned(expr: str, sql_type: str) -> str:
-    """A file value with surrounding spaces removed and empty text as null.
+def _cleaned(expr: str, sql_type: str, *, trim: bool, empty_is_null: bool) -> str:
+    """A file value with empty text as null and, where `trim`, surrounding spaces removed.
 
-    `trim` is costly, so it runs only on values that start or end with a space.
+    `trim` is costly, so it runs only on values that start or end with a space, and only for
+    columns where a stray space changes meaning (ids, required, parsed and coded columns).
     """
     if sql_type != "VARCHAR":
         return expr
-    return (f"NULLIF(CASE WHEN starts_with({expr}, ' ') OR ends_with({expr}, ' ') "
-            f"THEN trim({expr}) ELSE {expr} END, '')")
+    value = expr if empty_is_null else f"NULLIF({expr}, '')"
+    if not trim:
+        return value
+    return (f"CASE WHEN starts_with({expr}, ' ') OR ends_with({expr}, ' ') "
+            f"THEN NULLIF(trim({expr}), '') ELSE {value} END")
+
+
+def needs_trim(table: Table, col: Column) -> bool:
+    """Ids, required and coded text is trimmed; free text is kept as written. (Numbers parse
+    with spaces around them, and timestamps retry trimmed only when they fail to parse.)"""
+    if col.kind is not Kind.TEXT:
+        return False
+    return (col.required or col.choices is not None or col.name in table.key
+            or any(r.column == col.name for r in table.references)
+            or (table.name, col.name) in STAGE_COLUMNS)
 
 
 def _stage_value(r: str, stages: Sequence[str]) -> str:
@@ -100,7 +114,8 @@ def utc_timestamp(text: str) -> str:
     The TIMESTAMPTZ → TIMESTAMP cast goes through ICU calendars and is slow; the instant's
     epoch microseconds are the same naive UTC value, so rebuild it from those.
     """
-    return f"make_timestamp(epoch_us(TRY_CAST({text} AS TIMESTAMPTZ)))"
+    return (f"make_timestamp(epoch_us(coalesce(TRY_CAST({text} AS TIMESTAMPTZ), "
+            f"TRY_CAST(trim({text}) AS TIMESTAMPTZ))))")
 
 
 def parse_sql(table: Table, col: Column, r: str, sql_type: str | None,
@@ -143,20 +158,37 @@ def bad_bits(checks: Sequence[Check]) -> str:
                       for i, c in enumerate(checks))
 
 
+def _raw_columns(table: Table, source: Source, lay: Layout) -> list[str]:
+    """First level: each canonical column's raw text (`__r_c`), the extras, the row number."""
+    cols = {c.name: c for c in source.columns}
+    empty = source.empty_is_null
+    out = []
+    for col in table.columns:
+        if col.name in lay.canonical:
+            src = cols[lay.canonical[col.name]]
+            value = _cleaned(src.expr, src.type, trim=needs_trim(table, col), empty_is_null=empty)
+        else:
+            value = "NULL::VARCHAR"
+        out.append(f"{value} AS {raw(col.name)}")
+    for e in lay.extras:
+        text_null = empty and cols[e].type == "VARCHAR"
+        value = _cleaned(f"CAST({cols[e].expr} AS VARCHAR)", "VARCHAR", trim=False,
+                         empty_is_null=text_null)
+        out.append(f"{value} AS {ident(e)}")
+    if source.row_expr:
+        out.append(f"{source.row_expr} AS {ROW}")
+    return out
+
+
 def stage_sql(name: str, table: Table, source: Source, checks: Sequence[Check],
               stages: Sequence[str]) -> str:
     """CREATE TEMP TABLE `name`: the file's rows, typed, with rule bits and raw text if bad.
 
     Columns: the table's columns in order and type, the extras, then the internal ones.
     """
-    cols = {c.name: c for c in source.columns}
     lay = layout(table, source)
-    types = {c: cols[f].type for c, f in lay.canonical.items()}
-    l1 = [f"{_cleaned(cols[f].expr, cols[f].type)} AS {raw(c)}" for c, f in lay.canonical.items()]
-    l1 += [f"NULL::VARCHAR AS {raw(c.name)}" for c in table.columns if c.name not in types]
-    l1 += [f"NULLIF(CAST({cols[e].expr} AS VARCHAR), '') AS {ident(e)}" for e in lay.extras]
-    if source.row_expr:
-        l1.append(f"{source.row_expr} AS {ROW}")
+    types = {c: next(s.type for s in source.columns if s.name == f)
+             for c, f in lay.canonical.items()}
     l2 = [f"{parse_sql(table, c, raw(c.name), types.get(c.name), stages)} AS {parsed(c.name)}"
           for c in table.columns]
     pairs = [f"{sql_str(c)}, CAST({raw(c)} AS VARCHAR)" for c in lay.canonical]
@@ -166,7 +198,8 @@ def stage_sql(name: str, table: Table, source: Source, checks: Sequence[Check],
         final.append(ROW)
     return (
         f"CREATE TEMP TABLE {name} AS "
-        f"WITH l1 AS (SELECT {', '.join(l1)} FROM {source.relation}), "
+        f"WITH l1 AS (SELECT {', '.join(_raw_columns(table, source, lay))} "
+        f"FROM {source.relation}), "
         f"l2 AS (SELECT *, {', '.join(l2)} FROM l1), "
         f"l3 AS (SELECT *, {bad_bits(checks)} AS {BAD} FROM l2) "
         f"SELECT {', '.join(final)}, {BAD}, CASE WHEN {BAD} <> 0 THEN "

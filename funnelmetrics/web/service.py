@@ -142,7 +142,7 @@ def scoped_where(who: Principal, where: Mapping[str, Any] | None) -> dict[str, A
 
 def _unscopable(who: Principal, exc: QueryError, what: str) -> None:
     """A scoped caller asked for data that has no rep: refuse rather than show everything."""
-    if who.rep_ids is not None and "'rep_id'" in str(exc) and "dimension" in str(exc):
+    if who.rep_ids is not None and "'rep_id'" in str(exc):
         raise HTTPException(403, f"{what} cannot be limited to your reps' rows, so your role "
                                  "cannot see it") from None
 
@@ -218,6 +218,36 @@ def attribution(session: Session, who: Principal, *, model: str = "all", by: str
         return {model: attr.attribute(ws, model=model, **query)}
 
     return session.cached(("attribution", model, frozen(query)), compute)
+
+
+def view(session: Session, who: Principal, module: str, function: str,
+         **query: Any) -> pd.DataFrame:
+    """A library view such as `funnelmetrics.revenue.movements.mrr_waterfall(ws, **query)`,
+    scoped to the caller (its `where`) and cached; NotAvailable when it is not installed."""
+    fn = _library_function(module, function)
+    check_dates(query.get("start"), query.get("end"), query.get("as_of"), query.get("grain"),
+                "UTC")
+    if who.rep_ids is not None:
+        if "where" not in inspect.signature(fn).parameters:
+            raise HTTPException(403, f"{function} cannot be limited to your reps' rows, so your "
+                                     "role cannot see it")
+        query["where"] = scoped_where(who, query.get("where"))
+    try:
+        return session.cached(("view", module, function, frozen(query)),
+                              lambda ws: fn(ws, **query))
+    except QueryError as exc:
+        _unscopable(who, exc, function)
+        raise
+
+
+def _library_function(module: str, function: str) -> Any:
+    parent = module.rsplit(".", 1)[0]
+    if importlib.util.find_spec(parent) is None or importlib.util.find_spec(module) is None:
+        raise NotAvailable(f"{function} is not available yet")
+    fn = getattr(importlib.import_module(module), function, None)
+    if fn is None:
+        raise NotAvailable(f"{function} is not available yet")
+    return fn
 
 
 # ---- dimensions -------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Cache warming: compute the default overview at startup and again whenever the workspace file
-changes (a nightly `funnelmetrics ingest`), so the morning's first visit is served from cache.
+"""Cache warming: compute the dashboard's default pages at startup and again whenever the
+workspace file changes (a nightly `funnelmetrics ingest`), so the morning's first visit is served
+from cache.
 
 The warmer holds a read-only connection only while it computes; a write from another process
 during that time waits for it (DuckDB's file lock), as it would for any request.
@@ -9,34 +10,49 @@ from __future__ import annotations
 
 import logging
 import threading
+from types import SimpleNamespace
+
+from starlette.datastructures import QueryParams
 
 from funnelmetrics.web.auth import LOCAL, Principal
 from funnelmetrics.web.source import Source
 from funnelmetrics.web.tiles import default_range
-from funnelmetrics.web.views import overview
 from funnelmetrics.web.views.common import Filters
 
 log = logging.getLogger("funnelmetrics.web")
 
 
-def warm(source: Source) -> None:
-    """The overview of the whole workspace with the default filters (what admins and viewers
-    open first; their queries share the cache with every other page)."""
+def warm(source: Source, pages: tuple[str, ...] | None = None) -> None:
+    """Every dashboard page's figures for the whole workspace with the default filters (what
+    admins and viewers open first; other filters reuse many of the same results). Each page has
+    its own short session, so a writer waits at most for one page."""
+    from funnelmetrics.web.pages import BUILDERS
+
     config = source.config()
     start, end = default_range("month")
-    f = Filters(grain="month", start=start, end=end, where={}, by=None,
-                lang=config.locale if config.locale in ("en", "id", "ms") else "en",
-                currency=config.currency)
-    with source.session() as session:
-        overview.page(session, Principal(LOCAL), f)
+    request = SimpleNamespace(query_params=QueryParams(""),
+                              app=SimpleNamespace(state=SimpleNamespace(source=source)))
+    for name, build in BUILDERS.items():
+        if pages is not None and name not in pages:
+            continue
+        f = Filters(grain="month", start=start, end=end, where={}, by=None,
+                    lang=config.locale if config.locale in ("en", "id", "ms") else "en",
+                    currency=config.currency)
+        try:
+            with source.session() as session:
+                build(session, Principal(LOCAL), f, request)
+        except Exception as exc:  # one page failing must not stop the others
+            log.warning("cache warm-up of %s failed: %s", name, exc)
 
 
 class Warmer:
     """A daemon thread re-warming the cache after every change of the workspace file."""
 
-    def __init__(self, source: Source, *, every: float = 5.0) -> None:
+    def __init__(self, source: Source, *, every: float = 5.0,
+                 pages: tuple[str, ...] | None = None) -> None:
         self.source = source
         self.every = every
+        self.pages = pages
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="funnelmetrics-warmer",
                                         daemon=True)
@@ -54,7 +70,7 @@ class Warmer:
             version = self.source.version()
             if version != self.warmed:
                 try:
-                    warm(self.source)
+                    warm(self.source, self.pages)
                 except Exception as exc:  # a warm-up failure must never stop the server
                     log.warning("cache warm-up failed: %s", exc)
                 self.warmed = version

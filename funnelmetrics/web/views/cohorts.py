@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import HTTPException
+
 from funnelmetrics.cli.render import jsonable
 from funnelmetrics.i18n.ui import t
 from funnelmetrics.web import charts, service
@@ -14,6 +16,7 @@ from funnelmetrics.web.views.common import (
     Card,
     Filters,
     export_metric_links,
+    export_rows_links,
     fetch,
     rows_url,
     series_of,
@@ -52,7 +55,8 @@ def transitions_card(session: Session, who: Principal, f: Filters, stages: list[
         columns, rows, transpose, [list(c) for c in zip(*text, strict=True)], unit="ratio",
         urls=[list(c) for c in zip(*urls, strict=True)]), wide=True,
         height=max(300, 28 * len(rows) + 80), note=t("immature_note", f.lang))
-    card.links = export_metric_links(f, "stage_conversion_rate", {}, None)
+    card.links = export_metric_links(f, "stage_conversion_rate", {}, None) + export_rows_links(
+        f, who, "stage_events")
     return card
 
 
@@ -79,7 +83,40 @@ def segment_card(session: Session, who: Principal, f: Filters, metric_id: str, b
                                             [f.period_label(p) for p in periods], z, text,
                                             unit="ratio"),
                 wide=True, height=max(300, 28 * len(periods) + 80))
-    card.links = export_metric_links(f, metric_id, params or {}, by)
+    card.links = export_metric_links(f, metric_id, params or {}, by) + export_rows_links(
+        f, who, "leads")
+    return card
+
+
+def retention_card(session: Session, who: Principal, f: Filters) -> Card:
+    """MRR retained by cohort of first paid subscription × periods since
+    (`funnelmetrics.revenue.cohorts.mrr_cohorts`)."""
+    title = t("retention_heatmap", f.lang)
+    try:
+        df = service.view(session, who, "funnelmetrics.revenue.cohorts", "mrr_cohorts",
+                          grain=f.grain, start=f.start, end=f.end, as_of=f.as_of)
+    except service.NotAvailable:
+        return unavailable(title, f.lang)
+    except HTTPException as exc:
+        if exc.status_code != 403:
+            raise
+        return unavailable(title, f.lang, "not_for_role")
+    if df.empty:
+        return unavailable(title, f.lang, "no_data")
+    cohorts = list(dict.fromkeys(df["cohort"]))
+    ages = sorted(set(int(a) for a in df["periods_since_start"]))
+    cells = {(c, int(a)): r for c, a, r in zip(df["cohort"], df["periods_since_start"],
+                                               df.to_dict(orient="records"), strict=True)}
+    z = [[jsonable(cells[(c, a)]["mrr_retention"]) if (c, a) in cells else None for a in ages]
+         for c in cohorts]
+    text = [[f.fmt(cells[(c, a)]["mrr_retention"], "ratio") if (c, a) in cells else ""
+             for a in ages] for c in cohorts]
+    card = Card(title, chart=charts.heatmap([str(a) for a in ages],
+                                            [f.period_label(c) for c in cohorts], z, text,
+                                            unit="ratio"),
+                wide=True, height=max(300, 28 * len(cohorts) + 80),
+                note=t("retention_note", f.lang))
+    card.links = export_rows_links(f, who, "subscriptions", up_to_end=True)
     return card
 
 
@@ -88,11 +125,5 @@ def page(session: Session, who: Principal, f: Filters, stages: list[str]) -> dic
     cards = [transitions_card(session, who, f, stages),
              segment_card(session, who, f, "lead_conversion_rate", by,
                           t("lead_conversion_heatmap", f.lang, dim=by))]
-    retention = "net_revenue_retention"
-    if service.has_metric(retention):
-        dim = f.by or "account.segment"
-        cards.append(segment_card(session, who, f, retention, dim,
-                                  t("retention_heatmap", f.lang, dim=dim)))
-    else:
-        cards.append(unavailable(t("retention_heatmap", f.lang, dim="segment"), f.lang))
+    cards.append(retention_card(session, who, f))
     return {"cards": cards}

@@ -13,9 +13,8 @@ from babel.numbers import format_compact_currency, format_compact_decimal
 from fastapi import HTTPException
 
 from funnelmetrics import catalog
-from funnelmetrics.catalog.model import Metric
+from funnelmetrics.catalog.model import Metric, Time
 from funnelmetrics.cli.render import jsonable
-from funnelmetrics.compile import entities as ent
 from funnelmetrics.compile.time import Grain, floor, parse_grain, shift
 from funnelmetrics.errors import QueryError
 from funnelmetrics.i18n.format import date as format_date
@@ -140,25 +139,44 @@ def label_of(metric: Metric, lang: str, params: Mapping[str, Any] | None = None,
 
 
 # ---- links --------------------------------------------------------------------------------
-def drill_target(metric: Metric) -> tuple[str, str | None] | None:
-    """The table behind a metric and the time column its periods come from."""
-    table = ent.DIMENSIONS_OF.get(metric.entity, metric.entity)
-    if table not in TABLES:
-        return None
-    columns = {c.name for c in TABLES[table].columns}
+# Entities that are not tables, and the table whose rows are behind them.
+ENTITY_TABLES = {"reach": "leads", "opportunities_with_lead": "opportunities",
+                 "account_mrr": "subscriptions", "account_engagement": "engagement_events",
+                 "new_customers": "opportunities", "credited_revenue": "opportunities"}
+
+
+@dataclass(frozen=True)
+class Drill:
+    """Where the rows behind a metric are: a table, the time column its periods come from, and
+    whether a period means everything up to its end (snapshots: MRR, open pipeline)."""
+
+    table: str
+    column: str | None
+    up_to_end: bool = False
+
+
+def drill_target(metric: Metric) -> Drill | None:
+    """The table behind a metric's first measure that lives in a table."""
     for m in metric.measures.values():
-        entity = m.entity if isinstance(m.entity, str) else None
-        if ent.DIMENSIONS_OF.get(entity or "", entity) == table and isinstance(m.time, str) \
-                and m.time in columns:
-            return table, m.time
-    return table, TIME_COLUMNS.get(table)
+        entity = m.entity if isinstance(m.entity, str) else metric.entity
+        table = ENTITY_TABLES.get(entity, entity)
+        if table not in TABLES:
+            continue
+        if m.time_kind is Time.SNAPSHOT:
+            return Drill(table, TIME_COLUMNS.get(table), up_to_end=True)
+        columns = {c.name for c in TABLES[table].columns}
+        column = m.time if isinstance(m.time, str) and m.time in columns else None
+        return Drill(table, column or TIME_COLUMNS.get(table))
+    table = ENTITY_TABLES.get(metric.entity, metric.entity)
+    return Drill(table, TIME_COLUMNS.get(table)) if table in TABLES else None
 
 
 def rows_url(f: Filters, table: str, *, date_column: str | None = None,
              start: dt.date | None = None, end: dt.date | None = None,
-             where: Mapping[str, Any] | None = None) -> str:
-    q: list[tuple[str, str]] = [("start", (start or f.start).isoformat()),
-                                ("end", (end or f.end).isoformat()), ("lang", f.lang)]
+             where: Mapping[str, Any] | None = None, up_to_end: bool = False) -> str:
+    q: list[tuple[str, str]] = [("end", (end or f.end).isoformat()), ("lang", f.lang)]
+    if not up_to_end:
+        q.insert(0, ("start", (start or f.start).isoformat()))
     if date_column and date_column != TIME_COLUMNS.get(table):
         q.append(("date_column", date_column))
     for key, value in {**f.where, **(where or {})}.items():
@@ -167,11 +185,11 @@ def rows_url(f: Filters, table: str, *, date_column: str | None = None,
     return f"/rows/{table}?{urlencode(q)}"
 
 
-def export_rows_links(f: Filters, who: Principal, table: str,
-                      date_column: str | None = None) -> list[tuple[str, str]]:
+def export_rows_links(f: Filters, who: Principal, table: str, date_column: str | None = None,
+                      up_to_end: bool = False) -> list[tuple[str, str]]:
     if not who.sees_rows:
         return []
-    drill = rows_url(f, table, date_column=date_column)
+    drill = rows_url(f, table, date_column=date_column, up_to_end=up_to_end)
     query = drill.split("?", 1)[1]
     return [(t("drill_down", f.lang), drill),
             (f"{t('export_rows', f.lang)} CSV", f"/api/v1/export/{table}.csv?{query}"),
@@ -232,8 +250,10 @@ def series_of(df: Any, by: str | None, top: int = TOP_SERIES) -> list[tuple[str,
 
 def metric_card(session: Session, who: Principal, f: Filters, metric_id: str, *,
                 params: Mapping[str, Any] | None = None, by: str | None = None,
-                title: str | None = None, kind: str = "scatter", wide: bool = False) -> Card:
-    """A metric over the range as lines (or bars), split by `by`, with drill-down and exports."""
+                title: str | None = None, kind: str = "scatter", wide: bool = False,
+                column: str = "value", unit: str | None = None) -> Card:
+    """A metric over the range as lines (or bars), split by `by`, with drill-down and exports;
+    `column` may be a ratio's numerator (spend behind cost per lead) with its own `unit`."""
     metric = catalog.get(metric_id) if service.has_metric(metric_id) else None
     title = title or (label_of(metric, f.lang, params, by) if metric else metric_id)
     df = fetch(session, who, f, metric_id, params, [by] if by else [])
@@ -244,18 +264,19 @@ def metric_card(session: Session, who: Principal, f: Filters, metric_id: str, *,
     traces = []
     for label, part in series_of(df, by):
         x = [jsonable(p) for p in part["period_start"]]
-        y = [jsonable(v) for v in part["value"]]
+        y = [jsonable(v) for v in part[column]]
         urls = None
         if target and who.sees_rows:
             extra = {by: label} if by and label != "(unknown)" else {}
-            urls = [rows_url(f, target[0], date_column=target[1], start=p,
-                             end=f.period_end(p), where=extra)
+            urls = [rows_url(f, target.table, date_column=target.column, start=p,
+                             end=f.period_end(p), where=extra, up_to_end=target.up_to_end)
                     for p in part["period_start"]]
         traces.append((label or metric.name(f.lang), x, y, urls))
-    card = Card(title, chart=charts.lines(traces, unit=unit_of(metric), kind=kind), wide=wide)
+    card = Card(title, chart=charts.lines(traces, unit=unit or unit_of(metric), kind=kind),
+                wide=wide)
     card.links = export_metric_links(f, metric_id, params or {}, by)
     if target:
-        card.links += export_rows_links(f, who, target[0], target[1])
+        card.links += export_rows_links(f, who, target.table, target.column, target.up_to_end)
     return card
 
 

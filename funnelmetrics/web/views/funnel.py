@@ -77,19 +77,23 @@ def funnel_cards(session: Session, who: Principal, f: Filters,
              f.fmt(rec["conversion_to_next"], "ratio"), f.fmt(rec["drop_off"], "ratio"),
              f.fmt(rec["median_days_in_stage"], "days")]
             for rec in df.to_dict(orient="records")]
-    cards.append(Card(t("conversion_to_next", f.lang), table=TableView(
+    table_card = Card(t("conversion_to_next", f.lang), table=TableView(
         [t("stage", f.lang), t("reached", f.lang), t("conversion_to_next", f.lang),
          t("drop_off", f.lang), t("median_days", f.lang)], rows,
-        [False, True, True, True, True])))
+        [False, True, True, True, True]))
+    table_card.links = cards[0].links[:2] + export_rows_links(f, who, "stage_events")
+    cards.append(table_card)
     moving = df.iloc[:-1]
     labels = [f"{a} → {b}" for a, b in zip(stages[:-1], stages[1:], strict=True)]
     urls = _stage_urls(f, who, stages, {})
     cards.append(Card(t("drop_off", f.lang), chart=charts.hbars(
         labels, [jsonable(v) for v in moving["drop_off"]], unit="ratio",
         urls=urls[1:] if urls else None,
-        text=[f.fmt(v, "ratio") for v in moving["drop_off"]]), height=260))
+        text=[f.fmt(v, "ratio") for v in moving["drop_off"]]), height=260,
+        links=export_rows_links(f, who, "stage_events")))
     cards.append(Card(t("time_in_stage", f.lang), chart=charts.hbars(
         stages[:-1], [jsonable(v) for v in moving["median_days_in_stage"]], unit="days",
         urls=urls[:-1] if urls else None,
-        text=[f.fmt(v, "days") for v in moving["median_days_in_stage"]]), height=260))
+        text=[f.fmt(v, "days") for v in moving["median_days_in_stage"]]), height=260,
+        links=export_rows_links(f, who, "stage_events")))
     return cards

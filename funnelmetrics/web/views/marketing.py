@@ -62,7 +62,8 @@ def attribution_cards(session: Session, who: Principal, f: Filters) -> list[Card
     spend = {str(r[key]): r["spend"] for r in first.to_dict(orient="records")}
     for row in rows:
         row.insert(1, f.fmt(jsonable(spend.get(row[0])), "currency"))
-    table = TableView([t("channel", f.lang), "spend", *(f"ROI {m}" for m in results)], rows,
+    table = TableView([t("channel", f.lang), t("spend", f.lang), *(f"ROI {m}" for m in results)],
+                      rows,
                       [False, True, *(True for _ in results)])
     card = Card(f"{title} · {t('credited_revenue', f.lang)}", chart=chart, wide=True,
                 height=380)
@@ -73,11 +74,16 @@ def attribution_cards(session: Session, who: Principal, f: Filters) -> list[Card
 
 def page(session: Session, who: Principal, f: Filters) -> dict[str, Any]:
     cards = []
+    if service.has_metric("cost_per_lead"):  # its numerator is the marketing spend
+        by = f.by or "channel"
+        cards.append(metric_card(session, who, f, "cost_per_lead", by=by, kind="bar",
+                                 column="numerator", unit="currency",
+                                 title=f"{t('spend', f.lang)} · {t('by', f.lang)} {by}"))
     for metric_id in METRICS:
         if service.has_metric(metric_id):
             cards.append(metric_card(session, who, f, metric_id, by=f.by or "channel",
                                      kind="bar" if metric_id != "marketing_roi" else "scatter"))
     if not cards:
-        cards.append(unavailable("Spend, CPL, CAC", f.lang))
+        cards.append(unavailable(t("marketing_metrics", f.lang), f.lang))
     cards += attribution_cards(session, who, f)
     return {"cards": cards}

@@ -1,12 +1,15 @@
 """Revenue page: MRR movements as a waterfall, MRR, churn and net revenue retention — each
-section only when the catalogue has its metrics."""
+section only when the library has it (`funnelmetrics.revenue`, the catalogue's revenue metrics)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from fastapi import HTTPException
+
 from funnelmetrics import catalog
 from funnelmetrics.cli.render import jsonable
+from funnelmetrics.errors import QueryError
 from funnelmetrics.i18n.ui import t
 from funnelmetrics.web import charts, service
 from funnelmetrics.web.auth import Principal
@@ -16,48 +19,49 @@ from funnelmetrics.web.views.common import (
     Filters,
     export_metric_links,
     export_rows_links,
-    fetch,
     metric_card,
     unavailable,
 )
 
-# (metric id, sign in the waterfall)
-MOVEMENTS = [("new_mrr", 1), ("reactivation_mrr", 1), ("expansion_mrr", 1),
-             ("contraction_mrr", -1), ("churned_mrr", -1)]
+STEPS = [("start", "start_mrr"), ("new", "new_mrr"), ("reactivation", "reactivation_mrr"),
+         ("expansion", "expansion_mrr"), ("contraction", "contraction_mrr"),
+         ("churn", "churned_mrr"), ("end", "end_mrr")]
 
 
 def waterfall_card(session: Session, who: Principal, f: Filters) -> Card:
-    """Start MRR, each movement of the last period of the range, end MRR."""
+    """Start MRR, each movement of the last period of the range, end MRR
+    (`funnelmetrics.revenue.movements.mrr_waterfall`: start + movements = end by construction)."""
     title = t("mrr_movements", f.lang)
-    ids = ["mrr", *(m for m, _ in MOVEMENTS)]
-    if not service.has_metric(*ids):
+    try:
+        df = service.view(session, who, "funnelmetrics.revenue.movements", "mrr_waterfall",
+                          grain=f.grain, start=f.start, end=f.end, as_of=f.as_of,
+                          where=dict(f.where))
+    except service.NotAvailable:
         return unavailable(title, f.lang)
-    mrr = fetch(session, who, f, "mrr")
-    if isinstance(mrr, str):
-        return unavailable(title, f.lang, mrr)
-    if len(mrr) < 2:
+    except HTTPException as exc:
+        if exc.status_code != 403:
+            raise
+        return unavailable(title, f.lang, "not_for_role")
+    except QueryError as exc:
+        return Card(title, note=str(exc).splitlines()[0])
+    if df.empty:
         return unavailable(title, f.lang, "no_data")
-    last = mrr["period_start"].iloc[-1]
-    labels, values, measures = [t("start_mrr", f.lang)], [jsonable(mrr["value"].iloc[-2])], \
-        ["absolute"]
-    for metric_id, sign in MOVEMENTS:
-        df = fetch(session, who, f, metric_id)
-        if isinstance(df, str):
-            return unavailable(title, f.lang, df)
-        hit = df[df["period_start"] == last]
-        value = jsonable(hit["value"].iloc[0]) if len(hit) else None
-        labels.append(catalog.get(metric_id).name(f.lang))
-        values.append(None if value is None else sign * value)
-        measures.append("relative")
-    labels.append(t("end_mrr", f.lang))
-    values.append(jsonable(mrr["value"].iloc[-1]))
-    measures.append("total")
+    last = df.iloc[-1]
+    labels = [_label(key, f.lang) for _, key in STEPS]
+    values = [jsonable(last[column]) for column, _ in STEPS]
+    measures = ["absolute", *(["relative"] * (len(STEPS) - 2)), "total"]
     text = [f.fmt(v, "currency") for v in values]
-    card = Card(f"{title} · {f.period_label(last)}",
+    card = Card(f"{title} · {f.period_label(last['period_start'])}",
                 chart=charts.waterfall(labels, values, measures, text), wide=True)
-    card.links = export_metric_links(f, "mrr", {}, None) + export_rows_links(
-        f, who, "subscriptions")
+    card.links = export_metric_links(f, "net_new_mrr", {}, None) + export_rows_links(
+        f, who, "subscriptions", up_to_end=True)
     return card
+
+
+def _label(key: str, lang: str) -> str:
+    if key in ("start_mrr", "end_mrr"):
+        return t(key, lang)
+    return catalog.get(key).name(lang) if service.has_metric(key) else key
 
 
 def page(session: Session, who: Principal, f: Filters) -> dict[str, Any]:

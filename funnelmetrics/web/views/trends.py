@@ -64,7 +64,7 @@ def page(session: Session, who: Principal, f: Filters, args: Mapping[str, Any],
         labels = [t("period", f.lang), *([f.by] if f.by else []), metric.name(f.lang)]
         if metric.is_ratio:
             columns += ["numerator", "denominator"]
-            labels += ["numerator", "denominator"]
+            labels += [t("numerator", f.lang), t("denominator", f.lang)]
         cards.append(Card(t("table", f.lang),
                           table=value_table(f, df, unit_of(metric), columns, labels),
                           wide=True))
