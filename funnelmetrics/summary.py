@@ -69,7 +69,9 @@ def kpi_summary(ws: Workspace, grain: Grain, *, as_of: Any = None,
         df = ws.metric(metric_id, grain=grain.value, start=before, end=end, as_of=as_of,
                        params=params)
         values = {row.period_start: _num(row.value) for row in df.itertuples()}
-        out.append(Headline(metric_id, metric.name(lang), metric.unit.value, last,
+        stages = " → ".join(str(params[k]) for k in ("from_stage", "to_stage") if k in params)
+        label = f"{metric.name(lang)} ({stages})" if stages else metric.name(lang)
+        out.append(Headline(metric_id, label, metric.display_unit, last,
                             values.get(last), values.get(before)))
     return out
 

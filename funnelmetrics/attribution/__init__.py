@@ -9,6 +9,7 @@ credited back to the channels and campaigns that touched them.
 from __future__ import annotations
 
 from funnelmetrics.attribution.base import AttributionModel, RuleModel
+from funnelmetrics.attribution.credit import credit_rows, register
 from funnelmetrics.attribution.journeys import NO_TOUCH, Journeys, Summary, build_journeys
 from funnelmetrics.attribution.markov import Markov
 from funnelmetrics.attribution.report import (
@@ -36,6 +37,9 @@ from funnelmetrics.attribution.shapley import Shapley
 __all__ = [
     "MODELS", "NO_TOUCH", "AttributionModel", "FirstTouch", "Journeys", "LastTouch", "Linear",
     "Markov", "PositionBased", "RuleModel", "Shapley", "Summary", "TimeDecay", "WShaped",
-    "attribute", "attribute_models", "build_journeys", "credited_revenue", "make_model",
-    "make_models", "model_names", "result_table", "side_by_side", "spend_expr",
+    "attribute", "attribute_models", "build_journeys", "credit_rows", "credited_revenue",
+    "make_model", "make_models", "model_names", "register", "result_table", "side_by_side",
+    "spend_expr",
 ]
+
+register()  # every model is a `marketing_roi` credit model (funnelmetrics.revenue.credit)

@@ -185,7 +185,7 @@ def _touchpoints(scope: Scope, by: str) -> ibis.Table:
     tp = base(scope, "touchpoints")
     key = tp.channel if by == "channel" else tp.campaign_id.fill_null(NO_CAMPAIGN)
     return tp.select(_tlid=tp.lead_id, occurred_at=tp.occurred_at, channel=tp.channel,
-                     key=key.cast("string"))
+                     key=key.cast("string"), campaign_id=tp.campaign_id)
 
 
 def lookback(ts: ir.TimestampValue, end: ir.TimestampValue,
@@ -197,8 +197,12 @@ def lookback(ts: ir.TimestampValue, end: ir.TimestampValue,
 
 def build_journeys(ws: Workspace, *, by: str = "channel", conversion: str = "won",
                    start: Any = None, end: Any = None, as_of: Any = None,
-                   lookback_days: float | None = None) -> Journeys:
-    """The journeys of an attribution query (see the module docstring for the definitions)."""
+                   lookback_days: float | None = None, scope: Scope | None = None) -> Journeys:
+    """The journeys of an attribution query (see the module docstring for the definitions).
+
+    `as_of` is a date or instant in the workspace time zone; a metric that already has a
+    `Scope` (naive-UTC `as_of`) passes it as `scope` instead.
+    """
     if by not in BY:
         raise QueryError(f"--by must be one of {', '.join(BY)}, not {by!r}")
     if conversion not in ws.config.stages:
@@ -209,7 +213,8 @@ def build_journeys(ws: Workspace, *, by: str = "channel", conversion: str = "won
     start_d, end_d = parse_date(start, "start"), parse_date(end, "end")
     if start_d and end_d and end_d < start_d:
         raise QueryError(f"end {end_d} is before start {start_d}")
-    scope = Scope(ws, as_of=parse_instant(as_of, ws.config.timezone))
+    if scope is None:
+        scope = Scope(ws, as_of=parse_instant(as_of, ws.config.timezone))
     lo, hi = range_bounds(start_d, end_d, ws.config.timezone)
 
     converted = _converted(scope, conversion)
@@ -225,7 +230,7 @@ def build_journeys(ws: Workspace, *, by: str = "channel", conversion: str = "won
     p = tp.left_join(ever, tp._tlid == ever._clid)
     candidates = p.filter(p._cat.isnull() | (p.occurred_at <= p._cat)).select(
         lead_id=p._tlid, occurred_at=p.occurred_at, channel=p.channel, key=p.key,
-        converted_at=p._cat, value=p._cval)
+        campaign_id=p.campaign_id, converted_at=p._cat, value=p._cval)
     c = candidates.mutate(_end=ibis.coalesce(
         candidates.converted_at, candidates.occurred_at.max().over(group_by=candidates.lead_id)))
     paths = c.filter(within(c._end, lo, hi), lookback(c.occurred_at, c._end, lookback_days))

@@ -121,5 +121,13 @@ class Metric:
     benchmark: tuple[float, float] | None = None  # (good, great) marks where an industry one exists
     extra: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def display_unit(self) -> str:
+        """How values read: a ratio whose benchmark marks are 2 or more is a multiple
+        (LTV:CAC 3×, pipeline coverage 4×), not a share shown in per cent."""
+        if self.unit is Unit.RATIO and self.benchmark and max(self.benchmark) >= 2:
+            return "multiple"
+        return self.unit.value
+
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

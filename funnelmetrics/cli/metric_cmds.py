@@ -121,7 +121,7 @@ def _print_metric(ws: Any, metric: Any, df: pd.DataFrame, fmt: OutputFormat, lan
     elif fmt is OutputFormat.csv:
         print_csv(df, extra={"metric": metric.id, "unit": metric.unit.value}, header=header)
     else:
-        units = {"value": metric.unit.value}
+        units = {"value": metric.display_unit}
         if metric.is_ratio and metric.unit.value == "ratio":
             units.update(numerator="count", denominator="count")
         title = f"{metric.name(lang)} ({metric.id}, {metric.unit.value})"

@@ -41,7 +41,7 @@ def date(value: dt.date, lang: str = "en", style: str = "medium") -> str:
 
 
 def format_value(value: Any, unit: str | None, *, lang: str = "en", currency: str = "USD") -> str:
-    """A metric value for people: by its unit (count, ratio, currency, days, months, score)."""
+    """A metric value for people: by its unit (count, ratio, multiple, currency, days, …)."""
     if value is None:
         return "—"
     if isinstance(value, dt.date):
@@ -50,6 +50,8 @@ def format_value(value: Any, unit: str | None, *, lang: str = "en", currency: st
         return str(value)
     if unit == "ratio":
         return percent(value, lang)
+    if unit == "multiple":
+        return number(value, lang, 1) + "×"
     if unit == "currency":
         return money(value, currency, lang)
     if unit == "currency_per_day":

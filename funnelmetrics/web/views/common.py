@@ -122,10 +122,7 @@ class Card:
 def unit_of(metric: Metric) -> str:
     """How a metric's values read: a ratio whose benchmark marks are 2 or more is a multiple
     (LTV:CAC 3×, pipeline coverage 4×), not a share shown in per cent."""
-    unit = metric.unit.value
-    if unit == "ratio" and metric.benchmark and max(metric.benchmark) >= 2:
-        return "multiple"
-    return unit
+    return metric.display_unit
 
 
 def label_of(metric: Metric, lang: str, params: Mapping[str, Any] | None = None,
