@@ -140,6 +140,8 @@ def open(target: str | Path = "funnel.duckdb", *, config: Config | None = None, 
             path.parent.mkdir(parents=True, exist_ok=True)
         con = ibis.duckdb.connect(str(path), read_only=read_only)
         con.con.execute("SET TimeZone = 'UTC'")
+        # DuckDB's own progress bar writes to stdout, which would corrupt JSON/CSV output.
+        con.con.execute("SET enable_progress_bar = false")
         directory = path.resolve().parent
     ws = Workspace(con, config=config or load_config(directory), directory=directory,
                    location=target)

@@ -507,7 +507,7 @@ def test_loaded_tables_keep_the_contract_types(ws, tmp_path):
 def test_progress_of_a_big_file_is_polled_from_duckdb(ws, tmp_path, monkeypatch):
     import importlib
 
-    monkeypatch.setattr(importlib.import_module("funnelmetrics.ingest.load"),
+    monkeypatch.setattr(importlib.import_module("funnelmetrics.ingest.staging"),
                         "PROGRESS_MIN_BYTES", 0)
     path = tmp_path / "leads.csv"
     ws.duckdb.execute(f"COPY (SELECT 'L' || i AS lead_id, DATE '2026-01-01' + (i % 300)::INT "

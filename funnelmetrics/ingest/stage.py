@@ -44,11 +44,19 @@ class Staged:
     layout: Layout
     row_sql: str
     base: int
+    temporary: bool = True
 
     @property
     def key(self) -> str:
         """The file as the quarantine names it."""
         return str(self.file.path.resolve())
+
+
+def with_flags(rows: str, flags: str) -> str:
+    """`rows` with the bits of the set rules (`flags`: ord, bit) ORed into `__fm_bad`."""
+    return (f"(SELECT u.* REPLACE ((u.{BAD} | coalesce(f.bits, 0)) AS {BAD}) FROM {rows} u "
+            f"LEFT JOIN (SELECT ord, bit_or(bit) AS bits FROM {flags} GROUP BY ord) f "
+            f"ON u.__fm_ord = f.ord)")
 
 
 def union(staged: Sequence[Staged]) -> str:

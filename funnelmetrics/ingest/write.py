@@ -2,6 +2,8 @@
 
 A keyed table gets delete-by-key then insert, so loading a file again changes nothing and a newer
 row replaces the older one. A keyless table (engagement_events) adds only rows not stored yet.
+An empty table loaded from one file is replaced by that file's stage instead (`adopt`): the stage
+already holds the rows in the table's own columns and types, so they are written only once.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Sequence
 import duckdb
 
 from funnelmetrics.ingest.readers import ident, sql_str
-from funnelmetrics.ingest.stage import BAD, Staged
+from funnelmetrics.ingest.stage import BAD, FILE_SHIFT, RAW, ROW, Staged
 from funnelmetrics.schema import Table
 
 
@@ -22,6 +24,38 @@ def table_columns(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
 
 def is_empty(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return con.execute(f"SELECT 1 FROM {ident(name)} LIMIT 1").fetchone() is None
+
+
+def store(con: duckdb.DuckDBPyConnection, table: Table, staged: Sequence[Staged],
+          rows: str) -> None:
+    """Write the accepted rows of `rows` (the staged rows with all their rule bits)."""
+    if (len(staged) == 1 and not staged[0].temporary
+            and is_empty(con, table.name) and table_columns(con, table.name) == table.names):
+        adopt(con, table, staged[0], rows)
+    else:
+        insert(con, table, staged, rows)
+
+
+def adopt(con: duckdb.DuckDBPyConnection, table: Table, stage: Staged, rows: str) -> None:
+    """Turn a committed stage into the (empty) table: drop the internal columns, delete the
+    rows not accepted, swap names. Metadata only, except for the delete markers.
+
+    (DuckDB refuses a column change after a row change in one transaction, hence this order.)
+    """
+    mask = (1 << FILE_SHIFT) - 1
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __fm_drop AS SELECT (__fm_ord & {mask}) + "
+                f"{stage.base} AS rid FROM {rows} WHERE {BAD} <> 0")
+    try:
+        present = set(table_columns(con, stage.name))
+        for column in (BAD, RAW, ROW):
+            if column in present:
+                con.execute(f"ALTER TABLE {stage.name} DROP COLUMN {column}")
+        if con.execute("SELECT count(*) FROM __fm_drop").fetchone()[0]:  # type: ignore[index]
+            con.execute(f"DELETE FROM {stage.name} WHERE rowid IN (SELECT rid FROM __fm_drop)")
+    finally:
+        con.execute("DROP TABLE IF EXISTS __fm_drop")
+    con.execute(f"DROP TABLE {ident(table.name)}")
+    con.execute(f"ALTER TABLE {stage.name} RENAME TO {ident(table.name)}")
 
 
 def insert(con: duckdb.DuckDBPyConnection, table: Table, staged: Sequence[Staged],

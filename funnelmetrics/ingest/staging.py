@@ -1,0 +1,125 @@
+"""Phase one of a load: every file scanned once into its stage table, before the transaction.
+
+Stages are ordinary tables of the database (compressed, parallel to scan, cheap to turn into the
+canonical table, see `write.adopt`), created and committed before the load's transaction begins
+and dropped when it ends; a dry run stages into temporary tables instead, so it writes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import duckdb
+
+from funnelmetrics.errors import InputError
+from funnelmetrics.ingest.readers import DataFile, Source, open_source
+from funnelmetrics.ingest.rules import Check
+from funnelmetrics.ingest.stage import ROW, Layout, Staged, layout, stage_sql
+from funnelmetrics.schema import Table
+
+Progress = Callable[[Path, float], object]
+PROGRESS_MIN_BYTES = 4 << 20
+READ_ERRORS = (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException)
+PREFIX = "__fm_stage_"
+
+
+class Stager:
+    """Creates (and finally drops) the stage tables of one load."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, stages: list[str],
+                 progress: Progress | None, *, temporary: bool) -> None:
+        self.con = con
+        self.stages = stages
+        self.progress = progress
+        self.temporary = temporary
+        self.created: list[str] = []
+
+    def stage(self, table: Table, file: DataFile, checks: list[Check]) -> Staged:
+        """Read one file into its stage table (one scan), or raise a one-line InputError."""
+        name = f"{PREFIX}{os.getpid()}_{len(self.created) + 1}"
+        self.tick(file, 0.0)
+        source = open_source(self.con, file, name.removeprefix(PREFIX))
+        try:
+            lay = layout(table, source)
+            require_columns(table, source, lay)
+            sql = stage_sql(name, table, source, checks, self.stages)
+            if not self.temporary:
+                sql = sql.replace("CREATE TEMP TABLE", "CREATE TABLE", 1)
+            self.created.append(name)
+            with self._watch(file):
+                self.con.execute(sql)
+        except READ_ERRORS as exc:
+            raise source.error(exc) from None
+        finally:
+            source.close()
+        first = self.con.execute(f"SELECT min(rowid) FROM {name}").fetchone()
+        base = first[0] if first and first[0] is not None else 0
+        row_sql = ROW if source.row_expr else f"rowid - {base} + {source.row_offset}"
+        return Staged(file, name, lay, row_sql, base, temporary=self.temporary)
+
+    def drop_all(self) -> None:
+        """Drop every stage table this load made (an adopted one no longer exists)."""
+        for name in self.created:
+            self.con.execute(f"DROP TABLE IF EXISTS {name}")
+        self.created.clear()
+
+    # ---- progress -------------------------------------------------------------------------------
+    def tick(self, file: DataFile, fraction: float) -> None:
+        if self.progress is not None:
+            self.progress(file.path, fraction)
+
+    @contextlib.contextmanager
+    def _watch(self, file: DataFile) -> Iterator[None]:
+        """Report DuckDB's progress on a big file's scan from a helper thread."""
+        if self.progress is None or file.path.stat().st_size < PROGRESS_MIN_BYTES:
+            yield
+            return
+        self.con.execute("SET enable_progress_bar = true")
+        self.con.execute("SET enable_progress_bar_print = false")
+        done = threading.Event()
+
+        def poll() -> None:
+            while not done.wait(0.2):
+                pct = self.con.query_progress()
+                if pct >= 0:
+                    try:
+                        self.tick(file, min(pct, 100.0) / 100 * 0.9)
+                    except Exception:  # a failing display must not break the load
+                        return
+
+        watcher = threading.Thread(target=poll, daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            done.set()
+            watcher.join()
+            self.con.execute("RESET enable_progress_bar")
+            self.con.execute("RESET enable_progress_bar_print")
+
+
+def drop_leftovers(con: duckdb.DuckDBPyConnection) -> None:
+    """Stage tables of a load that crashed before it could drop them."""
+    names = con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND "
+                        f"schema_name = 'main' AND starts_with(table_name, '{PREFIX}')").fetchall()
+    for (name,) in names:
+        con.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+
+def require_columns(table: Table, source: Source, lay: Layout) -> None:
+    """A file without every required column of its table cannot be loaded at all."""
+    missing = [c for c in table.required if c not in lay.canonical]
+    if not missing:
+        return
+    have = [c.name for c in source.columns if not c.name.startswith("__fm_")]
+    plural = "s" if len(missing) > 1 else ""
+    hint = ""
+    if len(have) == 1 and any(ch in have[0] for ch in " :"):
+        hint = "; the header was read as one column — separate columns with , ; tab or |"
+    raise InputError(f"{source.file.path}: missing required column{plural} "
+                     f"{', '.join(missing)} for table {table.name} (the file has: "
+                     f"{', '.join(have) or 'no columns'}){hint}")
