@@ -17,6 +17,7 @@ validation): these are fixtures for the metric engine, not for the loader.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -157,3 +158,16 @@ def row_for(df: Any, period: str | dt.date, **dims: Any) -> Any:
     if len(rows) != 1:
         raise AssertionError(f"{len(rows)} rows for {period} {dims}:\n{df}")
     return rows.iloc[0].to_dict()
+
+
+def values(df: Any) -> list[Any]:
+    """The `value` column with NaN as None ("no data")."""
+    return [None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+            for v in df["value"]]
+
+
+def by(df: Any, period: str, dim: str) -> dict[Any, Any]:
+    """{dimension value: value} for one period, NaN as None."""
+    rows = df[df.period_start.astype(str) == period]
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v)
+            for k, v in zip(rows[dim], rows["value"], strict=True)}

@@ -516,3 +516,29 @@ def test_progress_of_a_big_file_is_polled_from_duckdb(ws, tmp_path, monkeypatch)
     report = ws.ingest([path], progress=lambda f, x: seen.append(x))
     assert report.tables["leads"].accepted == 300_000
     assert seen[0] == 0.0 and seen[-1] == 1.0 and all(0 <= x <= 1 for x in seen)
+
+
+def test_a_failure_inside_the_transaction_writes_nothing(ws, tmp_path):
+    blocker = write(tmp_path, "q", "a file where the quarantine directory should be")
+    write(tmp_path, "d/leads.csv", LEADS + "L3,bad,x\n")
+    with pytest.raises(InputError, match="cannot write the quarantine file"):
+        load(ws, [tmp_path / "d"], quarantine_dir=blocker)
+    assert rows(ws, "leads") == [] and quarantined(ws) == []
+    assert ws.duckdb.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE "
+                             "'\\_\\_fm%' ESCAPE '\\'").fetchone() == (0,)
+    assert ws.ingest([tmp_path / "d"]).tables["leads"].accepted == 2
+
+
+def test_stage_tables_left_by_a_crashed_load_are_dropped(ws, tmp_path):
+    ws.duckdb.execute("CREATE TABLE __fm_stage_1_1 (x INT)")
+    ws.ingest([write(tmp_path, "leads.csv", LEADS)])
+    assert not ws.has_table("__fm_stage_1_1")
+
+
+def test_a_dry_run_sees_rows_accepted_earlier_in_the_same_load(ws, tmp_path):
+    write(tmp_path, "d/leads.csv", LEADS)
+    write(tmp_path, "d/stage_events.csv", "lead_id,stage,occurred_at\nL1,mql,2026-01-07\n"
+          "L9,mql,2026-01-07\n")
+    report = ws.check([tmp_path / "d"])
+    assert report.tables["stage_events"].to_json() == {"rows": 2, "accepted": 1, "rejected": 1}
+    assert rows(ws, "leads") == [] and rows(ws, "stage_events") == []

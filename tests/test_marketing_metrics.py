@@ -7,10 +7,10 @@ customer's is its lead's. Instants are UTC; "Jan 5" is 2026-01-05T00:00Z.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest
+from journeys import by, values
 
 import funnelmetrics
 from funnelmetrics.revenue import credit
@@ -57,16 +57,6 @@ def ws(tmp_path: Path):
     yield workspace
     workspace.close()
 
-
-def values(df) -> list:
-    return [None if v is None or (isinstance(v, float) and math.isnan(v)) else v
-            for v in df["value"]]
-
-
-def by(df, period: str, dim: str) -> dict:
-    rows = df[df.period_start.astype(str) == period]
-    return {k: (None if isinstance(v, float) and math.isnan(v) else v)
-            for k, v in zip(rows[dim], rows["value"], strict=True)}
 
 
 # ---- cost per lead / opportunity --------------------------------------------------------------

@@ -5,10 +5,10 @@ Expected values are worked out by hand beside each assert. Instants are UTC.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest
+from journeys import by, values
 
 import funnelmetrics
 
@@ -21,16 +21,6 @@ def ws(tmp_path: Path):
     yield workspace
     workspace.close()
 
-
-def values(df) -> list:
-    return [None if v is None or (isinstance(v, float) and math.isnan(v)) else v
-            for v in df["value"]]
-
-
-def by(df, period: str, dim: str) -> dict:
-    rows = df[df.period_start.astype(str) == period]
-    return {k: (None if isinstance(v, float) and math.isnan(v) else v)
-            for k, v in zip(rows[dim], rows["value"], strict=True)}
 
 
 # ---- eNPS -------------------------------------------------------------------------------------

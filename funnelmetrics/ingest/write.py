@@ -29,11 +29,18 @@ def is_empty(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 def store(con: duckdb.DuckDBPyConnection, table: Table, staged: Sequence[Staged],
           rows: str) -> None:
     """Write the accepted rows of `rows` (the staged rows with all their rule bits)."""
-    if (len(staged) == 1 and not staged[0].temporary
-            and is_empty(con, table.name) and table_columns(con, table.name) == table.names):
+    if len(staged) == 1 and not staged[0].temporary and can_adopt(con, table):
         adopt(con, table, staged[0], rows)
     else:
         insert(con, table, staged, rows)
+
+
+def can_adopt(con: duckdb.DuckDBPyConnection, table: Table) -> bool:
+    """The table is empty, has only its contract columns and no index: a stage may replace it."""
+    indexed = con.execute(f"SELECT count(*) FROM duckdb_indexes() WHERE schema_name = 'main' "
+                          f"AND table_name = {sql_str(table.name)}").fetchone()
+    return (not (indexed and indexed[0]) and is_empty(con, table.name)
+            and table_columns(con, table.name) == table.names)
 
 
 def adopt(con: duckdb.DuckDBPyConnection, table: Table, stage: Staged, rows: str) -> None:
