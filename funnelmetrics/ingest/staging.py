@@ -98,7 +98,7 @@ class Stager:
         finally:
             done.set()
             watcher.join()
-            self.con.execute("RESET enable_progress_bar")
+            self.con.execute("SET enable_progress_bar = false")  # as the workspace opened it
             self.con.execute("RESET enable_progress_bar_print")
 
 
