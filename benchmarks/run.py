@@ -3,7 +3,7 @@ funnel metric suite through `ws.metric` against hand-written DuckDB SQL and plai
 
     .venv/bin/python benchmarks/run.py [--leads 1000000 --leads 10000000 | --sizes 1m,10m]
         [--seed 7] [--repeat 3] [--ingest-repeat N] [--skip-pandas] [--skip-ingest]
-        [--keep-data] [--data-dir benchmarks/data] [--out benchmarks/results.md]
+        [--skip-suite] [--keep-data] [--data-dir benchmarks/data] [--out benchmarks/results.md]
 
 Per size: the demo generator's CSV files (cached in --data-dir, keyed by leads, seed and end
 date), then `--repeat` rounds of each step, every step in its own process (its peak RSS is its
@@ -74,6 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ingest-repeat", type=int, default=None,
                    help="rounds of the ingest steps (default: --repeat)")
     p.add_argument("--skip-pandas", action="store_true")
+    p.add_argument("--skip-suite", action="store_true", help="time the ingest steps only")
     p.add_argument("--skip-ingest", action="store_true",
                    help="reuse a workspace kept by an earlier --keep-data run")
     p.add_argument("--keep-data", action="store_true",
@@ -215,6 +216,7 @@ def bench_size(args: argparse.Namespace, leads: int) -> dict:
 
     base = {"db": str(validated), "start": str(start), "end": str(end)}
     steps = ["suite_sql", "suite_funnelmetrics"] + ([] if args.skip_pandas else ["suite_pandas"])
+    steps = [] if args.skip_suite else steps
     outs: dict[str, list[dict]] = {s: [] for s in steps}
     for r in range(args.repeat):
         for step in steps:
@@ -228,7 +230,7 @@ def bench_size(args: argparse.Namespace, leads: int) -> dict:
         else:
             res["suite"][step] = summarise(o, warm=True)
             res["suite"][step + "_cold"] = summarise(o)
-    res["checks"] = cross_check(work, steps)
+    res["checks"] = cross_check(work, steps) if steps else {}
     if not args.keep_data:
         for p in work.iterdir():
             if p.is_file():
@@ -295,7 +297,9 @@ def size_markdown(r: dict) -> list[str]:
         lines.append(f"| {label} | {_s(v['best'])} | {_s(v['cpu'])} | {runs} | "
                      f"{v['peak_mib']:,.0f} | "
                      f"{', '.join(str(x) for x in v['load'])} |")
-    lines += ["", *ratio_markdown(r), "", *check_markdown(r), "", *items_markdown(r)]
+    lines += ["", *ratio_markdown(r)]
+    if r["suite"]:
+        lines += ["", *check_markdown(r), "", *items_markdown(r)]
     return lines
 
 
@@ -339,6 +343,8 @@ def ratio_markdown(r: dict) -> list[str]:
     lines = ["| ratio | wall clock | CPU time | target | met (wall) |",
              "|---|---:|---:|---|---|"]
     for label, wall, cpu, target, ok in ratios(r):
+        if wall is None and cpu is None:
+            continue
         lines.append(f"| {label} | {_s(wall)} | {_s(cpu)} | {target} | "
                      f"{_ok(ok) if target else '–'} |")
     return lines

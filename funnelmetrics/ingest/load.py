@@ -26,6 +26,7 @@ from funnelmetrics.ingest.rules import DUPLICATE_KEY, Check, row_checks, set_che
 from funnelmetrics.ingest.stage import (
     BAD,
     COPY_BIT,
+    FILE,
     PROBLEM_MASK,
     Staged,
     union,
@@ -159,8 +160,8 @@ class _Run:
         """Count rows per file and record the problem lines of rejected rows."""
         counts = dict.fromkeys(range(len(staged)), (0, 0))
         for i, n, bad in self.con.execute(
-                f"SELECT __fm_file, count(*), count(*) FILTER (WHERE ({BAD} & {PROBLEM_MASK}) "
-                f"<> 0) FROM {rows} GROUP BY __fm_file").fetchall():
+                f"SELECT {FILE}, count(*), count(*) FILTER (WHERE ({BAD} & {PROBLEM_MASK}) "
+                f"<> 0) FROM {rows} GROUP BY {FILE}").fetchall():
             counts[i] = (n, bad)
         for i, s in enumerate(staged):
             n, bad = counts[i]

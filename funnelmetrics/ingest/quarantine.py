@@ -17,11 +17,10 @@ from funnelmetrics.errors import InputError
 from funnelmetrics.ingest.readers import ident, sql_str
 from funnelmetrics.ingest.report import Problem
 from funnelmetrics.ingest.rules import DUPLICATE_KEY, Check
-from funnelmetrics.ingest.stage import BAD, RAW, ROW
+from funnelmetrics.ingest.stage import BAD, FILE, RAW, ROW
 from funnelmetrics.schema import QUARANTINE_COLUMNS, QUARANTINE_TABLE, Table
 
 PROBLEMS = "__fm_problems"
-FILE = "__fm_file"
 CSV_COLUMNS = ["file", "table_name", "row_number", "column_name", "code", "reason", "value", "raw"]
 
 
@@ -37,7 +36,8 @@ def _value_sql(check: Check, table: Table) -> str:
     if check.code == DUPLICATE_KEY:
         return "concat_ws(', ', " + ", ".join(f"CAST({ident(k)} AS VARCHAR)"
                                              for k in table.key) + ")"
-    return (f"coalesce(json_extract_string({RAW}, {sql_str('$.' + chr(34) + check.column + chr(34))}), "
+    path = sql_str(f'$."{check.column}"')
+    return (f"coalesce(json_extract_string({RAW}, {path}), "
             f"CAST({ident(check.column)} AS VARCHAR))")
 
 
@@ -65,7 +65,7 @@ def store(con: duckdb.DuckDBPyConnection, files: Sequence[str], loaded_at: datet
     cols = ", ".join(ident(c) for c in QUARANTINE_COLUMNS if c != "loaded_at")
     con.execute(f'INSERT INTO "{QUARANTINE_TABLE}" (loaded_at, {cols}) '
                 f"SELECT TIMESTAMP {sql_str(loaded_at.isoformat(sep=' '))}, {cols} "
-                f"FROM {PROBLEMS} ORDER BY file, row_number")
+                f"FROM {PROBLEMS}")
 
 
 def write_csv(con: duckdb.DuckDBPyConnection, file: str, path: Path) -> bool:

@@ -292,32 +292,44 @@ def _xlsx_source(con: duckdb.DuckDBPyConnection, file: DataFile, tag: str) -> So
 
 def _xlsx_rows(file: DataFile) -> tuple[list[str], list[tuple[str | None, ...]], list[int]]:
     """Header, rows as text and spreadsheet row numbers of the table's sheet (or the first)."""
-    import zipfile
-
     from openpyxl import load_workbook
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             book = load_workbook(file.path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InputError(f"{file.path}: not a readable XLSX workbook ({exc})") from None
+    except Exception as exc:  # openpyxl raises many kinds for a file it cannot read
+        raise InputError(f"{file.path}: not a readable XLSX workbook "
+                         f"({type(exc).__name__})") from None
     try:
         sheet = book[file.table] if file.table in book.sheetnames else book.worksheets[0]
-        rows, numbers, header = [], [], None
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            texts = tuple(cell_text(v) for v in values)
-            if not any(t is not None for t in texts):
-                continue
-            if header is None:
-                header = [t or "" for t in texts]
-                continue
-            rows.append(texts)
-            numbers.append(number)
+        header, rows, numbers = _sheet_rows(sheet.iter_rows(values_only=True))
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(f"{file.path}: not a readable XLSX workbook "
+                         f"({type(exc).__name__})") from None
     finally:
         book.close()
     if header is None:
         raise InputError(f"{file.path}: empty file (no header row in sheet {sheet.title!r})")
+    return header, rows, numbers
+
+
+def _sheet_rows(values: Iterable[tuple[object, ...]]
+                ) -> tuple[list[str] | None, list[tuple[str | None, ...]], list[int]]:
+    """The first non-empty row as header, then every non-empty row with its row number."""
+    header: list[str] | None = None
+    rows, numbers = [], []
+    for number, cells in enumerate(values, start=1):
+        texts = tuple(cell_text(v) for v in cells)
+        if all(t is None for t in texts):
+            continue
+        if header is None:
+            header = [t or "" for t in texts]
+        else:
+            rows.append(texts)
+            numbers.append(number)
     return header, rows, numbers
 
 

@@ -49,7 +49,13 @@ class FileReport(TableReport):
 
 @dataclass
 class LoadReport:
-    """The result of `funnelmetrics.ingest.load` (SPEC §5 `ingest --format json`)."""
+    """The result of `funnelmetrics.ingest.load` (SPEC §5 `ingest --format json`).
+
+    `quarantine` says where rejected rows are: the quarantine CSV when one file had rejected
+    rows, the quarantine directory when several did, None when none did (or for a dry run).
+    Every rejected row is also in the `_quarantine` table. `problems` holds the first
+    `MAX_PROBLEMS` problem lines (`problems_truncated` says when there are more).
+    """
 
     tables: dict[str, TableReport] = field(default_factory=dict)
     files: list[FileReport] = field(default_factory=list)

@@ -11,14 +11,14 @@ from collections.abc import Sequence
 import duckdb
 
 from funnelmetrics.ingest.readers import ident
-from funnelmetrics.ingest.stage import BAD, COPY_BIT
+from funnelmetrics.ingest.stage import BAD, COPY_BIT, ORD
 from funnelmetrics.schema import Reference
 
 
 def unknown_references(ref: Reference, rows: str, bit: int) -> str:
     """Rows whose `ref.column` names no row of `ref.table` (loaded now, earlier or before)."""
     col, target = ident(ref.column), ident(ref.target)
-    return (f"SELECT __fm_ord, CAST({bit} AS BIGINT) FROM {rows} "
+    return (f"SELECT {ORD}, CAST({bit} AS BIGINT) FROM {rows} "
             f"WHERE {col} IS NOT NULL AND {col} NOT IN "
             f"(SELECT {target} FROM {ident(ref.table)} WHERE {target} IS NOT NULL)")
 
@@ -46,14 +46,14 @@ def duplicate_keys(con: duckdb.DuckDBPyConnection, key: Sequence[str], rows: str
             return None
         content = "struct_pack(" + ", ".join(f"{ident(c)} := {ident(c)}"
                                              for c in data_columns(con, rows)) + ")"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE __fm_dups AS SELECT __fm_ord, {keys}, "
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __fm_dups AS SELECT {ORD}, {keys}, "
                     f"{content} AS __fm_content FROM {rows} WHERE {BAD} = 0 AND "
                     f"hash({keys}) IN (SELECT h FROM __fm_duphash)")
     finally:
         con.execute("DROP TABLE IF EXISTS __fm_duphash")
     on = " AND ".join(f"x.{ident(k)} IS NOT DISTINCT FROM g.{ident(k)}" for k in key)
-    return (f"SELECT x.__fm_ord, CASE WHEN g.n > 1 THEN CAST({bit} AS BIGINT) "
+    return (f"SELECT x.{ORD}, CASE WHEN g.n > 1 THEN CAST({bit} AS BIGINT) "
             f"ELSE CAST({COPY_BIT} AS BIGINT) END FROM __fm_dups x JOIN "
             f"(SELECT {keys}, count(*) AS rows, count(DISTINCT __fm_content) AS n, "
-            f"min(__fm_ord) AS first FROM __fm_dups GROUP BY ALL) g ON {on} "
-            f"WHERE g.rows > 1 AND (g.n > 1 OR x.__fm_ord <> g.first)")
+            f"min({ORD}) AS first FROM __fm_dups GROUP BY ALL) g ON {on} "
+            f"WHERE g.rows > 1 AND (g.n > 1 OR x.{ORD} <> g.first)")

@@ -1,9 +1,10 @@
-"""The staging pass: one scan of a file into a temporary table of typed values and rule results.
+"""The staging SQL: one scan of a file into a table of typed values and rule results.
 
-For each canonical column the stage reads the file's text once (`__r_c`, trimmed, empty = null),
-parses it (`__p_c`: ISO 8601 → naive UTC timestamp, text → double) and evaluates every row rule
-as one bit of `__fm_bad`. Accepted rows are then inserted straight from the stage; rejected rows
-keep their original text as JSON in `__fm_raw` for the quarantine.
+For each canonical column the stage reads the file's text once (`__r_c`, empty = null, ids and
+codes trimmed), parses it (`__p_c`: ISO 8601 → naive UTC timestamp, text → double) and evaluates
+every row rule as one bit of `__fm_bad`. The stage keeps the table's own columns and types, so
+accepted rows go from it to the table as they are; rejected rows keep their original text as
+JSON in `__fm_raw` for the quarantine.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from funnelmetrics.schema import Column, Kind, Table
 BAD = "__fm_bad"  # bit i set: the row breaks check i
 RAW = "__fm_raw"  # the row's original text as JSON, for rejected rows
 ROW = "__fm_row"  # explicit row numbers (spreadsheets); otherwise derived from rowid
+FILE = "__fm_file"  # in `union`: which of a table's files a row came from
+ORD = "__fm_ord"  # in `union`: file index << FILE_SHIFT | row index in its stage
 COPY_BIT = 1 << 62  # an exact duplicate of an accepted row: skipped, not rejected
 PROBLEM_MASK = COPY_BIT - 1
 FILE_SHIFT = 40  # __fm_ord = file index << 40 | row index in its stage
@@ -56,13 +59,13 @@ def with_flags(rows: str, flags: str) -> str:
     """`rows` with the bits of the set rules (`flags`: ord, bit) ORed into `__fm_bad`."""
     return (f"(SELECT u.* REPLACE ((u.{BAD} | coalesce(f.bits, 0)) AS {BAD}) FROM {rows} u "
             f"LEFT JOIN (SELECT ord, bit_or(bit) AS bits FROM {flags} GROUP BY ord) f "
-            f"ON u.__fm_ord = f.ord)")
+            f"ON u.{ORD} = f.ord)")
 
 
 def union(staged: Sequence[Staged]) -> str:
     """All stage tables of one table as one relation, with file index, ordinal and row number."""
-    parts = [f"SELECT *, CAST({i} AS BIGINT) AS __fm_file, "
-             f"(CAST({i} AS BIGINT) << {FILE_SHIFT}) | (rowid - {s.base}) AS __fm_ord"
+    parts = [f"SELECT *, CAST({i} AS BIGINT) AS {FILE}, "
+             f"(CAST({i} AS BIGINT) << {FILE_SHIFT}) | (rowid - {s.base}) AS {ORD}"
              + ("" if s.row_sql == ROW else f", {s.row_sql} AS {ROW}") + f" FROM {s.name}"
              for i, s in enumerate(staged)]
     return "(" + " UNION ALL BY NAME ".join(parts) + ")"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import duckdb
 
 from funnelmetrics.ingest.readers import ident, sql_str
-from funnelmetrics.ingest.stage import BAD, FILE_SHIFT, RAW, ROW, Staged
+from funnelmetrics.ingest.stage import BAD, FILE_SHIFT, ORD, RAW, ROW, Staged
 from funnelmetrics.schema import Table
 
 
@@ -50,7 +50,7 @@ def adopt(con: duckdb.DuckDBPyConnection, table: Table, stage: Staged, rows: str
     (DuckDB refuses a column change after a row change in one transaction, hence this order.)
     """
     mask = (1 << FILE_SHIFT) - 1
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __fm_drop AS SELECT (__fm_ord & {mask}) + "
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __fm_drop AS SELECT ({ORD} & {mask}) + "
                 f"{stage.base} AS rid FROM {rows} WHERE {BAD} <> 0")
     try:
         present = set(table_columns(con, stage.name))
