@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import duckdb
 
 from funnelmetrics.ingest.readers import ident
-from funnelmetrics.ingest.stage import BAD, COPY_BIT, ORD
+from funnelmetrics.ingest.stage import BAD, COPY_BIT, KEY, ORD
 from funnelmetrics.schema import Reference
 
 
@@ -35,11 +35,12 @@ def duplicate_keys(con: duckdb.DuckDBPyConnection, key: Sequence[str], rows: str
     but the first (an exact duplicate is kept once, not rejected). A keyless table passes all
     its columns as the key: then only copies are flagged.
 
-    One hash aggregate finds the (usually no or few) repeated key hashes; only rows with those
-    hashes are then compared exactly, in `__fm_dups` (the caller drops it).
+    One hash aggregate over the staged key hashes (`__fm_key`) finds the (usually no or few)
+    repeated hashes; only rows with those are compared exactly, in `__fm_dups` (the caller
+    drops it).
     """
     keys = ", ".join(ident(k) for k in key)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __fm_duphash AS SELECT hash({keys}) AS h "
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __fm_duphash AS SELECT {KEY} AS h "
                 f"FROM {rows} WHERE {BAD} = 0 GROUP BY h HAVING count(*) > 1")
     try:
         if not con.execute("SELECT count(*) FROM __fm_duphash").fetchone()[0]:  # type: ignore[index]
@@ -48,7 +49,7 @@ def duplicate_keys(con: duckdb.DuckDBPyConnection, key: Sequence[str], rows: str
                                              for c in data_columns(con, rows)) + ")"
         con.execute(f"CREATE OR REPLACE TEMP TABLE __fm_dups AS SELECT {ORD}, {keys}, "
                     f"{content} AS __fm_content FROM {rows} WHERE {BAD} = 0 AND "
-                    f"hash({keys}) IN (SELECT h FROM __fm_duphash)")
+                    f"{KEY} IN (SELECT h FROM __fm_duphash)")
     finally:
         con.execute("DROP TABLE IF EXISTS __fm_duphash")
     on = " AND ".join(f"x.{ident(k)} IS NOT DISTINCT FROM g.{ident(k)}" for k in key)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import duckdb
 
 from funnelmetrics.ingest.readers import ident, sql_str
-from funnelmetrics.ingest.stage import BAD, FILE_SHIFT, ORD, RAW, ROW, Staged
+from funnelmetrics.ingest.stage import BAD, FILE_SHIFT, INTERNAL, ORD, Staged
 from funnelmetrics.schema import Table
 
 
@@ -54,7 +54,7 @@ def adopt(con: duckdb.DuckDBPyConnection, table: Table, stage: Staged, rows: str
                 f"{stage.base} AS rid FROM {rows} WHERE {BAD} <> 0")
     try:
         present = set(table_columns(con, stage.name))
-        for column in (BAD, RAW, ROW):
+        for column in INTERNAL:
             if column in present:
                 con.execute(f"ALTER TABLE {stage.name} DROP COLUMN {column}")
         if con.execute("SELECT count(*) FROM __fm_drop").fetchone()[0]:  # type: ignore[index]
