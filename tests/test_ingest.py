@@ -542,3 +542,17 @@ def test_a_dry_run_sees_rows_accepted_earlier_in_the_same_load(ws, tmp_path):
     report = ws.check([tmp_path / "d"])
     assert report.tables["stage_events"].to_json() == {"rows": 2, "accepted": 1, "rejected": 1}
     assert rows(ws, "leads") == [] and rows(ws, "stage_events") == []
+
+
+def test_keyless_rows_are_identified_by_all_their_values(ws, tmp_path):
+    """engagement_events has no key: a copy (same file or another) is kept once, while rows
+    differing in any value, extra attributes included, are all kept."""
+    write(tmp_path, "d/engagement_events.csv", "account_id,occurred_at,event,plan\n"
+          "A1,2026-01-01,login,pro\nA1,2026-01-01,login,pro\nA1,2026-01-01,login,free\n")
+    write(tmp_path, "d/engagement_events.more.csv", "account_id,occurred_at,event\n"
+          "A1,2026-01-01,login\nA2,2026-01-01,login\nA2,2026-01-01,login\n")
+    report = ws.ingest([tmp_path / "d"])
+    assert report.tables["engagement_events"].to_json() == {"rows": 6, "accepted": 6,
+                                                            "rejected": 0}
+    assert rows(ws, "engagement_events", "account_id, plan") == [
+        ("A1", "free"), ("A1", "pro"), ("A1", None), ("A2", None)]

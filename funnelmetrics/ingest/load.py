@@ -144,7 +144,9 @@ class _Run:
                 current = with_flags(rows, FLAGS)
         if not table.key:  # keyless: a row is its own key, so only exact copies are found
             every = set_rules.data_columns(self.con, rows)
-            if self._add(set_rules.duplicate_keys(self.con, every, current, COPY_BIT)):
+            found = set_rules.duplicate_keys(self.con, every, current, COPY_BIT,
+                                             hash_key=table.names)
+            if self._add(found):
                 current = with_flags(rows, FLAGS)
         return current
 

@@ -19,8 +19,7 @@ from funnelmetrics.schema import Column, Kind, Table
 BAD = "__fm_bad"  # bit i set: the row breaks check i
 RAW = "__fm_raw"  # the row's original text as JSON, for rejected rows
 ROW = "__fm_row"  # explicit row numbers (spreadsheets); otherwise derived from rowid
-KEY = "__fm_key"  # hash of the row's key (of its contract columns for a keyless table)
-INTERNAL = (BAD, RAW, ROW, KEY)
+INTERNAL = (BAD, RAW, ROW)
 FILE = "__fm_file"  # in `union`: which of a table's files a row came from
 ORD = "__fm_ord"  # in `union`: file index << FILE_SHIFT | row index in its stage
 COPY_BIT = 1 << 62  # an exact duplicate of an accepted row: skipped, not rejected
@@ -197,8 +196,7 @@ def stage_sql(name: str, table: Table, source: Source, checks: Sequence[Check],
               stages: Sequence[str]) -> str:
     """CREATE TEMP TABLE `name`: the file's rows, typed, with rule bits and raw text if bad.
 
-    Columns: the table's columns in order and type, the extras, then the internal ones. The key
-    hash is computed here, in the parallel scan, so the duplicate check reads one column.
+    Columns: the table's columns in order and type, the extras, then the internal ones.
     """
     lay = layout(table, source)
     types = {c: next(s.type for s in source.columns if s.name == f)
@@ -210,15 +208,12 @@ def stage_sql(name: str, table: Table, source: Source, checks: Sequence[Check],
     final = [_final(c) for c in table.columns] + [ident(e) for e in lay.extras]
     if source.row_expr:
         final.append(ROW)
-    # keyless: the contract columns (rows differing only in extras are told apart later)
-    key = [ident(k) for k in (table.key or table.names)]
     return (
         f"CREATE TEMP TABLE {name} AS "
         f"WITH l1 AS (SELECT {', '.join(_raw_columns(table, source, lay))} "
         f"FROM {source.relation}), "
         f"l2 AS (SELECT *, {', '.join(l2)} FROM l1), "
-        f"l3 AS (SELECT *, {bad_bits(checks)} AS {BAD} FROM l2), "
-        f"l4 AS (SELECT {', '.join(final)}, {BAD}, CASE WHEN {BAD} <> 0 THEN "
-        f"CAST(json_object({', '.join(pairs)}) AS VARCHAR) END AS {RAW} FROM l3) "
-        f"SELECT *, hash({', '.join(key)}) AS {KEY} FROM l4"
+        f"l3 AS (SELECT *, {bad_bits(checks)} AS {BAD} FROM l2) "
+        f"SELECT {', '.join(final)}, {BAD}, CASE WHEN {BAD} <> 0 THEN "
+        f"CAST(json_object({', '.join(pairs)}) AS VARCHAR) END AS {RAW} FROM l3"
     )
