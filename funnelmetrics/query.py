@@ -132,9 +132,10 @@ def _context(ws: Workspace, q: MetricQuery, window: Window) -> Context:
     now = q.as_of or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     mode = Mode(q.params.get("mode") or ws.config.mode)
     named = {q.params[k] for k in STAGE_PARAMS if q.params.get(k)}
+    follows = [q.params[p] for p in q.metric.extra.get("follows", ()) if q.params.get(p)]
     return Context(scope=scope, config=ws.config, window=window, by=q.by, where=q.where,
                    params=q.params, now=now, mode=mode, funnel=_funnel_of(ws, q.params),
-                   reach_stages=named or None)
+                   reach_stages=named or None, follows=follows)
 
 
 # Where an entity's rows have instants, for the default range of a query.
@@ -142,6 +143,7 @@ SPANS: dict[str, tuple[tuple[str, str], ...]] = {
     "reach": (("leads", "created_at"), ("stage_events", "occurred_at")),
     "opportunities": (("opportunities", "created_at"), ("opportunities", "closed_at")),
     "opportunities_with_lead": (("opportunities", "created_at"), ("opportunities", "closed_at")),
+    "deals": (("opportunities", "created_at"), ("opportunities", "closed_at")),
     "account_mrr": (("subscriptions", "started_at"), ("subscriptions", "ended_at")),
     "account_engagement": (("engagement_events", "occurred_at"),),
     "credited_revenue": (("opportunities", "closed_at"),),
@@ -202,6 +204,8 @@ def build(ws: Workspace, q: MetricQuery) -> ibis.Table:
 
 
 def metric_expr(ws: Workspace, metric_id: str, **query: Any) -> ibis.Table:
+    if ws.memo is None:  # a batch checked once, at its start
+        ws.refresh()
     return build(ws, parse_query(ws, metric_id, **query))
 
 

@@ -5,6 +5,8 @@ This is the thin object over an Ibis connection that every interface (Python, CL
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,9 @@ from funnelmetrics.schema import QUARANTINE_COLUMNS, QUARANTINE_TABLE, TABLES, c
 if TYPE_CHECKING:
     import duckdb
     from ibis.backends import BaseBackend
+
+
+RELEASE = "release"  # memo key: cached tables to drop when the batch ends
 
 
 def _is_url(target: str) -> bool:
@@ -32,6 +37,9 @@ class Workspace:
         self.config = config
         self.directory = directory
         self.location = location
+        self._tables: dict[str, ibis.Table] = {}  # table handles, valid for `_schema`
+        self._schema: object = None
+        self.memo: dict[Any, Any] | None = None  # a batch's shared results (see `batch`)
 
     # ---- connection -------------------------------------------------------------------------
     @property
@@ -57,6 +65,7 @@ class Workspace:
     # ---- tables -----------------------------------------------------------------------------
     def init(self, *, write_config: bool = True) -> list[str]:
         """Create every canonical table that is missing (and `funnelmetrics.toml`); returns them."""
+        self.forget()
         existing = set(self.con.list_tables())
         created = []
         for table in TABLES.values():
@@ -73,19 +82,66 @@ class Workspace:
         return created
 
     def raw_sql(self, sql: str) -> None:
+        self.forget()
         if self.is_duckdb:
             self.duckdb.execute(sql)
         else:
             self.con.raw_sql(sql)
 
     def has_table(self, name: str) -> bool:
-        return name in self.con.list_tables()
+        return name in self._tables or name in self.con.list_tables()
 
     def table(self, name: str) -> ibis.Table:
-        """An Ibis table of the workspace; a canonical table that was never loaded is empty."""
-        if name in TABLES and not self.has_table(name):
-            self.init(write_config=False)
-        return self.con.table(name)
+        """An Ibis table of the workspace; a canonical table that was never loaded is empty.
+
+        Handles are kept (looking a table up costs a catalogue query) until `refresh` sees
+        the schema change or the workspace itself writes.
+        """
+        if name not in self._tables:
+            if name in TABLES and name not in self.con.list_tables():
+                self.init(write_config=False)
+            self._tables[name] = self.con.table(name)
+        return self._tables[name]
+
+    def forget(self) -> None:
+        """Drop the kept table handles (after a write that may change a schema)."""
+        self._tables.clear()
+        self._schema = None
+
+    def refresh(self) -> None:
+        """Drop the kept table handles if the schema changed behind the workspace's back
+        (another connection's DDL). DuckDB: one catalogue query; other engines: always."""
+        if not self.is_duckdb:
+            self.forget()
+            return
+        token = self.duckdb.execute(
+            "SELECT hash(list(table_name || '.' || column_name || ':' || data_type "
+            "ORDER BY table_name, column_index)) FROM duckdb_columns() "
+            "WHERE database_name <> 'temp' AND NOT internal").fetchone()
+        if token != self._schema:
+            self._tables.clear()
+            self._schema = token
+
+    @contextmanager
+    def batch(self) -> Iterator[Workspace]:
+        """Queries run inside share what does not change between them: table handles, the
+        currency probes, and (DuckDB) intermediate tables several metrics read, such as the
+        leads' stage reach times, materialised once. Nested batches join the outer one.
+
+        >>> with ws.batch():  # doctest: +SKIP
+        ...     rates = [ws.metric("stage_conversion_rate", from_stage=s) for s in ("mql", "sql")]
+        """
+        if self.memo is not None:
+            yield self
+            return
+        self.refresh()
+        self.memo = {}
+        try:
+            yield self
+        finally:
+            memo, self.memo = self.memo, None
+            for cached in memo.get(RELEASE, ()):
+                cached.release()
 
     def columns(self, name: str) -> list[str]:
         return list(self.table(name).columns)
@@ -99,6 +155,18 @@ class Workspace:
         from funnelmetrics.query import run_metric
 
         return run_metric(self, metric_id, **query)
+
+    def metrics(self, queries: Iterable[str | tuple[str, Mapping[str, Any]]],
+                **common: Any) -> list[Any]:
+        """Several metric queries in one `batch` (faster than one by one: shared work is done
+        once). Each is a metric id or (id, its own options); `common` options apply to all.
+
+        >>> ws.metrics(["win_rate", ("stage_reached", {"stage": "sql"})], start="2026-01-01")
+        ... # doctest: +SKIP
+        """
+        with self.batch():
+            return [self.metric(q, **common) if isinstance(q, str)
+                    else self.metric(q[0], **{**common, **q[1]}) for q in queries]
 
     def expr(self, metric_id: str, **query: Any) -> ibis.Table:
         """The Ibis expression of a metric query (nothing is executed)."""
@@ -114,13 +182,19 @@ class Workspace:
         """Per stage: leads reaching it in the period, conversion to the next, drop-off, time."""
         from funnelmetrics.funnel import funnel_table
 
+        if self.memo is None:
+            self.refresh()
         return funnel_table(self, **query)
 
     def ingest(self, paths: list[str | Path], **options: Any) -> Any:
         """Validate and load files (SPEC §2); see `funnelmetrics.ingest.load`."""
         from funnelmetrics.ingest import load
 
-        return load(self, [Path(p) for p in paths], **options)
+        self.forget()
+        try:
+            return load(self, [Path(p) for p in paths], **options)
+        finally:
+            self.forget()
 
     def check(self, paths: list[str | Path], **options: Any) -> Any:
         """The same validation as `ingest`, as a dry run: nothing is written."""

@@ -69,7 +69,7 @@ def cycle_days(ctx: Context, t: ibis.Table) -> ibis.Value:
 
 
 def cycle_entity(ctx: Context) -> str:
-    return "opportunities_with_lead" if ctx.params.get("from") == "lead" else "opportunities"
+    return "opportunities_with_lead" if ctx.params.get("from") == "lead" else "deals"
 
 
 # ---- funnel ---------------------------------------------------------------------------------

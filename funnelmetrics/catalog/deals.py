@@ -20,9 +20,8 @@ WIN_RATE = Metric(
         "Daripada peluang yang ditutup dalam tempoh, bahagian yang dimenangi: menang / (menang + "
         "kalah)."),
     unit=Unit.RATIO, higher_is_better=True, entity="opportunities", group="deals",
-    measures={"won": _WON_COUNT,
-              "closed": Measure("opportunities", Agg.COUNT, time="closed_at",
-                                where=c.is_closed)},
+    measures={"won": Measure("deals", Agg.COUNT, time="closed_at", where=c.is_won),
+              "closed": Measure("deals", Agg.COUNT, time="closed_at", where=c.is_closed)},
     combine=c.ratio_of("won", "closed"), is_ratio=True, formula="won / (won + lost)",
     benchmark=(0.20, 0.30),
 )

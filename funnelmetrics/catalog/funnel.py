@@ -110,6 +110,7 @@ TIME_IN_STAGE = Metric(
     measures={"days": Measure("reach", c.stat_agg, time=c.reach_of("stage"),
                               expr=c.duration_in(), where=c.moved_on_from())},
     combine=c.value_of("days"), formula="stat(next reached stage − stage), by entry period",
+    extra={"follows": ("stage",)},  # reads the reach time of the stage after `stage`
 )
 
 

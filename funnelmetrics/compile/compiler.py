@@ -38,6 +38,7 @@ class Context:
     mode: Mode = Mode.CUMULATIVE
     funnel: Funnel | None = None
     reach_stages: set[str] | None = None  # stages whose reach times are needed (None: all)
+    follows: list[str] = field(default_factory=list)  # stages whose next reach time is needed
     cache: dict[str, ibis.Table] = field(default_factory=dict)
     frame: ibis.Table | None = None
 
@@ -84,8 +85,9 @@ def entity_rows(ctx: Context, entity: str) -> ibis.Table:
             return ctx.cache[key]
         if entity == "reach":
             stages = None if ctx.reach_stages is None else needed_stages(
-                ctx.funnel, ctx.mode, ctx.reach_stages, [ctx.params.get("stage")])
-            t = reach_times(ctx.scope, ctx.funnel, ctx.mode, stages)
+                ctx.funnel, ctx.mode, ctx.reach_stages, ctx.follows)
+            t = reach_times(ctx.scope, ctx.funnel, ctx.mode, stages,
+                            leads=bool(ctx.by or ctx.where))
         else:
             t = ent.base(ctx.scope, entity)
         dims_entity = ent.DIMENSIONS_OF.get(entity, entity)

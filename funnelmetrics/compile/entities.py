@@ -49,7 +49,7 @@ JOINS: dict[str, tuple[Join, ...]] = {
 
 # Entities that are another entity's rows with more columns take that entity's dimensions.
 DIMENSIONS_OF = {"reach": "leads", "opportunities_with_lead": "opportunities",
-                 "new_customers": "opportunities"}
+                 "new_customers": "opportunities", "deals": "opportunities"}
 
 # Calendar dates rather than instants: a period is read off the date itself, in no time zone
 # (a quota for "2026-02-01" is February's wherever the workspace is).
@@ -95,7 +95,7 @@ def _opportunities(scope: Scope) -> ibis.Table:
 
 def _opportunities_with_lead(scope: Scope) -> ibis.Table:
     """Opportunities with their lead's created_at (`lead_created_at`), for cycle-from-lead."""
-    opps, leads = base(scope, "opportunities"), scope.ws.table("leads")
+    opps, leads = _opportunities(scope), scope.ws.table("leads")
     right = leads.select(_lid=leads.lead_id, lead_created_at=leads.created_at)
     return opps.left_join(right, opps.lead_id == right._lid).drop("_lid")
 
@@ -155,6 +155,8 @@ BASES: dict[str, Callable[[Scope], ibis.Table]] = {
         lambda t: ibis.coalesce(t.closed_at, t.created_at)),
     "subscriptions": _in_reporting_currency(
         "subscriptions", _subscriptions, ("mrr",), lambda t: t.started_at),
+    # opportunities for measures that read no amount: no currency conversion, no probe
+    "deals": _opportunities,
     "new_customers": _lazy("funnelmetrics.revenue.customers", "new_customers"),
     "opportunities_with_lead": _opportunities_with_lead,
     "stage_events": _timed("stage_events", "occurred_at"),

@@ -14,6 +14,7 @@ import ibis
 
 from funnelmetrics.compile.entities import Scope, base
 from funnelmetrics.config import Funnel, Mode
+from funnelmetrics.workspace import RELEASE
 
 
 def reach_column(stage: str) -> str:
@@ -35,26 +36,53 @@ def needed_stages(funnel: Funnel, mode: Mode, named: Iterable[str],
 
 
 def reach_times(scope: Scope, funnel: Funnel, mode: Mode,
-                stages: Iterable[str] | None = None) -> ibis.Table:
+                stages: Iterable[str] | None = None, *, leads: bool = True) -> ibis.Table:
     """Leads (all their columns) plus a `reach:STAGE` timestamp per stage, null if unreached.
 
-    `stages` limits the columns computed (each is one filtered MIN in the aggregate).
+    `stages` limits the columns computed (each is one filtered MIN in the aggregate). With
+    `leads=False` (nothing of the leads is read: no dimension, no filter) and neither the first
+    stage nor an as-of instant involved, only `lead_id` and the reach columns of the leads with
+    a stage event come back: the join to the leads is skipped.
     """
     wanted = set(funnel.stages if stages is None else stages)
-    leads = base(scope, "leads")
     later = [s for s in funnel.stages[1:] if s in wanted]
+    rows = base(scope, "leads")
     if later:
-        events = base(scope, "stage_events")
-        lowest = min(funnel.index(s) for s in later)
-        scan = funnel.stages[lowest:] if mode is Mode.CUMULATIVE else later
-        events = events.filter(events.stage.isin(scan))
-        firsts = events.group_by(_lid=events.lead_id).aggregate(**{
-            reach_column(stage): events.occurred_at.min(where=events.stage.isin(
-                funnel.stages[funnel.index(stage):] if mode is Mode.CUMULATIVE else [stage]))
-            for stage in later
-        })
-        leads = leads.left_join(firsts, leads.lead_id == firsts._lid).drop("_lid")
-    return leads.mutate(**{reach_column(funnel.first): leads.created_at})
+        firsts = _firsts(scope, funnel, mode, later)
+        if not leads and funnel.first not in wanted and scope.as_of is None:
+            return firsts.rename(lead_id="_lid")
+        rows = rows.left_join(firsts, rows.lead_id == firsts._lid).drop("_lid")
+    return rows.mutate(**{reach_column(funnel.first): rows.created_at})
+
+
+def _firsts(scope: Scope, funnel: Funnel, mode: Mode, later: list[str]) -> ibis.Table:
+    """Per lead with events (`_lid`): the reach time of each stage of `later`.
+
+    In a batch on DuckDB, the reach times of every stage are materialised once (a temporary
+    table) and shared by the batch's queries: they are the costly part of most funnel metrics.
+    """
+    memo = scope.ws.memo
+    if memo is None or not scope.ws.is_duckdb:
+        return _stage_minima(scope, funnel, mode, later)
+    key = ("reach", scope.as_of, funnel.name, tuple(funnel.stages), mode)
+    if key not in memo:
+        cached = _stage_minima(scope, funnel, mode, list(funnel.stages[1:])).cache()
+        memo.setdefault(RELEASE, []).append(cached)
+        memo[key] = cached
+    return memo[key].select("_lid", *(reach_column(s) for s in later))
+
+
+def _stage_minima(scope: Scope, funnel: Funnel, mode: Mode, later: list[str]) -> ibis.Table:
+    """One pass over `stage_events`: a grouped aggregate with one filtered MIN per stage."""
+    events = base(scope, "stage_events")
+    lowest = min(funnel.index(s) for s in later)
+    scan = funnel.stages[lowest:] if mode is Mode.CUMULATIVE else later
+    events = events.filter(events.stage.isin(scan))
+    return events.group_by(_lid=events.lead_id).aggregate(**{
+        reach_column(stage): events.occurred_at.min(where=events.stage.isin(
+            funnel.stages[funnel.index(stage):] if mode is Mode.CUMULATIVE else [stage]))
+        for stage in later
+    })
 
 
 def next_reach(t: ibis.Table, funnel: Funnel, stage: str) -> ibis.Value:

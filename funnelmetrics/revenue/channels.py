@@ -59,8 +59,11 @@ def spend_channel(scope: Scope, t: ibis.Table) -> ibis.Table:
     return j.mutate(**{"dim:channel": channel}).drop("_cc_id", "_cc_channel")
 
 
-def acquiring_leads(scope: Scope) -> ibis.Table:
-    """One row per account: account_id and the lead that brought it in (see module doc)."""
+def acquiring_leads(scope: Scope, among: ibis.Value | None = None) -> ibis.Table:
+    """One row per account: account_id and the lead that brought it in (see module doc).
+
+    `among` (a column of account ids) limits it to those accounts: far cheaper than ranking every
+    lead when only a few accounts are wanted (the new customers of `cac`)."""
     from funnelmetrics.compile.entities import base
 
     opps = base(scope, "opportunities")
@@ -71,6 +74,9 @@ def acquiring_leads(scope: Scope) -> ibis.Table:
         _acc=first_won.account_id, _won_lead=first_won.lead_id)
     leads = base(scope, "leads")
     leads = leads.filter(leads.account_id.notnull())
+    if among is not None:
+        won = won.filter(won.account_id.isin(among))
+        leads = leads.filter(leads.account_id.isin(among))
     earliest = leads.mutate(_rn=ibis.row_number().over(
         group_by=leads.account_id, order_by=[leads.created_at, leads.lead_id]))
     earliest = earliest.filter(earliest._rn == 0).select(

@@ -51,7 +51,7 @@ def new_customers(scope: Scope) -> ibis.Table:
     firsts = starts.group_by("_key").aggregate(customer_at=starts._at.min(),
                                                _acc=starts._acc.max())
     j = firsts.left_join(first_won, firsts._key == first_won.customer_key)
-    acquired = acquiring_leads(scope)
+    acquired = acquiring_leads(scope, among=firsts._acc)
     acquired = acquired.select(_aq_acc=acquired.account_id, _aq_lead=acquired.lead_id)
     j = j.left_join(acquired, j._acc == acquired._aq_acc)
     j = j.mutate(customer_key=j._key, account_id=ibis.coalesce(j.account_id, j._acc),

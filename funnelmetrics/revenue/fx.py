@@ -45,7 +45,11 @@ def to_reporting(scope: Scope, t: ibis.Table, amounts: Sequence[str], when: When
     if "currency" not in t.columns:
         return t
     reporting = scope.ws.config.currency
-    if not has_rows(t.filter(is_foreign(t, reporting))):
+    memo = {} if scope.ws.memo is None else scope.ws.memo  # a batch probes once
+    key = ("fx", what, scope.as_of, reporting)
+    if key not in memo:
+        memo[key] = has_rows(t.filter(is_foreign(t, reporting)))
+    if not memo[key]:
         return t
     marked = t.mutate(_fx_code=ibis.ifelse(is_foreign(t, reporting), currency_code(t),
                                            ibis.null("string")),
@@ -55,7 +59,9 @@ def to_reporting(scope: Scope, t: ibis.Table, amounts: Sequence[str], when: When
                          _fx_rate=rates.rate_to_reporting.cast("float64"))
     joined = marked.asof_join(rates, on=marked._fx_on >= rates._fx_date,
                               predicates=[marked._fx_code == rates._fx_currency])
-    _check_rates(joined, what, reporting)
+    if ("fx-checked", *key) not in memo:
+        _check_rates(joined, what, reporting)
+        memo[("fx-checked", *key)] = True
     rate = ibis.ifelse(joined._fx_code.isnull(), 1.0, joined._fx_rate)
     return joined.mutate(**{a: joined[a] * rate for a in amounts}).drop(*_HELPERS)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import functools
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -32,6 +32,7 @@ from funnelmetrics.web.auth import (
     get_session,
     rows_principal,
 )
+from funnelmetrics.web.bodies import Body
 from funnelmetrics.web.models import (
     AttributionOut,
     CatalogOut,
@@ -63,6 +64,18 @@ NOT_YET = {501: {"model": ErrorOut, "description": "Not available yet."}}
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 
+
+def on_loop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a (synchronous) endpoint on the event loop when all it needs is cached, else in a
+    worker thread (`Session.run`). Only for endpoints whose cached path is cheap: a file
+    export stays in a worker thread, as building it would hold up every other request."""
+    @functools.wraps(endpoint)
+    async def run(**kwargs: Any) -> Any:
+        return await kwargs["session"].run(endpoint, **kwargs)
+
+    return run
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 Who = Annotated[Principal, Depends(current_principal)]
 RowsWho = Annotated[Principal, Depends(rows_principal)]
@@ -85,7 +98,7 @@ def get_catalog(who: Who, lang: Lang = "en") -> dict[str, Any]:
 
 
 @router.get("/me", response_model=MeOut, summary="Who you are")
-def get_me(who: Who) -> dict[str, Any]:
+async def get_me(who: Who) -> dict[str, Any]:
     u = who.user
     return {"name": u.name, "role": u.role.value, "rep_id": u.rep_id, "team": u.team,
             "rep_ids": list(who.rep_ids) if who.rep_ids is not None else None}
@@ -100,7 +113,9 @@ def _metric_df(session: Session, who: Principal, metric_id: str, grain: str, by:
 
 
 @router.get("/metric/{metric_id}", response_model=MetricOut, summary="One metric")
-def get_metric(metric_id: str, session: SessionDep, who: Who, grain: Grain = "month",
+@on_loop
+def get_metric(metric_id: str, request: Request, session: SessionDep, who: Who,
+               grain: Grain = "month",
                by: ByQ = [], start: DateQ = None, end: DateQ = None,  # noqa: B006
                where: WhereQ = [], param: ParamQ = [],  # noqa: B006
                as_of: AsOfQ = None) -> Any:
@@ -108,22 +123,25 @@ def get_metric(metric_id: str, session: SessionDep, who: Who, grain: Grain = "mo
     `denominator` — exactly what `funnelmetrics metric ID --format json` prints."""
     df = _metric_df(session, who, metric_id, grain, by, start, end, where, param, as_of)
     entry = service.known_metric(metric_id)
-    return _json(session, df, lambda: {"metric": entry.id, "unit": entry.unit.value,
-                                       "rows": records(df)})
+    return _json(request, session, ("metric", entry.id), df, lambda: {
+        "metric": entry.id, "unit": entry.unit.value, "rows": records(df)})
 
 
-def _json(session: Session, result: Any, build: Callable[[], Any]) -> Response:
-    """The JSON answer for a cached result, serialised once (and kept beside that result)."""
-    def encode() -> tuple[Any, bytes]:
-        return result, json.dumps(build(), ensure_ascii=False, separators=(",", ":")).encode()
+def _json(request: Request, session: Session, tag: Any, result: Any,
+          build: Callable[[], Any]) -> Response:
+    """The JSON answer for a cached result, serialised and gzipped once (and kept beside that
+    result: `tag` and the result's identity are the key)."""
+    def encode() -> tuple[Any, Body]:
+        return result, Body.json(build())
 
-    kept, body = session.remember(("json", id(result)), encode)
+    kept, body = session.remember(("json", tag, id(result)), encode)
     if kept is not result:  # an id reused by a newer object: encode afresh
         body = encode()[1]
-    return Response(body, media_type="application/json")
+    return body.response(request)
 
 
 @router.get("/funnel", response_model=FunnelOut, summary="The funnel")
+@on_loop
 def get_funnel(session: SessionDep, who: Who, start: DateQ = None, end: DateQ = None,
                funnel: str | None = None, by: str | None = None,
                where: WhereQ = [],  # noqa: B006
@@ -139,6 +157,7 @@ def get_funnel(session: SessionDep, who: Who, start: DateQ = None, end: DateQ = 
 
 @router.get("/attribution", response_model=AttributionOut, summary="Attribution models",
             responses=NOT_YET)
+@on_loop
 def get_attribution(session: SessionDep, who: Who, model: str = "all",
                     by: Literal["channel", "campaign_id"] = "channel",
                     conversion: str = "won", start: DateQ = None, end: DateQ = None,
@@ -152,18 +171,19 @@ def get_attribution(session: SessionDep, who: Who, model: str = "all",
 
 
 @router.get("/forecast", summary="Forecast (not available yet)", responses=NOT_YET)
-def get_forecast(who: Who) -> Response:
+async def get_forecast(who: Who) -> Response:
     raise service.NotAvailable("forecast is not available yet")
 
 
 @router.get("/insights", summary="Insights (not available yet)", responses=NOT_YET)
-def get_insights(who: Who) -> Response:
+async def get_insights(who: Who) -> Response:
     raise service.NotAvailable("insights are not available yet")
 
 
 @router.get("/overview", response_model=OverviewOut, summary="KPI tiles")
-def get_overview(session: SessionDep, who: Who, grain: Grain = "month", start: DateQ = None,
-                 end: DateQ = None, where: WhereQ = [],  # noqa: B006
+@on_loop
+def get_overview(request: Request, session: SessionDep, who: Who, grain: Grain = "month",
+                 start: DateQ = None, end: DateQ = None, where: WhereQ = [],  # noqa: B006
                  lang: Lang = "en", as_of: AsOfQ = None) -> Any:
     """The headline metrics for the last period of the range, with the change against the
     period before, a sparkline over the range, benchmark and target status."""
@@ -172,20 +192,22 @@ def get_overview(session: SessionDep, who: Who, grain: Grain = "month", start: D
     filters = service.pairs(where, "where")
     found = tiles.tiles(session, who, grain=grain, start=lo, end=hi, where=filters, lang=lang,
                         as_of=as_of)
-    body = {"grain": grain, "start": lo.isoformat(), "end": hi.isoformat(),
-            "tiles": [{**{k: v for k, v in t.__dict__.items() if k not in ("note", "params")},
-                       "period_start": t.period_start.isoformat() if t.period_start else None}
-                      for t in found]}
-    return Response(json.dumps(body, ensure_ascii=False).encode(), media_type="application/json")
+    return _json(request, session, ("overview", grain, lo, hi), found, lambda: {
+        "grain": grain, "start": lo.isoformat(), "end": hi.isoformat(),
+        "tiles": [{**{k: v for k, v in t.__dict__.items() if k not in ("note", "params")},
+                   "period_start": t.period_start.isoformat() if t.period_start else None}
+                  for t in found]})
 
 
 @router.get("/dimensions", response_model=DimensionsOut, summary="Dimensions")
+@on_loop
 def get_dimensions(session: SessionDep, who: Who, entity: str = "leads") -> dict[str, Any]:
     """Every dimension an entity (leads, opportunities, …) can be split or filtered by."""
     return {"entity": entity, "dimensions": service.dimensions(session, entity)}
 
 
 @router.get("/dimensions/{name}/values", response_model=ValuesOut, summary="Dimension values")
+@on_loop
 def get_dimension_values(name: str, session: SessionDep, who: Who,
                          entity: str = "leads") -> dict[str, Any]:
     """The values a dimension takes in your rows, most frequent first (at most 200)."""
@@ -195,7 +217,7 @@ def get_dimension_values(name: str, session: SessionDep, who: Who,
 
 
 @router.get("/tables", response_model=TablesOut, summary="Tables with rows")
-def get_tables(who: RowsWho) -> dict[str, Any]:
+async def get_tables(who: RowsWho) -> dict[str, Any]:
     return {"tables": rows.tables_for(who)}
 
 

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,13 +61,14 @@ class Principal:
 
 
 # ---- request state ----------------------------------------------------------------------------
-def get_session(request: Request) -> Iterator[Session]:
-    """The request's workspace session, closed when the response is done."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's workspace session, closed when the response is done (no worker thread
+    unless it opened a connection)."""
     session = request.app.state.source.session()
     try:
         yield session
     finally:
-        session.close()
+        await session.aclose()
 
 
 def _known(session: Session) -> dict[str, tuple[User, str, str]]:
@@ -91,12 +92,21 @@ def principal_of(session: Session, user: User, *, via_cookie: bool = False) -> P
     return Principal(user, None, via_cookie)
 
 
-def optional_principal(request: Request, session: Session = Depends(get_session),
-                       creds: HTTPAuthorizationCredentials | None = Depends(bearer),
-                       ) -> Principal | None:
-    """The caller from `Authorization: Bearer …` or the session cookie; None if neither."""
+async def optional_principal(request: Request, session: Session = Depends(get_session),
+                             creds: HTTPAuthorizationCredentials | None = Depends(bearer),
+                             ) -> Principal | None:
+    """The caller from `Authorization: Bearer …` or the session cookie; None if neither.
+
+    The users (and a manager's reps) are cached per version of the workspace file, so a user
+    removed or added by the CLI counts from the next request on. A token is checked on every
+    request (one sha256, microseconds): nothing about a token is remembered."""
     if not request.app.state.auth:
         return Principal(LOCAL)
+    return await session.run(_principal, request, session, creds)
+
+
+def _principal(request: Request, session: Session,
+               creds: HTTPAuthorizationCredentials | None) -> Principal | None:
     if creds is not None:
         user = check_token(creds.credentials, _known(session))
         if user is None:
@@ -110,7 +120,7 @@ def optional_principal(request: Request, session: Session = Depends(get_session)
     return None
 
 
-def current_principal(who: Principal | None = Depends(optional_principal)) -> Principal:
+async def current_principal(who: Principal | None = Depends(optional_principal)) -> Principal:
     """The caller, or 401."""
     if who is None:
         raise HTTPException(401, "authentication required: send `Authorization: Bearer TOKEN` "
@@ -119,14 +129,14 @@ def current_principal(who: Principal | None = Depends(optional_principal)) -> Pr
     return who
 
 
-def rows_principal(who: Principal = Depends(current_principal)) -> Principal:
+async def rows_principal(who: Principal = Depends(current_principal)) -> Principal:
     """The caller, if their role may see rows (not viewers)."""
     if not who.sees_rows:
         raise HTTPException(403, "viewers see aggregates only, not rows")
     return who
 
 
-def admin_principal(who: Principal = Depends(current_principal)) -> Principal:
+async def admin_principal(who: Principal = Depends(current_principal)) -> Principal:
     if not who.is_admin:
         raise HTTPException(403, "only an admin may do this")
     return who

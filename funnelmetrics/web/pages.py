@@ -14,7 +14,6 @@ from fastapi.templating import Jinja2Templates
 
 from funnelmetrics.catalog.model import LANGS
 from funnelmetrics.compile.time import parse_date
-from funnelmetrics.config import load_config
 from funnelmetrics.errors import QueryError
 from funnelmetrics.i18n.ui import LANG_NAMES, t
 from funnelmetrics.web import rows, service, tiles
@@ -30,6 +29,7 @@ from funnelmetrics.web.auth import (
     session_cookie,
     set_cookie,
 )
+from funnelmetrics.web.bodies import CSRF_MARK, Page
 from funnelmetrics.web.source import Session
 from funnelmetrics.web.users import check_token, credentials
 from funnelmetrics.web.views import cohorts, marketing, overview, revenue, team, trends
@@ -47,7 +47,7 @@ def lang_of(request: Request) -> str:
     asked = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
     if asked in LANGS:
         return str(asked)
-    locale = load_config(request.app.state.source.path.resolve().parent).locale
+    locale = request.app.state.source.config().locale
     return locale if locale in LANGS else "en"
 
 
@@ -66,30 +66,45 @@ def filters_of(request: Request) -> Filters:
     fdim, fval = (args.get("fdim") or "").strip(), (args.get("fval") or "").strip()
     if fdim and fval:
         where[fdim] = fval
-    config = load_config(request.app.state.source.path.resolve().parent)
+    config = request.app.state.source.config()
     return Filters(grain=grain, start=lo, end=hi, where=where, by=args.get("by") or None,
                    lang=lang_of(request), currency=config.currency, as_of=as_of)
 
 
-def render(request: Request, template: str, who: Principal | None, f: Filters | None,
-           session: Session | None, *, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """A page with the shared context: texts in the page's language, navigation, filters."""
+def page_of(request: Request, template: str, who: Principal | None, f: Filters | None,
+            session: Session | None, **context: Any) -> Page:
+    """A page rendered with the shared context (texts in the page's language, navigation,
+    filters), a marker where the browser's CSRF token goes."""
     lang = f.lang if f else lang_of(request)
     dims = service.dimensions(session, "leads") if session is not None and f else []
     here = str(request.url.path)
     kept = [kv for kv in request.query_params.multi_items() if kv[0] != "lang"]
     switch = {code: f"{here}?{urlencode([*kept, ('lang', code)])}" for code in LANGS}
+    html = TEMPLATES.get_template(template).render({
+        "request": request, "t": lambda key, **kw: t(key, lang, **kw), "lang": lang,
+        "langs": LANG_NAMES, "switch": switch, "nav": [(name, PATHS[name]) for name in NAV],
+        "who": who, "f": f, "dims": dims, "grains": GRAINS, "auth": request.app.state.auth,
+        "csrf": CSRF_MARK, **context})
+    return Page.of(html)
+
+
+def respond(request: Request, page: Page, *, status_code: int = 200) -> Response:
+    """The page with this browser's CSRF token (a new one, and its cookie, if it has none)."""
     csrf = csrf_token(request)
-    response = TEMPLATES.TemplateResponse(request, template, {
-        "t": lambda key, **kw: t(key, lang, **kw), "lang": lang, "langs": LANG_NAMES,
-        "switch": switch, "nav": [(name, PATHS[name]) for name in NAV], "who": who, "f": f,
-        "dims": dims, "grains": GRAINS, "auth": request.app.state.auth, "csrf": csrf,
-        **context}, status_code=status_code)
+    response = page.response(request, csrf, status_code)
     if request.query_params.get("lang") in LANGS:
-        set_cookie(response, LANG_COOKIE, lang, max_age=365 * 86400)
+        set_cookie(response, LANG_COOKIE, str(request.query_params["lang"]),
+                   max_age=365 * 86400)
     if request.cookies.get(CSRF_COOKIE) != csrf:
         set_cookie(response, CSRF_COOKIE, csrf)
     return response
+
+
+def render(request: Request, template: str, who: Principal | None, f: Filters | None,
+           session: Session | None, *, status_code: int = 200, **context: Any) -> Response:
+    """A page (see `page_of`) as the response."""
+    return respond(request, page_of(request, template, who, f, session, **context),
+                   status_code=status_code)
 
 
 def _login_redirect(request: Request) -> RedirectResponse:
@@ -98,8 +113,7 @@ def _login_redirect(request: Request) -> RedirectResponse:
 
 
 def _dashboard(name: str, build: Callable[..., dict[str, Any]]) -> Callable[..., Response]:
-    def handler(request: Request, session: Session = Depends(get_session),
-                who: Principal | None = Depends(optional_principal)) -> Response:
+    def handler(request: Request, session: Session, who: Principal | None) -> Response:
         if who is None:
             return _login_redirect(request)
         f = filters_of(request)
@@ -110,20 +124,31 @@ def _dashboard(name: str, build: Callable[..., dict[str, Any]]) -> Callable[...,
         def build_page() -> tuple[dict[str, Any], dict[str, Any]]:
             return build(session, who, f, request), dict(f.extra)
 
-        context, extra = session.remember(key, build_page)
-        f.extra.update(extra)
-        return render(request, f"{name}.html", who, f, session, page=name, **context)
+        def render_page() -> Page:
+            context, extra = session.remember(key, build_page)
+            f.extra.update(extra)
+            return page_of(request, f"{name}.html", who, f, session, page=name, **context)
 
-    handler.__name__ = f"page_{name}"
-    return handler
+        # The rendered page, per user (their name is on it) and per query (language included).
+        user = who.user
+        page = session.remember(("html", *key, user.user_id, user.name, user.role.value,
+                                 str(request.url.path), request.app.state.auth), render_page)
+        return respond(request, page)
+
+    async def endpoint(request: Request, session: Session = Depends(get_session),
+                       who: Principal | None = Depends(optional_principal)) -> Response:
+        return await session.run(handler, request, session, who)
+
+    endpoint.__name__ = f"page_{name}"
+    return endpoint
 
 
 def _stages(request: Request) -> list[str]:
-    return list(load_config(request.app.state.source.path.resolve().parent).stages)
+    return list(request.app.state.source.config().stages)
 
 
 def _funnel_page(session: Session, who: Principal, f: Filters, request: Request) -> dict:
-    config = load_config(request.app.state.source.path.resolve().parent)
+    config = request.app.state.source.config()
     chosen = request.query_params.get("funnel") or config.default_funnel
     f.extra["funnel"] = chosen
     return {"cards": funnel_view.funnel_cards(session, who, f, chosen),
@@ -131,7 +156,7 @@ def _funnel_page(session: Session, who: Principal, f: Filters, request: Request)
 
 
 def _cohorts_page(session: Session, who: Principal, f: Filters, request: Request) -> dict:
-    config = load_config(request.app.state.source.path.resolve().parent)
+    config = request.app.state.source.config()
     return cohorts.page(session, who, f, list(config.funnel().stages))
 
 

@@ -3,6 +3,9 @@
 Connections are opened per request (read-only) and closed after it, so the CLI (`user add`,
 `ingest`) can write to the file while the server runs. Results are cached in-process, keyed by
 the workspace file's modification time and size: a load changes them and empties the cache.
+
+A request whose results are all cached is answered on the event loop (`Session.run`): no worker
+thread, no connection. Only a cache miss goes to a worker thread, where it may query DuckDB.
 """
 
 from __future__ import annotations
@@ -14,14 +17,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import anyio
+from starlette.concurrency import run_in_threadpool
+
 import funnelmetrics
-from funnelmetrics.config import Config, load_config
+from funnelmetrics.config import CONFIG_NAME, Config, load_config
 from funnelmetrics.errors import ConfigError
 
 if TYPE_CHECKING:
     from funnelmetrics.workspace import Workspace
 
 T = TypeVar("T")
+
+
+class Miss(BaseException):  # noqa: N818 - a signal, not an error
+    """Raised in a session running on the event loop when a result is not cached (the work goes
+    to a worker thread instead). A BaseException, so no `except Exception` swallows it."""
 
 
 class ReadWriteLock:
@@ -105,6 +116,7 @@ class Source:
                               f"{self.path}` or `funnelmetrics demo`)")
         self.lock = ReadWriteLock()
         self.cache = ResultCache(cache_size)
+        self._config: tuple[tuple[int, ...], Config] | None = None
 
     def version(self) -> tuple[int, ...]:
         """Modification time and size of the database and its write-ahead log."""
@@ -130,8 +142,20 @@ class Source:
                 self.cache.clear()
 
     def config(self) -> Config:
-        """The workspace settings (`funnelmetrics.toml` beside the database)."""
-        return load_config(self.path.resolve().parent)
+        """The workspace settings (`funnelmetrics.toml` beside the database), read again only
+        when the file changes."""
+        directory = self.path.resolve().parent
+        try:
+            st = (directory / CONFIG_NAME).stat()
+            stamp: tuple[int, ...] = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            stamp = ()
+        kept = self._config
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
+        config = load_config(directory)
+        self._config = (stamp, config)
+        return config
 
     def session(self) -> Session:
         return Session(self)
@@ -143,12 +167,19 @@ class Session:
     def __init__(self, source: Source) -> None:
         self.source = source
         self.version = source.version()
+        self.offline = False  # on the event loop: cached results only (else `Miss`)
         self._ws: Workspace | None = None
         self._held: Any = None
 
     @property
+    def opened(self) -> bool:
+        return self._ws is not None
+
+    @property
     def ws(self) -> Workspace:
         if self._ws is None:
+            if self.offline:
+                raise Miss
             held = self.source.lock.shared()
             held.__enter__()
             try:
@@ -170,6 +201,8 @@ class Session:
         hit, value = self.source.cache.get(full)
         if hit:
             return value
+        if self.offline:
+            raise Miss
         with self.source.cache.flight(full):
             hit, value = self.source.cache.get(full)
             if hit:
@@ -177,6 +210,27 @@ class Session:
             value = compute()
             self.source.cache.put(full, value)
             return value
+
+    async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """`fn(*args, **kwargs)` right here on the event loop if every result it asks this
+        session for is cached (no thread hop, no connection, no lock); else, from the start
+        again, in a worker thread where it may compute them. `fn` must be safe to run twice (it
+        only reads the request and the session's cache before a miss)."""
+        self.offline = True
+        try:
+            return fn(*args, **kwargs)
+        except Miss:
+            pass
+        finally:
+            self.offline = False
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+    async def aclose(self) -> None:
+        """`close` from the event loop: a connection is closed in a worker thread, and even if
+        the request is cancelled (a reader left holding the lock would block every writer)."""
+        if self._ws is not None:
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(self.close)
 
     def close(self) -> None:
         if self._ws is not None:

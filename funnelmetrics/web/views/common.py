@@ -138,7 +138,7 @@ def label_of(metric: Metric, lang: str, params: Mapping[str, Any] | None = None,
 # ---- links --------------------------------------------------------------------------------
 # Entities that are not tables, and the table whose rows are behind them.
 ENTITY_TABLES = {"reach": "leads", "opportunities_with_lead": "opportunities",
-                 "account_mrr": "subscriptions", "account_engagement": "engagement_events",
+                 "deals": "opportunities", "account_mrr": "subscriptions", "account_engagement": "engagement_events",
                  "new_customers": "opportunities", "credited_revenue": "opportunities"}
 
 

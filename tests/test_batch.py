@@ -1,0 +1,120 @@
+"""Batches (`ws.batch()`, `ws.metrics()`): shared work, same figures, nothing left behind."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from journeys import journeys, values
+
+JOURNEYS = {
+    "A": [("lead", "2026-01-01"), ("mql", "2026-01-03"), ("sql", "2026-01-10"),
+          ("won", "2026-02-20")],
+    "B": [("lead", "2026-01-10"), ("sql", "2026-01-15")],  # skips mql
+    "C": [("lead", "2026-02-01"), ("mql", "2026-02-05")],
+    "D": [("lead", "2026-02-11")],
+}
+LEADS = {"A": {"source": "web"}, "B": {"source": "ads"}, "C": {"source": "web"},
+         "D": {"source": "ads"}}
+OPPS = [
+    {"opportunity_id": "O1", "lead_id": "A", "created_at": "2026-01-20", "status": "won",
+     "amount": 1000, "closed_at": "2026-02-20", "currency": "EUR"},
+    {"opportunity_id": "O2", "lead_id": "B", "created_at": "2026-01-20", "status": "lost",
+     "amount": 500, "closed_at": "2026-02-25"},
+]
+RANGE = {"start": "2026-01-01", "end": "2026-02-28", "grain": "month"}
+QUERIES = [
+    ("leads_created", {}),
+    ("stage_reached", {"stage": "lead"}),
+    ("stage_reached", {"stage": "mql"}),
+    ("stage_reached", {"stage": "sql", "by": "source"}),
+    ("stage_conversion_rate", {"from_stage": "lead", "to_stage": "mql"}),
+    ("stage_conversion_rate", {"from_stage": "mql", "to_stage": "sql", "where": {"source": "web"}}),
+    ("time_in_stage", {"stage": "lead"}),
+    ("time_in_stage", {"stage": "mql", "stat": "median"}),
+    ("stage_reached", {"stage": "sql", "mode": "strict"}),
+    ("stage_reached", {"stage": "mql", "as_of": "2026-01-05"}),
+    ("lead_conversion_rate", {}),
+    ("win_rate", {}),
+    ("average_deal_size", {}),
+    ("sales_cycle_days", {}),
+    ("pipeline_value", {}),
+]
+
+
+@pytest.fixture
+def ws(tmp_path):
+    w = journeys(tmp_path, JOURNEYS, leads=LEADS, opportunities=OPPS)
+    w.duckdb.execute("INSERT INTO fx_rates VALUES ('EUR', DATE '2026-01-01', 1.1)")
+    yield w
+    w.close()
+
+
+def temp_tables(ws) -> list[str]:
+    return [r[0] for r in ws.duckdb.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()]
+
+
+def test_a_batch_gives_the_figures_of_single_queries(ws):
+    single = [ws.metric(m, **RANGE, **q) for m, q in QUERIES]
+    batched = ws.metrics(QUERIES, **RANGE)
+    assert len(batched) == len(single)
+    for (m, q), one, many in zip(QUERIES, single, batched, strict=True):
+        pd.testing.assert_frame_equal(one, many, obj=f"{m} {q}")
+
+
+def test_figures_in_a_batch_are_the_hand_worked_ones(ws):
+    reached_mql, conversion, days, win = ws.metrics(
+        [("stage_reached", {"stage": "mql"}),
+         ("stage_conversion_rate", {"from_stage": "lead", "to_stage": "mql"}),
+         ("time_in_stage", {"stage": "lead"}), "win_rate"], **RANGE)
+    # cumulative mode: A (mql 01-03) and B (sql 01-15 counts for mql) in January, C in February
+    assert values(reached_mql) == [2, 1]
+    # January's cohort A, B both reached mql; February's C did, D not
+    assert values(conversion) == [1.0, 0.5]
+    # lead → next reached stage: A 2 days, B 5 days (mean 3.5); C 4 days
+    assert values(days) == [3.5, 4.0]
+    # nothing closed in January; February: O1 won, O2 lost
+    assert values(win) == [None, 0.5]
+
+
+def test_the_shared_reach_table_is_dropped_when_the_batch_ends(ws):
+    with ws.batch():
+        ws.metric("stage_reached", stage="mql", **RANGE)
+        ws.metric("stage_reached", stage="sql", **RANGE)
+        assert len(temp_tables(ws)) == 1  # one reach table, shared by both queries
+    assert temp_tables(ws) == []
+
+
+def test_nested_batches_join_the_outer_one(ws):
+    with ws.batch():
+        ws.metric("stage_reached", stage="mql", **RANGE)
+        with ws.batch():
+            ws.metric("stage_reached", stage="sql", **RANGE)
+        assert len(temp_tables(ws)) == 1  # the inner batch neither rebuilt nor dropped it
+    assert temp_tables(ws) == []
+
+
+def test_a_failing_query_still_ends_the_batch(ws):
+    from funnelmetrics.errors import QueryError
+
+    with pytest.raises(QueryError), ws.batch():
+        ws.metric("stage_reached", stage="mql", **RANGE)
+        ws.metric("no_such_metric", **RANGE)
+    assert temp_tables(ws) == [] and ws.memo is None
+
+
+def test_a_column_added_behind_the_workspace_is_seen(ws):
+    assert values(ws.metric("leads_created", **RANGE)) == [2, 2]
+    ws.duckdb.execute("ALTER TABLE leads ADD COLUMN tier VARCHAR")
+    ws.duckdb.execute("UPDATE leads SET tier = 'gold' WHERE lead_id IN ('A', 'C')")
+    df = ws.metric("leads_created", by="tier", **RANGE)
+    assert sorted(zip(df.tier, df.value, strict=True), key=str) == [
+        ("gold", 1.0), ("gold", 1.0), (None, 1.0), (None, 1.0)]
+
+
+def test_rows_written_between_batches_are_counted(ws):
+    with ws.batch():
+        assert values(ws.metric("stage_reached", stage="mql", **RANGE)) == [2, 1]
+    ws.duckdb.execute("INSERT INTO stage_events VALUES ('D', 'mql', TIMESTAMP '2026-02-12')")
+    with ws.batch():
+        assert values(ws.metric("stage_reached", stage="mql", **RANGE)) == [2, 2]
