@@ -62,12 +62,15 @@ def kpi_summary(ws: Workspace, grain: Grain, *, as_of: Any = None,
     end = shift(last, grain) - dt.timedelta(days=1)
     known = {m.id for m in catalog.all_metrics()}
     out = []
+    with ws.batch():  # the headlines share their reach table and currency probes
+        frames = {(metric_id, str(params)): ws.metric(
+            metric_id, grain=grain.value, start=before, end=end, as_of=as_of, params=params)
+            for metric_id, params in HEADLINE if metric_id in known}
     for metric_id, params in HEADLINE:
         if metric_id not in known:
             continue
         metric = catalog.get(metric_id)
-        df = ws.metric(metric_id, grain=grain.value, start=before, end=end, as_of=as_of,
-                       params=params)
+        df = frames[(metric_id, str(params))]
         values = {row.period_start: _num(row.value) for row in df.itertuples()}
         stages = " → ".join(str(params[k]) for k in ("from_stage", "to_stage") if k in params)
         label = f"{metric.name(lang)} ({stages})" if stages else metric.name(lang)

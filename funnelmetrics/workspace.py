@@ -175,8 +175,13 @@ class Workspace:
         return metric_expr(self, metric_id, **query)
 
     def explain(self, metric_id: str, **query: Any) -> str:
-        """The SQL the backend runs for a metric query."""
-        return str(ibis.to_sql(self.expr(metric_id, **query), dialect=self.con.name))
+        """The SQL the backend runs for a metric query, on its own (outside any batch, whose
+        shared tables it would otherwise name)."""
+        memo, self.memo = self.memo, None
+        try:
+            return str(ibis.to_sql(self.expr(metric_id, **query), dialect=self.con.name))
+        finally:
+            self.memo = memo
 
     def funnel(self, **query: Any) -> Any:
         """Per stage: leads reaching it in the period, conversion to the next, drop-off, time."""

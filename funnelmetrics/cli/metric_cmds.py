@@ -94,7 +94,7 @@ def metric_cmd(
     unknown = set(params) - {p.name for m in metrics for p in m.params}
     if unknown:
         raise QueryError(f"no metric here takes parameter {sorted(unknown)[0]!r}")
-    with open_workspace(db, read_only=True) as ws:
+    with open_workspace(db, read_only=True) as ws, ws.batch():  # shared work done once
         lang = _lang(ws, lang)
         for i, (name, metric) in enumerate(zip(names, metrics, strict=True)):
             own = {k: v for k, v in params.items() if metric.param(k) is not None}
