@@ -40,36 +40,56 @@ def reach_times(scope: Scope, funnel: Funnel, mode: Mode,
     """Leads (all their columns) plus a `reach:STAGE` timestamp per stage, null if unreached.
 
     `stages` limits the columns computed (each is one filtered MIN in the aggregate). With
-    `leads=False` (nothing of the leads is read: no dimension, no filter) and neither the first
-    stage nor an as-of instant involved, only `lead_id` and the reach columns of the leads with
-    a stage event come back: the join to the leads is skipped.
+    `leads=False` (no dimension, no filter: only `created_at` and reach times are read) the
+    join to the leads is skipped where it can be: in a batch (a shared table, see `_shared`),
+    or when the first stage is not wanted and there is no as-of instant (then only the leads
+    with a stage event come back).
     """
     wanted = set(funnel.stages if stages is None else stages)
     later = [s for s in funnel.stages[1:] if s in wanted]
+    batch = scope.ws.memo is not None and scope.ws.is_duckdb
+    if batch and not leads:
+        shared = _shared(scope, funnel, mode, "reach")
+        return shared.select("created_at", reach_column(funnel.first),
+                             *(reach_column(s) for s in later))
     rows = base(scope, "leads")
     if later:
-        firsts = _firsts(scope, funnel, mode, later)
-        if not leads and funnel.first not in wanted and scope.as_of is None:
-            return firsts.rename(lead_id="_lid")
+        if batch:
+            firsts = _shared(scope, funnel, mode, "firsts")
+            firsts = firsts.select("_lid", *(reach_column(s) for s in later))
+        else:
+            firsts = _stage_minima(scope, funnel, mode, later)
+            if not leads and funnel.first not in wanted and scope.as_of is None:
+                return firsts.rename(lead_id="_lid")
         rows = rows.left_join(firsts, rows.lead_id == firsts._lid).drop("_lid")
     return rows.mutate(**{reach_column(funnel.first): rows.created_at})
 
 
-def _firsts(scope: Scope, funnel: Funnel, mode: Mode, later: list[str]) -> ibis.Table:
-    """Per lead with events (`_lid`): the reach time of each stage of `later`.
+def _shared(scope: Scope, funnel: Funnel, mode: Mode, what: str) -> ibis.Table:
+    """A batch's shared reach times, materialised once (temporary tables) for all its queries:
+    they are the costly part of most funnel metrics.
 
-    In a batch on DuckDB, the reach times of every stage are materialised once (a temporary
-    table) and shared by the batch's queries: they are the costly part of most funnel metrics.
+    `firsts`: per lead with a stage event (`_lid`), the reach time of every later stage;
+    `reach`: per lead, `created_at` and the reach time of every stage (no key: it serves the
+    queries that read nothing else of a lead, and a text key would double its cost).
     """
     memo = scope.ws.memo
-    if memo is None or not scope.ws.is_duckdb:
-        return _stage_minima(scope, funnel, mode, later)
-    key = ("reach", scope.as_of, funnel.name, tuple(funnel.stages), mode)
+    assert memo is not None
+    key = (what, scope.as_of, funnel.name, tuple(funnel.stages), mode)
     if key not in memo:
-        cached = _stage_minima(scope, funnel, mode, list(funnel.stages[1:])).cache()
-        memo.setdefault(RELEASE, []).append(cached)
-        memo[key] = cached
-    return memo[key].select("_lid", *(reach_column(s) for s in later))
+        later = list(funnel.stages[1:])
+        if what == "firsts":
+            rows = _stage_minima(scope, funnel, mode, later)
+        else:
+            rows = base(scope, "leads").select("lead_id", "created_at")
+            if later:
+                firsts = memo.get(("firsts", *key[1:]))
+                firsts = _stage_minima(scope, funnel, mode, later) if firsts is None else firsts
+                rows = rows.left_join(firsts, rows.lead_id == firsts._lid).drop("_lid")
+            rows = rows.drop("lead_id").mutate(**{reach_column(funnel.first): rows.created_at})
+        memo[key] = rows.cache()
+        memo.setdefault(RELEASE, []).append(memo[key])
+    return memo[key]
 
 
 def _stage_minima(scope: Scope, funnel: Funnel, mode: Mode, later: list[str]) -> ibis.Table:
