@@ -134,7 +134,7 @@ def _json(request: Request, session: Session, tag: Any, result: Any,
     def encode() -> tuple[Any, Body]:
         return result, Body.json(build())
 
-    kept, body = session.remember(("json", tag, id(result)), encode)
+    kept, body = session.remember(("json", tag, id(result)), encode, body=True)
     if kept is not result:  # an id reused by a newer object: encode afresh
         body = encode()[1]
     return body.response(request)

@@ -122,7 +122,8 @@ def _dashboard(name: str, build: Callable[..., dict[str, Any]]) -> Callable[...,
                tuple(sorted(request.query_params.multi_items())))
 
         def build_page() -> tuple[dict[str, Any], dict[str, Any]]:
-            return build(session, who, f, request), dict(f.extra)
+            with session.batch():  # the page's metrics share one library batch
+                return build(session, who, f, request), dict(f.extra)
 
         def render_page() -> Page:
             context, extra = session.remember(key, build_page)
@@ -132,7 +133,8 @@ def _dashboard(name: str, build: Callable[..., dict[str, Any]]) -> Callable[...,
         # The rendered page, per user (their name is on it) and per query (language included).
         user = who.user
         page = session.remember(("html", *key, user.user_id, user.name, user.role.value,
-                                 str(request.url.path), request.app.state.auth), render_page)
+                                 str(request.url.path), request.app.state.auth), render_page,
+                                body=True)
         return respond(request, page)
 
     async def endpoint(request: Request, session: Session = Depends(get_session),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -116,6 +116,10 @@ class Source:
                               f"{self.path}` or `funnelmetrics demo`)")
         self.lock = ReadWriteLock()
         self.cache = ResultCache(cache_size)
+        # rendered pages and serialised JSON, apart: many users' pages must not push out the
+        # results they are built from (seconds to compute, not milliseconds)
+        self.bodies = ResultCache(cache_size)
+        self._directory = self.path.resolve().parent
         self._config: tuple[tuple[int, ...], Config] | None = None
 
     def version(self) -> tuple[int, ...]:
@@ -140,11 +144,12 @@ class Source:
             finally:
                 ws.close()
                 self.cache.clear()
+                self.bodies.clear()
 
     def config(self) -> Config:
         """The workspace settings (`funnelmetrics.toml` beside the database), read again only
         when the file changes."""
-        directory = self.path.resolve().parent
+        directory = self._directory
         try:
             st = (directory / CONFIG_NAME).stat()
             stamp: tuple[int, ...] = (st.st_mtime_ns, st.st_size, st.st_ino)
@@ -170,6 +175,8 @@ class Session:
         self.offline = False  # on the event loop: cached results only (else `Miss`)
         self._ws: Workspace | None = None
         self._held: Any = None
+        self._batching = False
+        self._batch: Any = None  # the workspace's batch, entered
 
     @property
     def opened(self) -> bool:
@@ -188,27 +195,54 @@ class Session:
                 held.__exit__(None, None, None)
                 raise
             self._held = held
+            self._join_batch()
         return self._ws
+
+    @contextmanager
+    def batch(self) -> Iterator[Session]:
+        """What is computed inside shares one library batch (`Workspace.batch`: table handles,
+        currency probes, the leads' stage reach times materialised once), as a page's dozen
+        metrics do; a connection is still opened only at the first cache miss."""
+        if self._batching:
+            yield self
+            return
+        self._batching = True
+        try:
+            self._join_batch()
+            yield self
+        finally:
+            self._batching = False
+            entered, self._batch = self._batch, None
+            if entered is not None:
+                entered.__exit__(None, None, None)
+
+    def _join_batch(self) -> None:
+        if self._batching and self._ws is not None and self._batch is None:
+            batch = self._ws.batch()
+            batch.__enter__()
+            self._batch = batch
 
     def cached(self, key: Hashable, compute: Callable[[Workspace], T]) -> T:
         """`compute(ws)`, remembered for this version of the workspace file."""
         return self.remember(key, lambda: compute(self.ws))
 
-    def remember(self, key: Hashable, compute: Callable[[], T]) -> T:
+    def remember(self, key: Hashable, compute: Callable[[], T], *, body: bool = False) -> T:
         """`compute()` (something built from cached results: a page, a JSON body), remembered
-        for this version of the workspace file; no connection is opened on a hit."""
+        for this version of the workspace file; no connection is opened on a hit. `body`: a
+        response body, kept in the cache of bodies."""
+        cache = self.source.bodies if body else self.source.cache
         full = (self.version, key)
-        hit, value = self.source.cache.get(full)
+        hit, value = cache.get(full)
         if hit:
             return value
         if self.offline:
             raise Miss
-        with self.source.cache.flight(full):
-            hit, value = self.source.cache.get(full)
+        with cache.flight(full):
+            hit, value = cache.get(full)
             if hit:
                 return value
             value = compute()
-            self.source.cache.put(full, value)
+            cache.put(full, value)
             return value
 
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
@@ -234,6 +268,10 @@ class Session:
 
     def close(self) -> None:
         if self._ws is not None:
+            entered, self._batch = self._batch, None
+            if entered is not None:  # closed inside its batch: release what it made
+                with suppress(Exception):  # (the connection closes anyway)
+                    entered.__exit__(None, None, None)
             try:
                 self._ws.close()
             finally:

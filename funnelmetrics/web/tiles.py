@@ -82,8 +82,13 @@ def tiles(session: Session, who: Principal, *, grain: str, start: dt.date, end: 
           where: Mapping[str, Any], lang: str, as_of: Any = None) -> list[Tile]:
     """One tile per headline metric the catalogue has (remembered per workspace version)."""
     key = ("tiles", who.rep_ids, grain, start, end, service.frozen(dict(where)), lang, as_of)
-    return session.remember(key, lambda: _tiles(session, who, grain=grain, start=start,
-                                                end=end, where=where, lang=lang, as_of=as_of))
+
+    def compute() -> list[Tile]:
+        with session.batch():  # the headline metrics share one library batch
+            return _tiles(session, who, grain=grain, start=start, end=end, where=where,
+                          lang=lang, as_of=as_of)
+
+    return session.remember(key, compute)
 
 
 def _tiles(session: Session, who: Principal, *, grain: str, start: dt.date, end: dt.date,

@@ -39,7 +39,7 @@ def warm(source: Source, pages: tuple[str, ...] | None = None) -> None:
                     lang=config.locale if config.locale in ("en", "id", "ms") else "en",
                     currency=config.currency)
         try:
-            with source.session() as session:
+            with source.session() as session, session.batch():
                 build(session, Principal(LOCAL), f, request)
         except Exception as exc:  # one page failing must not stop the others
             log.warning("cache warm-up of %s failed: %s", name, exc)
