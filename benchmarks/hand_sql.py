@@ -166,9 +166,11 @@ GROUP BY 1 ORDER BY 1"""
 
 
 def run(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date,
-        items: list[Item] | None = None) -> tuple[dict[str, pd.DataFrame], dict[str, float]]:
-    """Run every query (results as pandas); returns results and seconds per item."""
-    q = Queries(start, end)
+        items: list[Item] | None = None,
+        queries: Queries | None = None) -> tuple[dict[str, pd.DataFrame], dict[str, float]]:
+    """Run every query (results as pandas); returns results and seconds per item. `queries`
+    (default: this module's funnel queries) gives each item's SQL text."""
+    q = queries or Queries(start, end)
     results, seconds = {}, {}
     for item in items or suite():
         t0 = time.perf_counter()

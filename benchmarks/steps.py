@@ -6,7 +6,8 @@
 STEP is ingest_validated, ingest_raw, suite_funnelmetrics, suite_sql or suite_pandas; SPEC holds
 its arguments. OUT receives {"runs": [{"seconds": …, "cpu": …, …}], "maxrss_mib": …, "load": [before,
 after]}; suite steps also pickle their first run's results (for the cross-checks) to SPEC's
-"results" path.
+"results" path. With "suite": "revenue" in SPEC, suite_funnelmetrics and suite_sql time the
+revenue suite (benchmarks/bench_revenue.py) instead of the funnel suite.
 """
 
 from __future__ import annotations
@@ -86,32 +87,49 @@ def _suite_runs(spec: dict, setup: Callable[[], object],
     return runs
 
 
-def suite_funnelmetrics(spec: dict) -> list[dict]:
-    from suite import suite
+def _items(spec: dict) -> list:
+    """The metric items of SPEC's suite: "funnel" (default) or "revenue" (bench_revenue.py)."""
+    from suite import revenue_suite, suite
+
+    return revenue_suite() if spec.get("suite") == "revenue" else suite()
+
+
+def suite_funnelmetrics(spec: dict, *, batch: bool = False) -> list[dict]:
+    """The suite through `ws.metric`, one call per item; with `batch`, all of them in one
+    `ws.batch()` (what `ws.metrics` and a multi-metric `funnelmetrics metric` call do)."""
+    import contextlib
 
     import funnelmetrics
 
     start, end = _dates(spec)
+    items = _items(spec)
 
-    def once(ws: object) -> tuple[dict, dict]:
+    def once(ws: funnelmetrics.Workspace) -> tuple[dict, dict]:
         results, seconds = {}, {}
-        for item in suite():
-            t0 = time.perf_counter()
-            results[item.key] = ws.metric(item.metric, grain="month", start=start, end=end,
-                                          **item.kwargs)
-            seconds[item.key] = time.perf_counter() - t0
+        with ws.batch() if batch else contextlib.nullcontext():
+            for item in items:
+                t0 = time.perf_counter()
+                results[item.key] = ws.metric(item.metric, grain="month", start=start, end=end,
+                                              **item.kwargs)
+                seconds[item.key] = time.perf_counter() - t0
         return results, seconds
 
     return _suite_runs(spec, lambda: funnelmetrics.open(spec["db"], read_only=True), once)
 
 
+def suite_batch(spec: dict) -> list[dict]:
+    return suite_funnelmetrics(spec, batch=True)
+
+
 def suite_sql(spec: dict) -> list[dict]:
     import duckdb
     import hand_sql
+    import revenue_sql
 
     start, end = _dates(spec)
+    run = revenue_sql.run if spec.get("suite") == "revenue" else hand_sql.run
     return _suite_runs(spec, lambda: duckdb.connect(spec["db"], read_only=True),
-                       lambda con: hand_sql.run(con, start, end))
+                       lambda con: run(con, start, end))
 
 
 def suite_pandas(spec: dict) -> dict:
@@ -132,7 +150,8 @@ def suite_pandas(spec: dict) -> dict:
 
 STEPS: dict[str, Callable[[dict], object]] = {
     "ingest_validated": ingest_validated, "ingest_raw": ingest_raw,
-    "suite_funnelmetrics": suite_funnelmetrics, "suite_sql": suite_sql,
+    "suite_funnelmetrics": suite_funnelmetrics, "suite_batch": suite_batch,
+    "suite_sql": suite_sql,
     "suite_pandas": suite_pandas,
 }
 

@@ -1,5 +1,6 @@
-"""The funnel metric suite the benchmark times (issue #2 item 8), shared by the three
-implementations (funnelmetrics, hand-written DuckDB SQL, pandas) and the result comparison.
+"""The metric suites the benchmarks time, shared by the implementations and the result
+comparison: the funnel suite (issue #2 item 8: funnelmetrics, hand-written DuckDB SQL, pandas) and
+the revenue suite (issue #3: funnelmetrics, hand-written DuckDB SQL in benchmarks/revenue_sql.py).
 
 Every entry is monthly over an explicit [start, end] range. The sales-led funnel of the default
 settings is assumed (`lead → mql → sql → opportunity → won`, cumulative mode, a 180-day conversion
@@ -51,6 +52,18 @@ def suite() -> list[Item]:
     items += [Item(m) for m in ("win_rate", "average_deal_size", "sales_cycle_days",
                                 "pipeline_value")]
     return items
+
+
+# SPEC §3 revenue section, then the unit economics and marketing costs they lean on.
+REVENUE = ("mrr", "arr", "new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr",
+           "reactivation_mrr", "net_new_mrr", "customer_churn_rate", "gross_mrr_churn_rate",
+           "net_revenue_retention", "net_mrr_churn_rate", "quick_ratio", "arpa", "expansion_rate",
+           "ltv", "cac", "cac_payback_months", "ltv_to_cac", "won_revenue", "cost_per_lead")
+
+
+def revenue_suite() -> list[Item]:
+    """The revenue metrics of SPEC §3, monthly with no dimensions (issue #3)."""
+    return [Item(m) for m in REVENUE]
 
 
 def month_starts(start: dt.date, end: dt.date) -> list[dt.date]:

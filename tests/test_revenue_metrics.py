@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import funnelmetrics
@@ -167,6 +168,49 @@ def test_expansion_rate(ws):
 def test_arpa(ws):
     # Jan 300/2 (A, B); Feb 240/3 (A, C, D); Mar 270/3; Apr 570/4. E's free plan is no account.
     assert values(ws.metric("arpa", **Q)) == approx([150, 80, 90, 142.5])
+
+
+def test_totals_start_from_the_accounts_paying_at_the_query_start(ws):
+    # March and April only: MRR and accounts at the start of March (the end of February) are
+    # A 100, C 100, D 40 = 240 over 3 accounts — none of them changes in the range but A and C.
+    # Mar: 240 + 50 (A) − 20 (C) = 270, 3 accounts; Apr: 270 + 300 (B returns) = 570, 4 accounts.
+    q = {"start": "2026-03-01", "end": "2026-04-30"}
+    arpa = ws.metric("arpa", **q)
+    assert values(arpa) == approx([90, 142.5])  # 270 / 3, 570 / 4
+    assert list(arpa.denominator) == [3, 4]
+    churn = ws.metric("customer_churn_rate", **q)
+    assert values(churn) == [0, 0] and list(churn.denominator) == [3, 3]
+    assert values(ws.metric("net_revenue_retention", **q)) == approx([1.125, 1])  # 270/240
+    assert values(ws.metric("gross_mrr_churn_rate", **q)) == approx([1 / 12, 0])  # 20/240
+    assert values(ws.metric("net_mrr_churn_rate", **q)) == approx([-0.125, -10 / 9])
+    df = mrr_waterfall(ws, **q)
+    assert list(df.start) == approx([240, 270]) and list(df.end) == approx([270, 570])
+
+
+def test_totals_by_account_attribute_from_a_later_start(ws):
+    df = ws.metric("arpa", by="industry", start="2026-03-01", end="2026-04-30")
+    got = {(str(p), i): v for p, i, v in zip(df.period_start, df.industry, values(df),
+                                             strict=True)}
+    # saas (A, C): 150 + 80 over 2 in both months; fintech (B): nobody in March → null, 300 in
+    # April; D has no accounts row (unknown industry): 40 over 1.
+    assert got == {("2026-03-01", "saas"): 115, ("2026-04-01", "saas"): 115,
+                   ("2026-03-01", "fintech"): None, ("2026-04-01", "fintech"): 300,
+                   ("2026-03-01", None): 40, ("2026-04-01", None): 40}
+
+
+def test_a_batch_gives_the_figures_of_single_queries(ws):
+    shapes = [{**Q}, {"start": "2026-03-01", "end": "2026-04-30"}, {**Q, "as_of": "2026-02-15"},
+              {**Q, "grain": "quarter"}, {**Q, "by": "industry"},
+              {**Q, "where": {"industry": "saas"}}]
+    queries = [(m, q) for m in ("new_mrr", "reactivation_mrr", "customer_churn_rate",
+                                "net_revenue_retention", "arpa", "ltv", "mrr") for q in shapes]
+    queries += [("ltv_to_cac", q) for q in shapes[:4]]  # spend splits by no account attribute
+    single = [ws.metric(m, **q) for m, q in queries]
+    batched = ws.metrics(queries)
+    for (m, q), a, b in zip(queries, single, batched, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_exact=False, obj=f"{m} {q}")
+    temporary = ws.duckdb.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary")
+    assert temporary.fetchone()[0] == 0  # the batch's shared movement tables are dropped
 
 
 # ---- ltv ------------------------------------------------------------------------------------

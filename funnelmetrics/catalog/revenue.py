@@ -2,10 +2,13 @@
 economics.
 
 `mrr`/`arr` sum the subscriptions active at each period's end. Every other entry reads the
-`account_mrr` entity (`funnelmetrics.revenue.mrr`): per account, MRR at the previous period's end
-(`mrr_start`) against this period's end (`mrr_end`), classified as new, expansion, reactivation,
-contraction or churn. Movements are per account, so they split by account attributes (account_id,
-a column of accounts, the acquisition channel / campaign_id), not by plan.
+`account_mrr` entity (`funnelmetrics.revenue.mrr`): per account whose MRR can change in a period,
+MRR at the previous period's end (`mrr_start`) against this period's end (`mrr_end`), classified as
+new, expansion, reactivation, contraction or churn. MRR and paying accounts at a period's start
+and end, over all accounts, are running totals: the base at the first period's start plus every
+movement up to the period (`mrr_end_of`, `active_start_of`…). Movements are per account, so they
+split by account attributes (account_id, a column of accounts, the acquisition channel /
+campaign_id), not by plan.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from funnelmetrics.catalog import common as c
 from funnelmetrics.catalog.marketing import CAC_MEASURES, cac_of
 from funnelmetrics.catalog.model import Agg, Measure, Metric, Text, Time, Unit
 from funnelmetrics.compile.compiler import Context, safe_div
-from funnelmetrics.revenue.mrr import active_at, same_period
+from funnelmetrics.revenue.mrr import DIGITS, active_at, same_period
 
 ACCOUNTS = "accounts"  # the dimensions of per-account metrics
 
@@ -29,11 +32,15 @@ def _account(column: str) -> Measure:
                    active=same_period)
 
 
-MRR_START, MRR_END = _account("mrr_start"), _account("mrr_end")
 NEW, EXPANSION, REACTIVATION = _account("new"), _account("expansion"), _account("reactivation")
 CONTRACTION, CHURN = _account("contraction"), _account("churn")
-CHURNED, ACTIVE_START, ACTIVE_END = (_account("churned"), _account("active_start"),
-                                     _account("active_end"))
+CHURNED, STARTED = _account("churned"), _account("started")
+BASE_MRR, BASE_ACTIVE = _account("base_mrr"), _account("base_active")
+_MOVEMENTS = {"new": NEW, "expansion": EXPANSION, "reactivation": REACTIVATION,
+              "contraction": CONTRACTION, "churn": CHURN}
+# What MRR and paying accounts at a period's start and end are computed from.
+TOTALS = {**_MOVEMENTS, "base_mrr": BASE_MRR, "base_active": BASE_ACTIVE, "started": STARTED,
+          "churned": CHURNED}
 SUBSCRIPTION_MRR = Measure("subscriptions", Agg.SUM, expr="mrr", time_kind=Time.SNAPSHOT,
                            active=active_at)
 
@@ -56,19 +63,58 @@ def _margin(ctx: Context) -> ibis.Value:
     return ibis.literal(float(ctx.config.gross_margin))
 
 
-def arpa_of(cols: dict[str, Any]) -> ibis.Value:
+def running_total(ctx: Context, col: ibis.Value) -> ibis.Value:
+    """`col` summed over this and every earlier period of the frame (same dimension values)."""
+    frame = ctx.frame
+    assert frame is not None
+    w = ibis.cumulative_window(group_by=[frame[d] for d in ctx.dims], order_by=frame.period_start)
+    return col.sum().over(w)
+
+
+def net_new_of(cols: dict[str, Any]) -> ibis.Value:
+    """new + expansion + reactivation − contraction − churn: MRR at the end − at the start."""
+    return (cols["new"] + cols["expansion"] + cols["reactivation"] - cols["contraction"]
+            - cols["churn"])
+
+
+def mrr_end_of(ctx: Context, cols: dict[str, Any]) -> ibis.Value:
+    """MRR at the period's end over all accounts: the base plus every net movement so far."""
+    return running_total(ctx, cols["base_mrr"] + net_new_of(cols)).round(DIGITS)
+
+
+def mrr_start_of(ctx: Context, cols: dict[str, Any]) -> ibis.Value:
+    """MRR at the period's start (the previous period's end)."""
+    return (mrr_end_of(ctx, cols) - net_new_of(cols)).round(DIGITS)
+
+
+def active_end_of(ctx: Context, cols: dict[str, Any]) -> ibis.Value:
+    """Accounts paying at the period's end: the base plus every start, less every churn, so far."""
+    return running_total(ctx, cols["base_active"] + cols["started"] - cols["churned"])
+
+
+def active_start_of(ctx: Context, cols: dict[str, Any]) -> ibis.Value:
+    """Accounts paying at the period's start."""
+    return active_end_of(ctx, cols) - cols["started"] + cols["churned"]
+
+
+def arpa_of(ctx: Context, cols: dict[str, Any]) -> ibis.Value:
     """MRR at the period's end / accounts paying then (SPEC §3 arpa)."""
-    return safe_div(cols["mrr_end"], cols["active_end"])
+    return safe_div(mrr_end_of(ctx, cols), active_end_of(ctx, cols))
 
 
-def churn_rate_of(cols: dict[str, Any]) -> ibis.Value:
+def churn_rate_of(ctx: Context, cols: dict[str, Any]) -> ibis.Value:
     """Accounts churned in the period / accounts active at its start."""
-    return safe_div(cols["churned"], cols["active_start"])
+    return safe_div(cols["churned"], active_start_of(ctx, cols))
 
 
 def ltv_of(ctx: Context, cols: dict[str, Any]) -> ibis.Value:
     """arpa × gross margin / customer churn rate; null when nobody churned (SPEC §3 ltv)."""
-    return safe_div(arpa_of(cols) * _margin(ctx), churn_rate_of(cols))
+    return safe_div(arpa_of(ctx, cols) * _margin(ctx), churn_rate_of(ctx, cols))
+
+
+def _over_start(num: Any) -> Any:
+    """A combine rule: `num(cols)` / MRR at the period's start."""
+    return lambda ctx, m: _ratio(num(m), mrr_start_of(ctx, m))
 
 
 MRR = _saas(
@@ -152,12 +198,8 @@ CHURNED_MRR = _movement(
 
 
 def _net_new(ctx: Context, m: dict[str, Any]) -> dict[str, Any]:
-    return {"value": m["new"] + m["expansion"] + m["reactivation"] - m["contraction"]
-            - m["churn"]}
+    return {"value": net_new_of(m)}
 
-
-_MOVEMENTS = {"new": NEW, "expansion": EXPANSION, "reactivation": REACTIVATION,
-              "contraction": CONTRACTION, "churn": CHURN}
 
 NET_NEW_MRR = _saas(
     "net_new_mrr", Text("Net new MRR", "MRR baru bersih", "MRR baharu bersih"),
@@ -178,9 +220,9 @@ CUSTOMER_CHURN_RATE = _saas(
          "akhirnya, dibagi akun yang punya MRR di awal periode.",
          "Akaun yang ada MRR pada awal tempoh (akhir tempoh sebelumnya) dan tiada pada akhirnya, "
          "dibahagi akaun yang ada MRR pada awal tempoh."),
-    Unit.RATIO, False, {"churned": CHURNED, "active_start": ACTIVE_START},
-    c.ratio_of("churned", "active_start"), "accounts churned / accounts active at start",
-    is_ratio=True)
+    Unit.RATIO, False, TOTALS,
+    lambda ctx, m: _ratio(m["churned"], active_start_of(ctx, m)),
+    "accounts churned / accounts active at start", is_ratio=True)
 
 GROSS_MRR_CHURN_RATE = _saas(
     "gross_mrr_churn_rate",
@@ -188,8 +230,7 @@ GROSS_MRR_CHURN_RATE = _saas(
     Text("(Churned + contraction MRR) / MRR at the period's start.",
          "(MRR churn + kontraksi) / MRR di awal periode.",
          "(MRR churn + penguncupan) / MRR pada awal tempoh."),
-    Unit.RATIO, False, {"churn": CHURN, "contraction": CONTRACTION, "mrr_start": MRR_START},
-    lambda ctx, m: _ratio(m["churn"] + m["contraction"], m["mrr_start"]),
+    Unit.RATIO, False, TOTALS, _over_start(lambda m: m["churn"] + m["contraction"]),
     "(churned + contraction) / start MRR", is_ratio=True)
 
 NET_REVENUE_RETENTION = _saas(
@@ -201,10 +242,9 @@ NET_REVENUE_RETENTION = _saas(
          "akun baru dan yang kembali tidak dihitung.",
          "(MRR awal + pengembangan − penguncupan − churn bagi akaun yang aktif pada awal) / MRR "
          "awal; akaun baharu dan yang kembali tidak dikira."),
-    Unit.RATIO, True, {"mrr_start": MRR_START, "expansion": EXPANSION,
-                       "contraction": CONTRACTION, "churn": CHURN},
-    lambda ctx, m: _ratio(m["mrr_start"] + m["expansion"] - m["contraction"] - m["churn"],
-                          m["mrr_start"]),
+    Unit.RATIO, True, TOTALS,
+    lambda ctx, m: _ratio(mrr_start_of(ctx, m) + m["expansion"] - m["contraction"] - m["churn"],
+                          mrr_start_of(ctx, m)),
     "(start + expansion − contraction − churn) / start", is_ratio=True, benchmark=(1.0, 1.2))
 
 NET_MRR_CHURN_RATE = _saas(
@@ -216,9 +256,8 @@ NET_MRR_CHURN_RATE = _saas(
          "ekspansi bersih.",
          "(MRR churn + penguncupan − pengembangan − pengaktifan semula) / MRR pada awal tempoh; "
          "negatif bermakna pengembangan bersih."),
-    Unit.RATIO, False, {**_MOVEMENTS, "mrr_start": MRR_START},
-    lambda ctx, m: _ratio(m["churn"] + m["contraction"] - m["expansion"] - m["reactivation"],
-                          m["mrr_start"]),
+    Unit.RATIO, False, TOTALS,
+    _over_start(lambda m: m["churn"] + m["contraction"] - m["expansion"] - m["reactivation"]),
     "(churned + contraction − expansion − reactivation) / start MRR", is_ratio=True)
 
 QUICK_RATIO = _saas(
@@ -235,23 +274,20 @@ QUICK_RATIO = _saas(
     "(new + reactivation + expansion) / (churned + contraction)", is_ratio=True,
     benchmark=(1.0, 4.0))
 
-_ARPA_MEASURES = {"mrr_end": MRR_END, "active_end": ACTIVE_END}
-
 ARPA = _saas(
     "arpa", Text("Average revenue per account (ARPA)", "Pendapatan rata-rata per akun (ARPA)",
                  "Purata hasil setiap akaun (ARPA)"),
     Text("MRR at the period's end divided by the accounts with MRR then.",
          "MRR di akhir periode dibagi jumlah akun yang punya MRR saat itu.",
          "MRR pada akhir tempoh dibahagi bilangan akaun yang ada MRR ketika itu."),
-    Unit.CURRENCY, True, _ARPA_MEASURES, c.ratio_of("mrr_end", "active_end"),
+    Unit.CURRENCY, True, TOTALS,
+    lambda ctx, m: _ratio(mrr_end_of(ctx, m), active_end_of(ctx, m)),
     "mrr / active accounts", is_ratio=True, time=Time.SNAPSHOT)
-
-_LTV_MEASURES = {**_ARPA_MEASURES, "churned": CHURNED, "active_start": ACTIVE_START}
 
 
 def _ltv(ctx: Context, m: dict[str, Any]) -> dict[str, Any]:
-    return {"value": ltv_of(ctx, m), "numerator": arpa_of(m) * _margin(ctx),
-            "denominator": churn_rate_of(m)}
+    return {"value": ltv_of(ctx, m), "numerator": arpa_of(ctx, m) * _margin(ctx),
+            "denominator": churn_rate_of(ctx, m)}
 
 
 LTV = _saas(
@@ -263,7 +299,7 @@ LTV = _saas(
          "periode; kosong bila tidak ada akun yang churn.",
          "ARPA × margin kasar (tetapan gross_margin, lalai 1.0) / kadar churn pelanggan tempoh; "
          "kosong jika tiada akaun yang churn."),
-    Unit.CURRENCY, True, _LTV_MEASURES, _ltv, "arpa × gross margin / customer_churn_rate",
+    Unit.CURRENCY, True, TOTALS, _ltv, "arpa × gross margin / customer_churn_rate",
     is_ratio=True)
 
 
@@ -280,12 +316,12 @@ LTV_TO_CAC = _saas(
          "Nilai sepanjang hayat pelanggan dibahagi kos pemerolehan pelanggan tempoh (3.0 ialah "
          "tanda sihat biasa); mengikut saluran atau campaign_id, kedua-duanya bagi pelanggan "
          "saluran itu."),
-    Unit.RATIO, True, {**_LTV_MEASURES, **CAC_MEASURES}, _ltv_to_cac, "ltv / cac",
+    Unit.RATIO, True, {**TOTALS, **CAC_MEASURES}, _ltv_to_cac, "ltv / cac",
     is_ratio=True, benchmark=(3.0, 5.0))
 
 
 def _payback(ctx: Context, m: dict[str, Any]) -> dict[str, Any]:
-    return _ratio(cac_of(m), arpa_of(m) * _margin(ctx))
+    return _ratio(cac_of(m), arpa_of(ctx, m) * _margin(ctx))
 
 
 CAC_PAYBACK_MONTHS = _saas(
@@ -297,7 +333,7 @@ CAC_PAYBACK_MONTHS = _saas(
          "biaya akuisisinya: CAC / (ARPA × margin kotor).",
          "Bulan hasil bermargin kasar daripada akaun purata yang diperlukan untuk membayar balik "
          "kos pemerolehannya: CAC / (ARPA × margin kasar)."),
-    Unit.MONTHS, False, {**_ARPA_MEASURES, **CAC_MEASURES}, _payback,
+    Unit.MONTHS, False, {**TOTALS, **CAC_MEASURES}, _payback,
     "cac / (arpa × gross margin)", is_ratio=True)
 
 EXPANSION_RATE = _saas(
@@ -305,8 +341,8 @@ EXPANSION_RATE = _saas(
     Text("Expansion MRR divided by MRR at the period's start.",
          "MRR ekspansi dibagi MRR di awal periode.",
          "MRR pengembangan dibahagi MRR pada awal tempoh."),
-    Unit.RATIO, True, {"expansion": EXPANSION, "mrr_start": MRR_START},
-    c.ratio_of("expansion", "mrr_start"), "expansion / start MRR", is_ratio=True)
+    Unit.RATIO, True, TOTALS, _over_start(lambda m: m["expansion"]), "expansion / start MRR",
+    is_ratio=True)
 
 METRICS = [MRR, ARR, NEW_MRR, EXPANSION_MRR, CONTRACTION_MRR, CHURNED_MRR, REACTIVATION_MRR,
            NET_NEW_MRR, CUSTOMER_CHURN_RATE, GROSS_MRR_CHURN_RATE, NET_REVENUE_RETENTION,

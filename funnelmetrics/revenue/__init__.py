@@ -5,7 +5,9 @@
 - `mrr`: per-account MRR at the previous and this period's end, and its movements;
 - `engagement`: the per-account engagement score;
 - `credit`: won revenue credited to channels by a pluggable model (marketing_roi);
-- `movements`, `cohorts`, `leaderboard`: the tables behind `funnelmetrics mrr` / `leaderboard`.
+- `movements`, `cohorts`, `leaderboard`: the tables behind `funnelmetrics mrr` / `leaderboard`;
+- `customers`: new customers (cac);
+- `batch`: intermediate tables a batch of queries computes once.
 
 Modules here import the compiler lazily where they are entity builders, so
 `funnelmetrics.compile.entities` can name them without an import cycle.

@@ -59,31 +59,41 @@ def spend_channel(scope: Scope, t: ibis.Table) -> ibis.Table:
     return j.mutate(**{"dim:channel": channel}).drop("_cc_id", "_cc_channel")
 
 
-def acquiring_leads(scope: Scope, among: ibis.Value | None = None) -> ibis.Table:
-    """One row per account: account_id and the lead that brought it in (see module doc).
-
-    `among` (a column of account ids) limits it to those accounts: far cheaper than ranking every
-    lead when only a few accounts are wanted (the new customers of `cac`)."""
+def first_won_leads(scope: Scope) -> ibis.Table:
+    """Per account (`_wl_acc`): the lead of its first won opportunity that has one
+    (`_won_lead`)."""
     from funnelmetrics.compile.entities import base
 
-    opps = base(scope, "opportunities")
+    opps = base(scope, "deals")  # no amount is read: no currency conversion
     won = opps.filter((opps.status == "won") & opps.account_id.notnull() & opps.lead_id.notnull())
     first_won = won.mutate(_rn=ibis.row_number().over(
         group_by=won.account_id, order_by=[won.closed_at, won.opportunity_id]))
-    first_won = first_won.filter(first_won._rn == 0).select(
-        _acc=first_won.account_id, _won_lead=first_won.lead_id)
+    return first_won.filter(first_won._rn == 0).select(
+        _wl_acc=first_won.account_id, _won_lead=first_won.lead_id)
+
+
+def earliest_leads(scope: Scope, among: ibis.Value | None = None) -> ibis.Table:
+    """Per account (`_acc2`): its earliest lead (`_first_lead`). `among` (a column of account
+    ids) limits the ranking to those accounts: far cheaper than ranking every lead when few are
+    wanted (the new customers of `cac`)."""
+    from funnelmetrics.compile.entities import base
+
     leads = base(scope, "leads")
     leads = leads.filter(leads.account_id.notnull())
     if among is not None:
-        won = won.filter(won.account_id.isin(among))
         leads = leads.filter(leads.account_id.isin(among))
     earliest = leads.mutate(_rn=ibis.row_number().over(
         group_by=leads.account_id, order_by=[leads.created_at, leads.lead_id]))
-    earliest = earliest.filter(earliest._rn == 0).select(
+    return earliest.filter(earliest._rn == 0).select(
         _acc2=earliest.account_id, _first_lead=earliest.lead_id)
-    accounts = first_won.select(account_id=first_won._acc).union(
+
+
+def acquiring_leads(scope: Scope) -> ibis.Table:
+    """One row per account: account_id and the lead that brought it in (see module doc)."""
+    first_won, earliest = first_won_leads(scope), earliest_leads(scope)
+    accounts = first_won.select(account_id=first_won._wl_acc).union(
         earliest.select(account_id=earliest._acc2)).distinct()
-    j = accounts.left_join(first_won, accounts.account_id == first_won._acc)
+    j = accounts.left_join(first_won, accounts.account_id == first_won._wl_acc)
     j = j.left_join(earliest, j.account_id == earliest._acc2)
     return j.select(account_id=j.account_id, lead_id=ibis.coalesce(j._won_lead, j._first_lead))
 

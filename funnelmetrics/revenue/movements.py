@@ -20,12 +20,10 @@ from funnelmetrics.query import _context, _default_range, parse_query
 if TYPE_CHECKING:
     from funnelmetrics.workspace import Workspace
 
-# column -> (measure, sign in the waterfall)
-STEPS: dict[str, tuple[Any, int]] = {
-    "start": (rv.MRR_START, 1), "new": (rv.NEW, 1), "expansion": (rv.EXPANSION, 1),
-    "reactivation": (rv.REACTIVATION, 1), "contraction": (rv.CONTRACTION, -1),
-    "churn": (rv.CHURN, -1), "end": (rv.MRR_END, 1),
-}
+# column -> sign in the waterfall (start and end are the catalogue's running totals)
+STEPS: dict[str, int] = {"start": 1, "new": 1, "expansion": 1, "reactivation": 1,
+                         "contraction": -1, "churn": -1, "end": 1}
+MOVEMENTS = ("new", "expansion", "reactivation", "contraction", "churn")
 COLUMNS = ["period_start", *STEPS, "net_new"]
 
 _WATERFALL = Metric(
@@ -34,7 +32,7 @@ _WATERFALL = Metric(
                      "MRR awal, pergerakannya dan MRR akhir tiap periode.",
                      "MRR awal, pergerakannya dan MRR akhir setiap tempoh."),
     unit=Unit.CURRENCY, higher_is_better=True, entity="accounts",
-    measures={name: measure for name, (measure, _) in STEPS.items()},
+    measures=rv.TOTALS,
     combine=lambda ctx, m: {"value": m["end"]},
 )
 
@@ -50,9 +48,11 @@ def mrr_waterfall(ws: Workspace, *, grain: str = "month", start: Any = None, end
         q.start, q.end = _default_range(ws, q)
     ctx = _context(ws, q, Window(q.grain, q.start, q.end, ws.config.timezone))
     frame = measure_frame(ctx, _WATERFALL)
-    cols = {name: frame[name].fill_null(0).cast("float64") * sign + 0.0  # no −0.0
-            for name, (_, sign) in STEPS.items()}
-    net_new = sum(cols[name] for name in STEPS if name not in ("start", "end"))
+    m = {name: frame[name].fill_null(0).cast("float64") for name in rv.TOTALS}
+    values = {"start": rv.mrr_start_of(ctx, m), **{k: m[k] for k in MOVEMENTS},
+              "end": rv.mrr_end_of(ctx, m)}
+    cols = {name: values[name] * sign + 0.0 for name, sign in STEPS.items()}  # no −0.0
+    net_new = sum(cols[name] for name in MOVEMENTS)
     dims = {d[4:]: frame[d] for d in ctx.dims}
     df = frame.select("period_start", **dims, **cols, net_new=net_new) \
         .order_by(["period_start", *dims]).execute()

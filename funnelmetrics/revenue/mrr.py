@@ -1,17 +1,22 @@
 """Per-account MRR at period ends and its movements (SPEC §3 mrr … net_new_mrr).
 
 A subscription is active at a period's end when started_at < next and (ended_at is null or
-ended_at ≥ next), `next` being the next period's first instant. For every period of the query
-and every account with paid MRR around it, one row holds the account's MRR
-at the previous period's end (`mrr_start`) and at this period's end (`mrr_end`), and the movement:
+ended_at ≥ next), `next` being the next period's first instant. An account's MRR can only change
+in a period in which one of its paid subscriptions starts or ends, so the `account_mrr` entity has
+one row per such (period, account) — plus, in the query's first period, one for every account
+paying at its start, the base the running totals start from. Each row holds the account's MRR at
+the previous period's end (`mrr_start`) and at this period's end (`mrr_end`), and the movement:
 
 - 0 → x: `new`, or `reactivation` when the account had MRR at an earlier period's end — looked up
   over the account's whole history (its first period end with MRR, `first_paid`), not only the
-  query's range;
-- x → 0: `churn` (and `churned` = 1); x → y: `expansion` (y > x) or `contraction` (y < x).
+  query's range; `started` = 1 for either;
+- x → 0: `churn` (and `churned` = 1); x → y: `expansion` (y > x) or `contraction` (y < x);
+- `base_mrr`, `base_active`: the MRR and the paying account (1) at the start of the first period.
 
-Everything is one Ibis expression: a period spine joined to the subscriptions, grouped per
-(period, account); the history lookup is one grouped aggregate per account.
+Totals over all accounts follow (catalog/revenue.py): MRR at a period's end is the base plus the
+net movements of every period up to it, at its start that minus this period's net movement;
+accounts likewise (base + started − churned). Everything is one Ibis expression: the periods of
+the starts and ends joined to the account's subscriptions, grouped per (period, account).
 """
 
 from __future__ import annotations
@@ -58,56 +63,93 @@ def period_spine(window: Window) -> ibis.Table:
         schema={"period_start": "date", "start_at": "timestamp", "next_start": "timestamp"})
 
 
-def first_paid_periods(scope: Scope, window: Window) -> ibis.Table:
-    """Per account, the first period at whose end it had MRR, over its whole history (for the
-    single-period grain `all`, the first day)."""
+def _paid_from(subs: ibis.Table, window: Window) -> ibis.Value:
+    """The period at whose end a subscription first had MRR: its start's, when it lasts past that
+    period's end (for the single-period grain `all`, its start day); else null."""
     grain = Grain.DAY if window.grain is Grain.ALL else window.grain
-    subs = paid_subscriptions(scope)
     started = period_of(subs.started_at, grain, window.tz)
     spans_an_end = subs.ended_at.isnull() | (period_of(subs.ended_at, grain, window.tz) > started)
-    subs = subs.mutate(_p=started).filter(spans_an_end)
-    return subs.group_by(_fp_acc=subs.account_id).aggregate(first_paid=subs._p.min())
+    return ibis.ifelse(spans_an_end, started, ibis.null("date"))
+
+
+def _period_of_event(ts: ibis.Value, window: Window) -> ibis.Value:
+    """The query period an instant falls in (outside the range: another date, or null)."""
+    if window.grain is Grain.ALL:
+        return ibis.ifelse(window.contains(ts), ibis.literal(window.periods[0], "date"),
+                           ibis.null("date"))
+    return period_of(ts, window.grain, window.tz)
+
+
+def changed_accounts(subs: ibis.Table, window: Window) -> ibis.Table:
+    """(`_period`, `account_id`): the periods in which an account's paid subscriptions start or
+    end, and the first period for every account paying at its start."""
+    first = window.periods[0]
+    t0 = local_to_utc(dt.datetime.combine(first, dt.time()), window.tz)
+    starts = subs.select("account_id", _period=_period_of_event(subs.started_at, window))
+    ended = subs.filter(subs.ended_at.notnull())
+    ends = ended.select("account_id", _period=_period_of_event(ended.ended_at, window))
+    paying = subs.filter(active_at(None, subs, ibis.literal(t0, "timestamp")))
+    base = paying.select("account_id", _period=ibis.literal(first, "date"))
+    return ibis.union(starts, ends, base).distinct()
 
 
 def mrr_at_ends(scope: Scope, window: Window) -> ibis.Table:
-    """Per (period, account): MRR at the previous period's end and at this period's end."""
+    """Per changed (period, account): MRR at the previous period's end and at this period's end,
+    and the account's `first_paid` period."""
     subs = paid_subscriptions(scope)
     spine = period_spine(window)
-    j = spine.join(subs, [subs.started_at < spine.next_start,
-                          subs.ended_at.isnull() | (subs.ended_at >= spine.start_at)])
+    pairs = changed_accounts(subs, window)
+    # A left join, so that DuckDB keeps this join order: the few changed pairs get their period's
+    # bounds first (out-of-range pairs get none and meet no subscription below).
+    pairs = pairs.left_join(spine, pairs._period == spine.period_start)
+    history = subs.select(_acc=subs.account_id, started_at=subs.started_at,
+                          ended_at=subs.ended_at, mrr=subs.mrr, _paid=_paid_from(subs, window))
+    j = pairs.join(history, [pairs.account_id == history._acc,
+                             history.started_at < pairs.next_start])
     at_start = active_at(None, j, j.start_at)
     at_end = active_at(None, j, j.next_start)
     per = j.group_by(_period=j.period_start, _next=j.next_start, account_id=j.account_id) \
-        .aggregate(mrr_start=j.mrr.sum(where=at_start), mrr_end=j.mrr.sum(where=at_end))
+        .aggregate(mrr_start=j.mrr.sum(where=at_start), mrr_end=j.mrr.sum(where=at_end),
+                   first_paid=j._paid.min())
     return per.mutate(mrr_start=per.mrr_start.fill_null(0).round(DIGITS),
                       mrr_end=per.mrr_end.fill_null(0).round(DIGITS))
 
 
-def with_movements(per: ibis.Table, first_paid: ibis.Table) -> ibis.Table:
+def with_movements(per: ibis.Table, window: Window) -> ibis.Table:
     """Classify each (period, account) change of MRR (see module doc)."""
-    j = per.left_join(first_paid, per.account_id == first_paid._fp_acc)
-    s, e = j.mrr_start, j.mrr_end
+    s, e = per.mrr_start, per.mrr_end
     zero = ibis.literal(0.0)
     starts = (s == 0) & (e > 0)
-    again = starts & j.first_paid.notnull() & (j.first_paid < j._period)
-    return j.mutate(
+    again = starts & per.first_paid.notnull() & (per.first_paid < per._period)
+    first = per._period == ibis.literal(window.periods[0], "date")
+    return per.mutate(
         new=ibis.ifelse(starts & ~again, e, zero),
         reactivation=ibis.ifelse(again, e, zero),
         expansion=ibis.ifelse((s > 0) & (e > s), e - s, zero),
         contraction=ibis.ifelse((s > 0) & (e > 0) & (e < s), s - e, zero),
         churn=ibis.ifelse((s > 0) & (e == 0), s, zero),
         churned=ibis.ifelse((s > 0) & (e == 0), 1, 0),
-        active_start=ibis.ifelse(s > 0, 1, 0),
-        active_end=ibis.ifelse(e > 0, 1, 0),
-    ).drop("_fp_acc")
+        started=ibis.ifelse(starts, 1, 0),
+        base_mrr=ibis.ifelse(first, s, zero),
+        base_active=ibis.ifelse(first & (s > 0), 1, 0),
+    )
+
+
+def movement_rows(scope: Scope, window: Window) -> ibis.Table:
+    """Movements per changed (period, account); shared by a batch's queries over the same
+    periods (`revenue.batch`): every revenue metric but mrr/arr reads them."""
+    from funnelmetrics.revenue.batch import shared
+
+    key = ("account_mrr", scope.as_of, window.grain, tuple(window.periods), window.tz)
+    return shared(scope, key, lambda: with_movements(mrr_at_ends(scope, window), window))
 
 
 def account_mrr_rows(ctx: Context) -> ibis.Table:
-    """The `account_mrr` entity: movements per (period, account), with the query's dimensions."""
+    """The `account_mrr` entity: movements per changed (period, account), with the query's
+    dimensions."""
     from funnelmetrics.revenue.accounts import with_account_dimensions
 
-    rows = with_movements(mrr_at_ends(ctx.scope, ctx.window),
-                          first_paid_periods(ctx.scope, ctx.window))
+    rows = movement_rows(ctx.scope, ctx.window)
     return with_account_dimensions(ctx, rows, "MRR movements")
 
 
