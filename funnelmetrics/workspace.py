@@ -5,7 +5,7 @@ This is the thin object over an Ibis connection that every interface (Python, CL
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -121,6 +121,17 @@ class Workspace:
         if token != self._schema:
             self._tables.clear()
             self._schema = token
+
+    def shared(self, key: Hashable, build: Callable[[], ibis.Table]) -> ibis.Table:
+        """`build()`, materialised once per batch under `key` (a temporary table, dropped when
+        the batch ends; the key must name everything the table depends on besides the
+        workspace); just `build()` outside a batch or on another engine than DuckDB."""
+        if self.memo is None or not self.is_duckdb:
+            return build()
+        if key not in self.memo:
+            self.memo[key] = build().cache()
+            self.memo.setdefault(RELEASE, []).append(self.memo[key])
+        return self.memo[key]
 
     @contextmanager
     def batch(self) -> Iterator[Workspace]:

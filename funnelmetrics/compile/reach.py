@@ -14,7 +14,6 @@ import ibis
 
 from funnelmetrics.compile.entities import Scope, base
 from funnelmetrics.config import Funnel, Mode
-from funnelmetrics.workspace import RELEASE
 
 
 def reach_column(stage: str) -> str:
@@ -73,23 +72,21 @@ def _shared(scope: Scope, funnel: Funnel, mode: Mode, what: str) -> ibis.Table:
     `reach`: per lead, `created_at` and the reach time of every stage (no key: it serves the
     queries that read nothing else of a lead, and a text key would double its cost).
     """
-    memo = scope.ws.memo
-    assert memo is not None
     key = (what, scope.as_of, funnel.name, tuple(funnel.stages), mode)
-    if key not in memo:
-        later = list(funnel.stages[1:])
+    later = list(funnel.stages[1:])
+
+    def build() -> ibis.Table:
         if what == "firsts":
-            rows = _stage_minima(scope, funnel, mode, later)
-        else:
-            rows = base(scope, "leads").select("lead_id", "created_at")
-            if later:
-                firsts = memo.get(("firsts", *key[1:]))
-                firsts = _stage_minima(scope, funnel, mode, later) if firsts is None else firsts
-                rows = rows.left_join(firsts, rows.lead_id == firsts._lid).drop("_lid")
-            rows = rows.drop("lead_id").mutate(**{reach_column(funnel.first): rows.created_at})
-        memo[key] = rows.cache()
-        memo.setdefault(RELEASE, []).append(memo[key])
-    return memo[key]
+            return _stage_minima(scope, funnel, mode, later)
+        rows = base(scope, "leads").select("lead_id", "created_at")
+        if later:
+            memo = scope.ws.memo or {}
+            firsts = memo.get(("firsts", *key[1:]))
+            firsts = _stage_minima(scope, funnel, mode, later) if firsts is None else firsts
+            rows = rows.left_join(firsts, rows.lead_id == firsts._lid).drop("_lid")
+        return rows.drop("lead_id").mutate(**{reach_column(funnel.first): rows.created_at})
+
+    return scope.ws.shared(key, build)
 
 
 def _stage_minima(scope: Scope, funnel: Funnel, mode: Mode, later: list[str]) -> ibis.Table:

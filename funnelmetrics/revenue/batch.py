@@ -17,14 +17,5 @@ if TYPE_CHECKING:
 
 
 def shared(scope: Scope, key: Hashable, build: Callable[[], ibis.Table]) -> ibis.Table:
-    """`build()`, materialised once per batch under `key` (which must name everything the
-    table depends on besides the workspace); just `build()` outside a batch."""
-    from funnelmetrics.workspace import RELEASE
-
-    memo = scope.ws.memo
-    if memo is None or not scope.ws.is_duckdb:
-        return build()
-    if key not in memo:
-        memo[key] = build().cache()
-        memo.setdefault(RELEASE, []).append(memo[key])
-    return memo[key]
+    """`build()`, materialised once per batch under `key` (see `Workspace.shared`)."""
+    return scope.ws.shared(key, build)
