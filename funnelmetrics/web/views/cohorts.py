@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import HTTPException
-
 from funnelmetrics.cli.render import jsonable
 from funnelmetrics.i18n.ui import t
-from funnelmetrics.web import charts, service
+from funnelmetrics.web import charts
 from funnelmetrics.web.auth import Principal
 from funnelmetrics.web.source import Session
 from funnelmetrics.web.views.common import (
@@ -21,6 +19,7 @@ from funnelmetrics.web.views.common import (
     rows_url,
     series_of,
     unavailable,
+    view_or_note,
 )
 
 SEGMENTS = 10
@@ -92,17 +91,11 @@ def retention_card(session: Session, who: Principal, f: Filters) -> Card:
     """MRR retained by cohort of first paid subscription × periods since
     (`funnelmetrics.revenue.cohorts.mrr_cohorts`)."""
     title = t("retention_heatmap", f.lang)
-    try:
-        df = service.view(session, who, "funnelmetrics.revenue.cohorts", "mrr_cohorts",
-                          grain=f.grain, start=f.start, end=f.end, as_of=f.as_of)
-    except service.NotAvailable:
-        return unavailable(title, f.lang)
-    except HTTPException as exc:
-        if exc.status_code != 403:
-            raise
-        return unavailable(title, f.lang, "not_for_role")
-    if df.empty:
-        return unavailable(title, f.lang, "no_data")
+    df, note = view_or_note(session, who, title, f.lang, "funnelmetrics.revenue.cohorts",
+                            "mrr_cohorts", grain=f.grain, start=f.start, end=f.end,
+                            as_of=f.as_of)
+    if note is not None:
+        return note
     cohorts = list(dict.fromkeys(df["cohort"]))
     ages = sorted(set(int(a) for a in df["periods_since_start"]))
     cells = {(c, int(a)): r for c, a, r in zip(df["cohort"], df["periods_since_start"],

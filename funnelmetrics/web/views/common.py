@@ -214,6 +214,25 @@ def unavailable(title: str, lang: str, key: str = "not_available") -> Card:
     return Card(title, note=t(key, lang))
 
 
+def view_or_note(session: Session, who: Principal, title: str, lang: str, module: str,
+                 function: str, **query: Any) -> tuple[Any, Card | None]:
+    """A library view's rows for a card: (rows, None), or (None, a card saying why there are
+    none: not available here, not for the caller's role, the query's error, no data)."""
+    try:
+        df = service.view(session, who, module, function, **query)
+    except service.NotAvailable:
+        return None, unavailable(title, lang)
+    except HTTPException as exc:
+        if exc.status_code != 403:
+            raise
+        return None, unavailable(title, lang, "not_for_role")
+    except QueryError as exc:
+        return None, Card(title, note=str(exc).splitlines()[0])
+    if df.empty:
+        return None, unavailable(title, lang, "no_data")
+    return df, None
+
+
 def fetch(session: Session, who: Principal, f: Filters, metric_id: str,
           params: Mapping[str, Any] | None = None, by: Sequence[str] = (),
           grain: str | None = None) -> Any:

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import HTTPException
-
 from funnelmetrics import catalog
 from funnelmetrics.cli.render import jsonable
-from funnelmetrics.errors import QueryError
 from funnelmetrics.i18n.ui import t
 from funnelmetrics.web import charts, service
 from funnelmetrics.web.auth import Principal
@@ -21,6 +18,7 @@ from funnelmetrics.web.views.common import (
     export_rows_links,
     metric_card,
     unavailable,
+    view_or_note,
 )
 
 STEPS = [("start", "start_mrr"), ("new", "new_mrr"), ("reactivation", "reactivation_mrr"),
@@ -32,20 +30,11 @@ def waterfall_card(session: Session, who: Principal, f: Filters) -> Card:
     """Start MRR, each movement of the last period of the range, end MRR
     (`funnelmetrics.revenue.movements.mrr_waterfall`: start + movements = end by construction)."""
     title = t("mrr_movements", f.lang)
-    try:
-        df = service.view(session, who, "funnelmetrics.revenue.movements", "mrr_waterfall",
-                          grain=f.grain, start=f.start, end=f.end, as_of=f.as_of,
-                          where=dict(f.where))
-    except service.NotAvailable:
-        return unavailable(title, f.lang)
-    except HTTPException as exc:
-        if exc.status_code != 403:
-            raise
-        return unavailable(title, f.lang, "not_for_role")
-    except QueryError as exc:
-        return Card(title, note=str(exc).splitlines()[0])
-    if df.empty:
-        return unavailable(title, f.lang, "no_data")
+    df, note = view_or_note(session, who, title, f.lang, "funnelmetrics.revenue.movements",
+                            "mrr_waterfall", grain=f.grain, start=f.start, end=f.end,
+                            as_of=f.as_of, where=dict(f.where))
+    if note is not None:
+        return note
     last = df.iloc[-1]
     labels = [_label(key, f.lang) for _, key in STEPS]
     values = [jsonable(last[column]) for column, _ in STEPS]
