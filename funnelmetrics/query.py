@@ -49,16 +49,35 @@ class MetricQuery:
     as_of: dt.datetime | None = None
 
 
+def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, Any]:
+    """`KEY=VALUE` options into a dict; a repeated key collects a list."""
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise QueryError(f"{what} takes KEY=VALUE, not {pair!r}")
+        key, value = key.strip(), value.strip()
+        if key in out:
+            out[key] = [*(out[key] if isinstance(out[key], list) else [out[key]]), value]
+        else:
+            out[key] = value
+    return out
+
+
 def parse_query(ws: Workspace, metric_id: str, *, grain: str | Grain = "month",
                 by: str | Sequence[str] | None = None, start: Any = None, end: Any = None,
-                where: Mapping[str, Any] | None = None, as_of: Any = None,
-                params: Mapping[str, Any] | None = None, **more_params: Any) -> MetricQuery:
+                where: Mapping[str, Any] | str | Sequence[str] | None = None,
+                as_of: Any = None, params: Mapping[str, Any] | None = None, **more_params: Any) -> MetricQuery:
     metric = catalog.get(metric_id)
     dims = [by] if isinstance(by, str) else list(by or [])
     dims = [part.strip() for d in dims for part in d.split(",") if part.strip()]
     start_d, end_d = parse_date(start, "start"), parse_date(end, "end")
     if start_d and end_d and end_d < start_d:
         raise QueryError(f"end {end_d} is before start {start_d}")
+    if isinstance(where, str | list | tuple):  # "segment=SMB" text, as on the command line
+        where = parse_pairs([where] if isinstance(where, str) else list(where), "where")
+    elif where is not None and not isinstance(where, Mapping):
+        raise QueryError(f"where takes a mapping or KEY=VALUE text, not {where!r}")
     given = {**(params or {}), **more_params}
     return MetricQuery(metric=metric, grain=parse_grain(grain), by=dims, start=start_d,
                        end=end_d, where=dict(where or {}),

@@ -118,3 +118,17 @@ def test_rows_written_between_batches_are_counted(ws):
     ws.duckdb.execute("INSERT INTO stage_events VALUES ('D', 'mql', TIMESTAMP '2026-02-12')")
     with ws.batch():
         assert values(ws.metric("stage_reached", stage="mql", **RANGE)) == [2, 2]
+
+
+def test_where_as_key_value_text_is_the_same_filter(ws):
+    """Python takes `where` as on the command line too; a malformed pair is a one-line error."""
+    from funnelmetrics.errors import QueryError
+
+    query = {"stage": "mql", **RANGE}
+    as_text = ws.metric("stage_reached", where="source=web", **query)
+    # source=web: A (mql 01-03) in January, C (mql 02-05) in February
+    assert values(as_text) == [1, 1]
+    pd.testing.assert_frame_equal(as_text, ws.metric("stage_reached", where={"source": "web"},
+                                                     **query))
+    with pytest.raises(QueryError, match="KEY=VALUE"):
+        ws.metric("stage_reached", where="source", **query)

@@ -23,6 +23,7 @@ from funnelmetrics.cli.app import (
 )
 from funnelmetrics.cli.render import print_csv, print_json_line, records, rich_table, show
 from funnelmetrics.errors import QueryError
+from funnelmetrics.query import parse_pairs
 
 GrainOption = Annotated[str, typer.Option("--grain", help="day, week, month, quarter, year, all.")]
 ByOption = Annotated[list[str] | None, typer.Option(
@@ -34,21 +35,6 @@ WhereOption = Annotated[list[str] | None, typer.Option(
 ParamOption = Annotated[list[str] | None, typer.Option(
     "--param", help="Metric parameter KEY=VALUE, e.g. from_stage=mql (repeatable).")]
 LangOption = Annotated[str | None, typer.Option("--lang", help="en, id or ms.")]
-
-
-def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, Any]:
-    """`KEY=VALUE` options into a dict; a repeated key collects a list."""
-    out: dict[str, Any] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise QueryError(f"{what} takes KEY=VALUE, not {pair!r}")
-        key, value = key.strip(), value.strip()
-        if key in out:
-            out[key] = [*(out[key] if isinstance(out[key], list) else [out[key]]), value]
-        else:
-            out[key] = value
-    return out
 
 
 def _lang(ws: Any, lang: str | None) -> str:

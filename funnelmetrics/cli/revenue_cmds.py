@@ -56,7 +56,7 @@ def _lang(ws: Any, lang: str | None) -> str:
 
 
 def _where(pairs: list[str] | None) -> dict[str, Any]:
-    from funnelmetrics.cli.metric_cmds import parse_pairs
+    from funnelmetrics.query import parse_pairs
 
     return parse_pairs(pairs, "--where")
 

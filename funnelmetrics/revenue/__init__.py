@@ -6,8 +6,10 @@
 - `engagement`: the per-account engagement score;
 - `credit`: won revenue credited to channels by a pluggable model (marketing_roi);
 - `movements`, `cohorts`, `leaderboard`: the tables behind `funnelmetrics mrr` / `leaderboard`;
-- `customers`: new customers (cac);
-- `batch`: intermediate tables a batch of queries computes once.
+- `customers`: new customers (cac).
+
+Inside `ws.batch()` the MRR movements and the new customers are materialised once
+(`Workspace.shared`).
 
 Modules here import the compiler lazily where they are entity builders, so
 `funnelmetrics.compile.entities` can name them without an import cycle.

@@ -45,10 +45,8 @@ def _first_won(won: ibis.Table) -> ibis.Table:
 
 def new_customers(scope: Scope) -> ibis.Table:
     """One row per customer: `customer_key`, `customer_at`, its lead and the columns of its
-    first won deal (shared by a batch's queries, `revenue.batch`)."""
-    from funnelmetrics.revenue.batch import shared
-
-    return shared(scope, ("new_customers", scope.as_of), lambda: _new_customers(scope))
+    first won deal (shared by a batch's queries, `Workspace.shared`)."""
+    return scope.ws.shared(("new_customers", scope.as_of), lambda: _new_customers(scope))
 
 
 def _new_customers(scope: Scope) -> ibis.Table:

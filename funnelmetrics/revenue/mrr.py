@@ -137,11 +137,9 @@ def with_movements(per: ibis.Table, window: Window) -> ibis.Table:
 
 def movement_rows(scope: Scope, window: Window) -> ibis.Table:
     """Movements per changed (period, account); shared by a batch's queries over the same
-    periods (`revenue.batch`): every revenue metric but mrr/arr reads them."""
-    from funnelmetrics.revenue.batch import shared
-
+    periods (`Workspace.shared`): every revenue metric but mrr/arr reads them."""
     key = ("account_mrr", scope.as_of, window.grain, tuple(window.periods), window.tz)
-    return shared(scope, key, lambda: with_movements(mrr_at_ends(scope, window), window))
+    return scope.ws.shared(key, lambda: with_movements(mrr_at_ends(scope, window), window))
 
 
 def account_mrr_rows(ctx: Context) -> ibis.Table:
