@@ -385,6 +385,9 @@ def items_markdown(r: dict) -> list[str]:
              "| metric | funnelmetrics one by one | in one batch | hand SQL | ratio (one by one) "
              "| ratio (batch) | pandas compute |",
              "|---|---:|---:|---:|---:|---:|---:|"]
+    if "(prepare)" in bat:  # the batch's shared tables and fused aggregates, built up front
+        lines.append(f"| (prepare: shared tables, fused aggregates) | | "
+                     f"{_s(bat['(prepare)'], 3)} | | | | |")
     for item in suite():
         k = item.key
         lines.append(f"| {k} | {_s(fm.get(k), 3)} | {_s(bat.get(k), 3)} | {_s(sql.get(k), 3)} "

@@ -62,10 +62,12 @@ def kpi_summary(ws: Workspace, grain: Grain, *, as_of: Any = None,
     end = shift(last, grain) - dt.timedelta(days=1)
     known = {m.id for m in catalog.all_metrics()}
     out = []
-    with ws.batch():  # the headlines share their reach table and currency probes
-        frames = {(metric_id, str(params)): ws.metric(
-            metric_id, grain=grain.value, start=before, end=end, as_of=as_of, params=params)
-            for metric_id, params in HEADLINE if metric_id in known}
+    wanted = [(metric_id, params) for metric_id, params in HEADLINE if metric_id in known]
+    # one batch: the headlines share their reach table, currency probes and aggregates
+    results = ws.metrics([(metric_id, {"params": params}) for metric_id, params in wanted],
+                         grain=grain.value, start=before, end=end, as_of=as_of)
+    frames = {(metric_id, str(params)): df
+              for (metric_id, params), df in zip(wanted, results, strict=True)}
     for metric_id, params in HEADLINE:
         if metric_id not in known:
             continue

@@ -6,7 +6,7 @@ This is the thin object over an Ibis connection that every interface (Python, CL
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 
 RELEASE = "release"  # memo key: cached tables to drop when the batch ends
+PLAN = "plan"  # memo key: while `metrics` plans, the grouped aggregates its queries will need
+FUSED = "fused"  # memo key: grouped aggregates computed once for several queries of a batch
 
 
 def _is_url(target: str) -> bool:
@@ -133,6 +135,58 @@ class Workspace:
             self.memo.setdefault(RELEASE, []).append(self.memo[key])
         return self.memo[key]
 
+    def grouped(self, rows: ibis.Table, keys: list[str],
+                aggregates: Mapping[str, ibis.Value]) -> ibis.Table:
+        """`rows.group_by(keys).aggregate(**aggregates)`. Inside `metrics`, the queries that
+        group the same rows by the same keys are answered by one aggregate, computed once
+        with all their measures (see `prepare`)."""
+        memo = self.memo
+        if memo is not None:
+            slot = (rows.op(), tuple(keys))
+            if PLAN in memo:
+                _, uses, wanted = memo[PLAN].setdefault(slot, (rows, [0], {}))
+                uses[0] += 1
+                wanted.update((a.op(), a) for a in aggregates.values())
+            done = memo.get(FUSED, {}).get(slot)
+            if done is not None and all(a.op() in done[1] for a in aggregates.values()):
+                table, names = done
+                return table.select(*keys, **{n: table[names[a.op()]]
+                                              for n, a in aggregates.items()})
+        return rows.group_by(keys).aggregate(**aggregates)
+
+    def prepare(self, queries: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
+        """Inside a batch, announce the metric queries it will run (id, options): every
+        query is built (nothing is run but the shared tables building needs), then each grouped
+        aggregate that several of them need is computed once, with all their measures. The
+        queries themselves run afterwards, in any order, each reading its part of those
+        aggregates. Outside a batch this does nothing (there would be nowhere to keep them).
+
+        >>> with ws.batch():  # doctest: +SKIP
+        ...     ws.prepare([("stage_reached", {"stage": "sql"}), ("win_rate", {})])
+        ...     sql, win = ws.metric("stage_reached", stage="sql"), ws.metric("win_rate")
+        """
+        from funnelmetrics.errors import FunnelmetricsError
+
+        if self.memo is None or not self.is_duckdb:
+            return
+        self.memo[PLAN] = {}
+        try:
+            for metric_id, query in queries:
+                with suppress(FunnelmetricsError):  # the query itself reports it, in its turn
+                    self.expr(metric_id, **query)
+        finally:
+            plan = self.memo.pop(PLAN)
+        fused = self.memo.setdefault(FUSED, {})
+        for slot, (rows, uses, wanted) in plan.items():
+            if uses[0] < 2:
+                continue
+            names = {op: f"_f{i}" for i, op in enumerate(wanted)}
+            aggregates = {names[op]: value for op, value in wanted.items()}
+            keys = list(slot[1])
+            table = self.shared(("fused", slot),
+                                lambda r=rows, k=keys, a=aggregates: r.group_by(k).aggregate(**a))
+            fused[slot] = (table, names)
+
     @contextmanager
     def batch(self) -> Iterator[Workspace]:
         """Queries run inside share what does not change between them: table handles, the
@@ -175,9 +229,12 @@ class Workspace:
         >>> ws.metrics(["win_rate", ("stage_reached", {"stage": "sql"})], start="2026-01-01")
         ... # doctest: +SKIP
         """
+        items = [(q, dict(common)) if isinstance(q, str) else (q[0], {**common, **q[1]})
+                 for q in queries]
         with self.batch():
-            return [self.metric(q, **common) if isinstance(q, str)
-                    else self.metric(q[0], **{**common, **q[1]}) for q in queries]
+            if len(items) > 1:
+                self.prepare(items)
+            return [self.metric(metric_id, **query) for metric_id, query in items]
 
     def expr(self, metric_id: str, **query: Any) -> ibis.Table:
         """The Ibis expression of a metric query (nothing is executed)."""

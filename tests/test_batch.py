@@ -132,3 +132,75 @@ def test_where_as_key_value_text_is_the_same_filter(ws):
                                                      **query))
     with pytest.raises(QueryError, match="KEY=VALUE"):
         ws.metric("stage_reached", where="source", **query)
+
+
+# ---- one aggregate for the queries of `metrics` that group the same rows ----------------------
+def fused_answers(ws, queries) -> tuple[list, int]:
+    """The queries' results, and how many of their grouped aggregates came from a fused one."""
+    from funnelmetrics import workspace
+
+    served = []
+    grouped = workspace.Workspace.grouped
+
+    def spy(self, rows, keys, aggregates):
+        out = grouped(self, rows, keys, aggregates)
+        if self.memo is not None and workspace.PLAN not in self.memo:
+            fused = [table for table, _ in self.memo.get(workspace.FUSED, {}).values()]
+            served.append(any(f.op() in out.op().find(type(f.op())) for f in fused))
+        return out
+
+    workspace.Workspace.grouped = spy
+    try:
+        results = ws.metrics(queries, **RANGE)
+    finally:
+        workspace.Workspace.grouped = grouped
+    return results, sum(served)
+
+
+def test_queries_of_one_cohort_share_one_aggregate(ws):
+    queries = [("stage_reached", {"stage": "lead"}),
+               ("stage_conversion_rate", {"from_stage": "lead", "to_stage": "mql"}),
+               ("lead_conversion_rate", {}),
+               ("time_in_stage", {"stage": "lead"})]
+    (reached, to_mql, to_won, days), fused = fused_answers(ws, queries)
+    assert fused == 4  # all four read leads by when they reached `lead`: one aggregate
+    assert values(reached) == [2, 2]  # A, B in January; C, D in February
+    assert values(to_mql) == [1.0, 0.5]  # A, B (cumulatively) reached mql; C did, D not
+    assert values(to_won) == [0.5, 0.0]  # A won within the window; B, C, D did not
+    assert values(days) == [3.5, 4.0]  # A 2 days, B 5 days to their next stage; C 4 days
+
+
+def test_fused_queries_split_by_a_dimension_and_filtered(ws):
+    queries = [("stage_reached", {"stage": "mql", "by": "source"}),
+               ("stage_conversion_rate", {"from_stage": "mql", "to_stage": "sql",
+                                          "by": "source"}),
+               ("stage_reached", {"stage": "mql", "where": {"source": "web"}}),
+               ("time_in_stage", {"stage": "mql", "where": {"source": "web"}})]
+    (reached, rate, web, web_days), fused = fused_answers(ws, queries)
+    assert fused == 4  # two slots (by source; where source=web), two queries each
+    by_source = {(str(p), s): v for p, s, v in zip(reached.period_start, reached.source,
+                                                  reached.value, strict=True)}
+    # January: A (web, mql 01-03), B (ads, sql 01-15 counts for mql); February: C (web)
+    assert by_source == {("2026-01-01", "web"): 1, ("2026-01-01", "ads"): 1,
+                         ("2026-02-01", "web"): 1, ("2026-02-01", "ads"): 0}
+    rates = {(str(p), s): v for p, s, v in zip(rate.period_start, rate.source, rate.value,
+                                              strict=True)}
+    # A reached sql 7 days after mql; B reached both on 01-15; C never reached sql
+    assert rates[("2026-01-01", "web")] == 1.0 and rates[("2026-01-01", "ads")] == 1.0
+    assert rates[("2026-02-01", "web")] == 0.0
+    assert values(web) == [1, 1]
+    assert values(web_days) == [7.0, None]  # A: mql 01-03 → sql 01-10; C never moved on
+
+
+def test_a_query_alone_in_its_group_is_not_fused(ws):
+    _, fused = fused_answers(ws, [("win_rate", {}), ("pipeline_value", {})])
+    assert fused == 0  # different rows: nothing to share, nothing computed twice
+
+
+def test_a_bad_query_in_metrics_fails_in_its_turn_and_leaves_nothing(ws):
+    from funnelmetrics.errors import QueryError
+
+    with pytest.raises(QueryError, match="stage"):
+        ws.metrics([("stage_reached", {"stage": "mql"}), ("stage_reached", {"stage": "nope"}),
+                    ("stage_reached", {"stage": "sql"})], **RANGE)
+    assert temp_tables(ws) == [] and ws.memo is None

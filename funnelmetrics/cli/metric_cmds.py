@@ -80,10 +80,14 @@ def metric_cmd(
     unknown = set(params) - {p.name for m in metrics for p in m.params}
     if unknown:
         raise QueryError(f"no metric here takes parameter {sorted(unknown)[0]!r}")
+    owns = [{k: v for k, v in params.items() if metric.param(k) is not None}
+            for metric in metrics]
     with open_workspace(db, read_only=True) as ws, ws.batch():  # shared work done once
         lang = _lang(ws, lang)
-        for i, (name, metric) in enumerate(zip(names, metrics, strict=True)):
-            own = {k: v for k, v in params.items() if metric.param(k) is not None}
+        if not explain:
+            ws.prepare([(name, {"params": own, **query}) for name, own in zip(names, owns,
+                                                                             strict=True)])
+        for i, (name, metric, own) in enumerate(zip(names, metrics, owns, strict=True)):
             if explain:
                 sql = ws.explain(name, params=own, **query)
                 if console.is_terminal:

@@ -136,19 +136,19 @@ def _part(ctx: Context, members: list[tuple[str, Measure]], window: Window) -> i
     """One grouped aggregate for measures sharing an entity and a time."""
     first = members[0][1]
     t = entity_rows(ctx, entity_of(ctx, first))
-    keys = ctx.dims
+    group = ctx.scope.ws.grouped
     if first.time_kind is Time.SNAPSHOT:
         spine = window.spine()
-        j = spine.join(t, [first.active(ctx, t, spine.next_start)])
-        return j.group_by(["period_start", *keys]).aggregate(
-            **{name: _aggregate(j, ctx, m) for name, m in members})
+        t = spine.join(t, [first.active(ctx, t, spine.next_start)])
+        return group(t, ["period_start", *ctx.dims],
+                     {name: _aggregate(t, ctx, m) for name, m in members})
     time = _time_name(ctx, first)
     calendar = time in ent.CALENDAR_DATES.get(entity_of(ctx, first), ())
     t = t.mutate(_ts=t[time])
     t = t.filter(t._ts.notnull() & window.contains(t._ts, calendar=calendar))
-    t = t.mutate(period_start=window.period_of(t._ts, calendar=calendar))
-    return t.group_by(["period_start", *keys]).aggregate(
-        **{name: _aggregate(t, ctx, m) for name, m in members})
+    t = t.mutate(_pk=window.period_key(t._ts, calendar=calendar))  # the start date comes after
+    part = group(t, ["_pk", *ctx.dims], {name: _aggregate(t, ctx, m) for name, m in members})
+    return part.mutate(period_start=window.key_start(part._pk)).drop("_pk")
 
 
 def _frame(ctx: Context, parts: list[ibis.Table], window: Window) -> ibis.Table:

@@ -44,13 +44,15 @@ def reach_times(scope: Scope, funnel: Funnel, mode: Mode,
     or when the first stage is not wanted and there is no as-of instant (then only the leads
     with a stage event come back).
     """
-    wanted = set(funnel.stages if stages is None else stages)
-    later = [s for s in funnel.stages[1:] if s in wanted]
     batch = scope.ws.memo is not None and scope.ws.is_duckdb
+    # In a batch every stage is selected from the shared tables (free: the engine reads only
+    # the columns a query uses), so that queries of the batch build the very same rows.
+    wanted = set(funnel.stages if stages is None or batch else stages)
+    later = [s for s in funnel.stages[1:] if s in wanted]
     if batch and not leads:
         shared = _shared(scope, funnel, mode, "reach")
-        return shared.select("created_at", reach_column(funnel.first),
-                             *(reach_column(s) for s in later))
+        return shared.select("created_at", *(reach_column(s) for s in later),
+                             **{reach_column(funnel.first): shared.created_at})
     rows = base(scope, "leads")
     if later:
         if batch:
@@ -69,8 +71,9 @@ def _shared(scope: Scope, funnel: Funnel, mode: Mode, what: str) -> ibis.Table:
     they are the costly part of most funnel metrics.
 
     `firsts`: per lead with a stage event (`_lid`), the reach time of every later stage;
-    `reach`: per lead, `created_at` and the reach time of every stage (no key: it serves the
-    queries that read nothing else of a lead, and a text key would double its cost).
+    `reach`: per lead, `created_at` and the reach time of every later stage (no key: it serves
+    the queries that read nothing else of a lead, and a text key would double its cost; the
+    first stage's reach time is `created_at`, not stored twice).
     """
     key = (what, scope.as_of, funnel.name, tuple(funnel.stages), mode)
     later = list(funnel.stages[1:])
@@ -84,7 +87,7 @@ def _shared(scope: Scope, funnel: Funnel, mode: Mode, what: str) -> ibis.Table:
             firsts = memo.get(("firsts", *key[1:]))
             firsts = _stage_minima(scope, funnel, mode, later) if firsts is None else firsts
             rows = rows.left_join(firsts, rows.lead_id == firsts._lid).drop("_lid")
-        return rows.drop("lead_id").mutate(**{reach_column(funnel.first): rows.created_at})
+        return rows.drop("lead_id")
 
     return scope.ws.shared(key, build)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 import ibis
@@ -141,6 +141,34 @@ def period_of(ts: ir.TimestampValue, grain: Grain, tz: str) -> ir.DateValue:
     return local.truncate(grain.unit).date()
 
 
+def period_key(ts: ir.TimestampValue, grain: Grain, tz: str) -> ir.Value:
+    """What identifies the period containing each instant, cheap to compute and group by:
+    the start date for days and weeks, an integer for months, quarters and years (truncating
+    a timestamp to a month costs a scan several times what reading its year and month does).
+    `key_start` turns it into the period's start date, once per group."""
+    local = to_local(ts, tz)
+    if grain is Grain.DAY:
+        return local.date()
+    if grain is Grain.WEEK:
+        return local.truncate("W").date()
+    if grain is Grain.MONTH:
+        return local.year() * 12 + local.month() - 1
+    if grain is Grain.QUARTER:
+        return local.year() * 4 + local.quarter() - 1
+    return local.year()
+
+
+def key_start(key: ir.Value, grain: Grain) -> ir.DateValue:
+    """The start date of the period a `period_key` names."""
+    if grain in (Grain.DAY, Grain.WEEK, Grain.ALL):
+        return key
+    if grain is Grain.MONTH:
+        return ibis.date(key // 12, key % 12 + 1, 1)
+    if grain is Grain.QUARTER:
+        return ibis.date(key // 4, key % 4 * 3 + 1, 1)
+    return ibis.date(key, 1, 1)
+
+
 @dataclass(frozen=True)
 class Window:
     """The reporting range: whole periods from the one containing `start` to the one with `end`."""
@@ -170,6 +198,15 @@ class Window:
             return ibis.literal(self.start, "date")
         return period_of(ts, self.grain, "UTC" if calendar else self.tz)
 
+    def period_key(self, ts: ir.TimestampValue, *, calendar: bool = False) -> ir.Value:
+        """See `period_key`; `key_start` gives back the period's start date."""
+        if self.grain is Grain.ALL:
+            return ibis.literal(self.start, "date")
+        return period_key(ts, self.grain, "UTC" if calendar else self.tz)
+
+    def key_start(self, key: ir.Value) -> ir.DateValue:
+        return key_start(key, self.grain)
+
     def bounds_utc(self) -> tuple[dt.datetime, dt.datetime]:
         """[first instant, first instant after) of the range, as naive UTC."""
         lo = local_to_utc(dt.datetime.combine(self.start, dt.time()), self.tz)
@@ -196,9 +233,17 @@ class Window:
         return inside | ((ts >= lead_lo) & (ts < lead_hi))
 
     def spine(self) -> ibis.Table:
-        """One row per period: its start date and the UTC instant the next period starts."""
-        starts = self.periods
-        nexts = [local_to_utc(dt.datetime.combine(self.next_start(p), dt.time()), self.tz)
-                 for p in starts]
-        return ibis.memtable({"period_start": starts, "next_start": nexts},
-                             schema={"period_start": "date", "next_start": "timestamp"})
+        """One row per period: its start date and the UTC instant the next period starts.
+
+        The same table for equal windows, so that queries of one batch can share what is
+        built on it (and a backend registers it once)."""
+        return _spine(self)
+
+
+@lru_cache(maxsize=256)
+def _spine(window: Window) -> ibis.Table:
+    starts = window.periods
+    nexts = [local_to_utc(dt.datetime.combine(window.next_start(p), dt.time()), window.tz)
+             for p in starts]
+    return ibis.memtable({"period_start": starts, "next_start": nexts},
+                         schema={"period_start": "date", "next_start": "timestamp"})

@@ -51,19 +51,22 @@ def to_reporting(scope: Scope, t: ibis.Table, amounts: Sequence[str], when: When
         memo[key] = has_rows(t.filter(is_foreign(t, reporting)))
     if not memo[key]:
         return t
-    marked = t.mutate(_fx_code=ibis.ifelse(is_foreign(t, reporting), currency_code(t),
-                                           ibis.null("string")),
-                      _fx_on=when(t))
+    foreign = t.filter(is_foreign(t, reporting))
+    foreign = foreign.mutate(_fx_code=currency_code(foreign), _fx_on=when(foreign))
     rates = scope.ws.table("fx_rates")
     rates = rates.select(_fx_currency=rates.currency.strip().upper(), _fx_date=rates.date,
                          _fx_rate=rates.rate_to_reporting.cast("float64"))
-    joined = marked.asof_join(rates, on=marked._fx_on >= rates._fx_date,
-                              predicates=[marked._fx_code == rates._fx_currency])
+    joined = foreign.asof_join(rates, on=foreign._fx_on >= rates._fx_date,
+                               predicates=[foreign._fx_code == rates._fx_currency])
     if ("fx-checked", *key) not in memo:
         _check_rates(joined, what, reporting)
         memo[("fx-checked", *key)] = True
-    rate = ibis.ifelse(joined._fx_code.isnull(), 1.0, joined._fx_rate)
-    return joined.mutate(**{a: joined[a] * rate for a in amounts}).drop(*_HELPERS)
+    # Only the foreign rows go through the join (most rows are usually in the reporting
+    # currency); both halves carry the converted amounts' type.
+    converted = joined.mutate(**{a: joined[a] * joined._fx_rate for a in amounts}).drop(*_HELPERS)
+    home = t.filter(~is_foreign(t, reporting))
+    home = home.mutate(**{a: home[a].cast(converted[a].type()) for a in amounts})
+    return ibis.union(home, converted.select(*home.columns), distinct=False)
 
 
 def _check_rates(joined: ibis.Table, what: str, reporting: str) -> None:
