@@ -16,6 +16,7 @@ from funnelmetrics import catalog
 from funnelmetrics.catalog.model import Metric
 from funnelmetrics.compile import entities as ent
 from funnelmetrics.compile.compiler import Context, compile_metric, entity_of
+from funnelmetrics.compile.reach import reach_column
 from funnelmetrics.compile.time import (
     Grain,
     Window,
@@ -150,10 +151,13 @@ def _context(ws: Workspace, q: MetricQuery, window: Window) -> Context:
     scope = ent.Scope(ws, as_of=q.as_of)
     now = q.as_of or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     mode = Mode(q.params.get("mode") or ws.config.mode)
+    funnel = _funnel_of(ws, q.params)
     named = {q.params[k] for k in STAGE_PARAMS if q.params.get(k)}
+    if q.metric.extra.get("stages") == "first":  # reads the first stage's reach time only
+        named.add(funnel.first)
     follows = [q.params[p] for p in q.metric.extra.get("follows", ()) if q.params.get(p)]
     return Context(scope=scope, config=ws.config, window=window, by=q.by, where=q.where,
-                   params=q.params, now=now, mode=mode, funnel=_funnel_of(ws, q.params),
+                   params=q.params, now=now, mode=mode, funnel=funnel,
                    reach_stages=named or None, follows=follows)
 
 
@@ -174,7 +178,9 @@ def _spans(probe: Context, metric: Metric) -> set[tuple[str, str]]:
     for m in metric.measures.values():
         entity = entity_of(probe, m)
         time = m.time(probe) if callable(m.time) else m.time
-        if entity in SPANS and (entity == "reach" or time is None):
+        if entity == "reach" and probe.funnel and time == reach_column(probe.funnel.first):
+            out.add(("leads", "created_at"))  # a cohort by entry: the leads' own span
+        elif entity in SPANS and (entity == "reach" or time is None):
             out.update(SPANS[entity])
         elif time is not None:
             out.add(("opportunities" if entity in SPANS else entity, time))

@@ -78,6 +78,11 @@ def reach_of(param: str) -> Any:
     return lambda ctx: reach_column(ctx.params[param])
 
 
+def first_reach(ctx: Context) -> str:
+    """The time column of the funnel's first stage (a lead's created_at)."""
+    return reach_column(ctx.funnel.first)
+
+
 def reached(param: str) -> Any:
     return lambda ctx, t: t[reach_column(ctx.params[param])].notnull()
 
@@ -87,8 +92,9 @@ def converted_between(from_stage: str, to_stage: str) -> Any:
 
     def predicate(ctx: Context, t: ibis.Table) -> ibis.Value:
         start, end = t[reach_column(from_stage)], t[reach_column(to_stage)]
-        limit = start + ibis.interval(seconds=int(round(ctx.window_days * 86400)))
-        return end.notnull() & (end <= limit)
+        # end ≤ start + window, as elapsed microseconds (cheaper than interval arithmetic)
+        limit = int(round(ctx.window_days * 86400)) * 1_000_000
+        return end.notnull() & (end.delta(start, unit="microsecond") <= limit)
 
     return predicate
 

@@ -14,8 +14,11 @@ LEADS_CREATED = Metric(
         "Jumlah prospek yang created_at-nya jatuh dalam periode.",
         "Bilangan prospek yang created_at jatuh dalam tempoh."),
     unit=Unit.COUNT, higher_is_better=True, entity="leads",
-    measures={"leads": Measure("leads", Agg.COUNT, time="created_at")},
+    # every lead reaches the first stage at its created_at (SPEC §2): counted from the reach
+    # rows, a batch answers it with the first stage's other measures in one aggregate
+    measures={"leads": Measure("reach", Agg.COUNT, time=c.first_reach)},
     combine=c.value_of("leads"), formula="count(leads created in period)",
+    extra={"stages": "first"},
 )
 
 STAGE_REACHED = Metric(

@@ -45,19 +45,19 @@ def reach_times(scope: Scope, funnel: Funnel, mode: Mode,
     with a stage event come back).
     """
     batch = scope.ws.memo is not None and scope.ws.is_duckdb
-    # In a batch every stage is selected from the shared tables (free: the engine reads only
-    # the columns a query uses), so that queries of the batch build the very same rows.
-    wanted = set(funnel.stages if stages is None or batch else stages)
+    wanted = set(funnel.stages if stages is None else stages)
     later = [s for s in funnel.stages[1:] if s in wanted]
+    # In a batch, every stage is selected from the shared tables (free: the engine reads only
+    # the columns a query uses), so that its queries build the very same rows (`prepare`).
+    every = [reach_column(s) for s in funnel.stages[1:]]
     if batch and not leads:
         shared = _shared(scope, funnel, mode, "reach")
-        return shared.select("created_at", *(reach_column(s) for s in later),
+        return shared.select("created_at", *every,
                              **{reach_column(funnel.first): shared.created_at})
     rows = base(scope, "leads")
     if later:
         if batch:
-            firsts = _shared(scope, funnel, mode, "firsts")
-            firsts = firsts.select("_lid", *(reach_column(s) for s in later))
+            firsts = _shared(scope, funnel, mode, "firsts").select("_lid", *every)
         else:
             firsts = _stage_minima(scope, funnel, mode, later)
             if not leads and funnel.first not in wanted and scope.as_of is None:

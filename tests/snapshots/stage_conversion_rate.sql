@@ -51,9 +51,7 @@ FROM (
                 "t11"."reach:sql" IS NOT NULL
               )
               AND (
-                "t11"."reach:sql" <= (
-                  "t11"."reach:mql" + INTERVAL '15552000' SECOND
-                )
+                DATE_DIFF('MICROSECOND', "t11"."reach:mql", "t11"."reach:sql") <= 15552000000000
               )) AS "converted"
           FROM (
             SELECT
@@ -169,9 +167,7 @@ FROM (
                 "t11"."reach:sql" IS NOT NULL
               )
               AND (
-                "t11"."reach:sql" <= (
-                  "t11"."reach:mql" + INTERVAL '15552000' SECOND
-                )
+                DATE_DIFF('MICROSECOND', "t11"."reach:mql", "t11"."reach:sql") <= 15552000000000
               )) AS "converted"
           FROM (
             SELECT
