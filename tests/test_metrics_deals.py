@@ -297,8 +297,8 @@ def test_pipeline_coverage(deals):
     assert ratio(df, "2026-02-01") == (0.0, 0, 2000)
     # Mar: O3 800 (Mar 15) + O5 200 (Mar 20) = 1000 / (2000 − 0)
     assert ratio(df, "2026-03-01") == (0.5, 1000, 2000)
-    # Apr: nothing expected, no quota, nothing won → 0 / 0 → null
-    assert ratio(df, "2026-04-01") == (None, 0, 0)
+    # Apr: nothing expected, no quota at all → quota still to win unknown → null / null
+    assert ratio(df, "2026-04-01") == (None, 0, None)
 
 
 def test_pipeline_coverage_as_of(deals):

@@ -109,7 +109,7 @@ def duration_in(stage: str | None = None) -> Any:
 
     def expr(ctx: Context, t: ibis.Table) -> ibis.Value:
         s = stage or ctx.params["stage"]
-        return days_between(t[reach_column(s)], next_reach(t, ctx.funnel, s))
+        return days_between(t[reach_column(s)], next_reach(t, ctx.funnel, ctx.mode, s))
 
     return expr
 
@@ -118,7 +118,7 @@ def moved_on_from(stage: str | None = None) -> Any:
     """The lead reached a later stage after `stage` (default: the `stage` parameter)."""
 
     def predicate(ctx: Context, t: ibis.Table) -> ibis.Value:
-        return next_reach(t, ctx.funnel, stage or ctx.params["stage"]).notnull()
+        return next_reach(t, ctx.funnel, ctx.mode, stage or ctx.params["stage"]).notnull()
 
     return predicate
 

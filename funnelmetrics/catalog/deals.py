@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ibis
+
 from funnelmetrics.catalog import common as c
 from funnelmetrics.catalog.model import Agg, Measure, Metric, Text, Time, Unit
 from funnelmetrics.compile.compiler import safe_div
@@ -87,6 +89,14 @@ WEIGHTED_PIPELINE_VALUE = Metric(
     extra={"fixed": {"weighted": True}}, **_PIPELINE_TEXT,
 )
 
+def _coverage(m: dict) -> dict:
+    """Without any quota for the period there is nothing left to cover: no data (null)."""
+    to_win = ibis.ifelse(m["quotas"] == 0, ibis.null("float64"),
+                         (m["quota"] - m["won_amount"]).cast("float64"))
+    return {"value": safe_div(m["open_amount"], to_win), "numerator": m["open_amount"],
+            "denominator": to_win}
+
+
 PIPELINE_COVERAGE = Metric(
     id="pipeline_coverage",
     name=Text("Pipeline coverage", "Cakupan pipeline", "Liputan saluran jualan"),
@@ -100,10 +110,9 @@ PIPELINE_COVERAGE = Metric(
     unit=Unit.RATIO, higher_is_better=True, entity="opportunities", group="deals",
     measures={"open_amount": Measure("opportunities", Agg.SUM, time="expected_close_at",
                                      expr="amount", where=c.is_open_now),
-              "quota": _QUOTA, "won_amount": _WON_AMOUNT},
-    combine=lambda ctx, m: {
-        "value": safe_div(m["open_amount"], m["quota"] - m["won_amount"]),
-        "numerator": m["open_amount"], "denominator": m["quota"] - m["won_amount"]},
+              "quota": _QUOTA, "quotas": Measure("quotas", Agg.COUNT, time="period_start"),
+              "won_amount": _WON_AMOUNT},
+    combine=lambda ctx, m: _coverage(m),
     is_ratio=True, formula="open pipeline expected to close in period / (quota − won so far)",
     benchmark=(3.0, 4.0),
 )

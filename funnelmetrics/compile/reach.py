@@ -23,13 +23,14 @@ def reach_column(stage: str) -> str:
 def needed_stages(funnel: Funnel, mode: Mode, named: Iterable[str],
                   followed: Iterable[str] = ()) -> set[str]:
     """The reach columns a query needs: the named stages, and for each `followed` stage what
-    `next_reach` reads (the next stage; in strict mode every later one)."""
+    `next_reach` reads (in cumulative mode the next stage, or every later one after the first
+    stage; in strict mode every later one)."""
     out = {s for s in named if s in funnel.stages}
     for stage in followed:
         if stage in funnel.stages:
             k = funnel.index(stage)
             out.add(stage)
-            out.update(funnel.stages[k + 1:k + 2] if mode is Mode.CUMULATIVE
+            out.update(funnel.stages[k + 1:k + 2] if mode is Mode.CUMULATIVE and k > 0
                        else funnel.stages[k + 1:])
     return out
 
@@ -105,14 +106,26 @@ def _stage_minima(scope: Scope, funnel: Funnel, mode: Mode, later: list[str]) ->
     })
 
 
-def next_reach(t: ibis.Table, funnel: Funnel, stage: str) -> ibis.Value:
-    """The time the lead reached the next stage it reached after `stage` (null if none).
+def next_reach(t: ibis.Table, funnel: Funnel, mode: Mode, stage: str) -> ibis.Value:
+    """When the lead reached the next stage after `stage`: the earliest reach time of a later
+    stage at or after its reach time of `stage` (null if none). A stage reached earlier does
+    not count, so no time in stage is negative when events came out of order.
 
-    In cumulative mode that is the next stage's reach time (reach times never decrease along
-    the funnel); in strict mode the first later stage with an event of its own.
+    In cumulative mode, reach times never decrease along the funnel after its first stage, so
+    from any stage but the first that is simply the next stage's reach time; the first stage
+    (the lead's created_at) may come after events logged before the lead was created.
     """
     k = funnel.index(stage)
+    start = t[reach_column(stage)]
     later = [t[reach_column(s)] for s in funnel.stages[k + 1:] if reach_column(s) in t.columns]
     if not later:
         return ibis.null("timestamp")
-    return later[0] if len(later) == 1 else ibis.coalesce(*later)
+    if mode is Mode.CUMULATIVE and k > 0:
+        return later[0]
+    after = [ibis.ifelse(r >= start, r, ibis.null("timestamp")) for r in later]
+    if mode is Mode.CUMULATIVE:  # non-decreasing: the first one at or after is the earliest
+        return after[0] if len(after) == 1 else ibis.coalesce(*after)
+    earliest = after[0]
+    for r in after[1:]:
+        earliest = ibis.ifelse(r.notnull() & (earliest.isnull() | (r < earliest)), r, earliest)
+    return earliest
