@@ -4,6 +4,7 @@ backends): DuckDB always, a second engine only where it is installed here."""
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import sys
 from pathlib import Path
 
@@ -13,9 +14,10 @@ sys.path.insert(0, str(Path(__file__).parent))  # `from journeys import …` in 
 
 
 def available_backends() -> list[str]:
-    """DuckDB, plus PySpark when `import pyspark` works (it is not installed everywhere)."""
+    """DuckDB, plus PySpark where it runs: installed (the dev extras have it) and a Java to run
+    it on."""
     backends = ["duckdb"]
-    if importlib.util.find_spec("pyspark") is not None:
+    if importlib.util.find_spec("pyspark") is not None and shutil.which("java") is not None:
         backends.append("pyspark")
     return backends
 

@@ -137,15 +137,28 @@ def _copy_to(ws: Workspace, backend: str) -> Workspace:
     import ibis
 
     if backend == "pyspark":
-        from pyspark.sql import SparkSession
-
-        session = SparkSession.builder.master("local[1]").getOrCreate()
+        session = _spark().newSession()  # its own temporary views: one workspace each
+        for name in ws.con.list_tables():
+            session.createDataFrame(ws.con.table(name).to_pyarrow()).createOrReplaceTempView(name)
         con = ibis.pyspark.connect(session)
     else:
         raise ValueError(f"no journeys() support for backend {backend!r}")
-    for name in ws.con.list_tables():
-        con.create_table(name, ws.con.table(name).to_pyarrow(), overwrite=True)
     return Workspace(con, config=ws.config, directory=None, location=f"{backend}://")
+
+
+def _spark() -> Any:
+    """One local Spark for the test run: UTC, no UI, a fresh warehouse directory (a reused one
+    fails with LOCATION_ALREADY_EXISTS)."""
+    import tempfile
+
+    from pyspark.sql import SparkSession
+
+    return (SparkSession.builder.master("local[2]")
+            .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="spark-warehouse-"))
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", "2")
+            .getOrCreate())
 
 
 def row_for(df: Any, period: str | dt.date, **dims: Any) -> Any:

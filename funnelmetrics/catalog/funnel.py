@@ -103,12 +103,16 @@ TIME_IN_STAGE = Metric(
     id="time_in_stage",
     name=Text("Time in stage", "Waktu di tahap", "Masa di peringkat"),
     description=Text(
-        "Days from reaching the stage to reaching the next stage the lead reached, for leads "
-        "that reached the stage in the period and moved on; mean (stat=median|p90 for others).",
-        "Hari dari mencapai tahap hingga mencapai tahap berikutnya yang dicapai, untuk prospek "
-        "yang mencapai tahap dalam periode dan berlanjut; rata-rata (stat=median|p90).",
-        "Hari dari mencapai peringkat hingga peringkat seterusnya yang dicapai, bagi prospek "
-        "yang mencapai peringkat dalam tempoh dan bergerak ke hadapan; purata (stat=median|p90)."),
+        "Days from reaching the stage to reaching the next stage the lead reached (the "
+        "earliest later stage reached at or after it: never negative), for leads that reached "
+        "the stage in the period and moved on; mean (stat=median|p90 for others).",
+        "Hari dari mencapai tahap hingga mencapai tahap berikutnya yang dicapai (tahap "
+        "sesudahnya yang paling awal dicapai pada atau setelahnya: tidak pernah negatif), untuk "
+        "prospek yang mencapai tahap dalam periode dan berlanjut; rata-rata (stat=median|p90).",
+        "Hari dari mencapai peringkat hingga peringkat seterusnya yang dicapai (peringkat "
+        "kemudian yang paling awal dicapai pada atau selepasnya: tidak pernah negatif), bagi "
+        "prospek yang mencapai peringkat dalam tempoh dan bergerak ke hadapan; purata "
+        "(stat=median|p90)."),
     unit=Unit.DAYS, higher_is_better=False, entity="leads", params=(c.STAGE, c.STAT, c.MODE),
     measures={"days": Measure("reach", c.stat_agg, time=c.reach_of("stage"),
                               expr=c.duration_in(), where=c.moved_on_from())},
