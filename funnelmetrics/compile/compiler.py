@@ -148,7 +148,8 @@ def _part(ctx: Context, members: list[tuple[str, Measure]], window: Window) -> i
     t = t.filter(t._ts.notnull() & window.contains(t._ts, calendar=calendar))
     t = t.mutate(_pk=window.period_key(t._ts, calendar=calendar))  # the start date comes after
     part = group(t, ["_pk", *ctx.dims], {name: _aggregate(t, ctx, m) for name, m in members})
-    return part.mutate(period_start=window.key_start(part._pk)).drop("_pk")
+    return part.select(*[c for c in part.columns if c != "_pk"],
+                       period_start=window.key_start(part._pk))
 
 
 def _frame(ctx: Context, parts: list[ibis.Table], window: Window) -> ibis.Table:
