@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ibis
 
 from funnelmetrics.config import CONFIG_NAME, DEFAULT_TOML, Config, load_config
-from funnelmetrics.errors import ConfigError
+from funnelmetrics.errors import ConfigError, FunnelmetricsError
 from funnelmetrics.schema import QUARANTINE_COLUMNS, QUARANTINE_TABLE, TABLES, create_sql
 
 if TYPE_CHECKING:
@@ -24,6 +25,16 @@ if TYPE_CHECKING:
 RELEASE = "release"  # memo key: cached tables to drop when the batch ends
 PLAN = "plan"  # memo key: while `metrics` plans, the grouped aggregates its queries will need
 FUSED = "fused"  # memo key: grouped aggregates computed once for several queries of a batch
+
+
+@dataclass
+class _Planned:
+    """While `prepare` plans: the rows one grouping reads, how many queries group them, and
+    every aggregate they want (by expression, so that equal ones are computed once)."""
+
+    rows: ibis.Table
+    uses: int = 0
+    wanted: dict[Any, ibis.Value] = field(default_factory=dict)
 
 
 def _is_url(target: str) -> bool:
@@ -144,9 +155,9 @@ class Workspace:
         if memo is not None:
             slot = (rows.op(), tuple(keys))
             if PLAN in memo:
-                _, uses, wanted = memo[PLAN].setdefault(slot, (rows, [0], {}))
-                uses[0] += 1
-                wanted.update((a.op(), a) for a in aggregates.values())
+                planned = memo[PLAN].setdefault(slot, _Planned(rows))
+                planned.uses += 1
+                planned.wanted.update((a.op(), a) for a in aggregates.values())
             done = memo.get(FUSED, {}).get(slot)
             if done is not None and all(a.op() in done[1] for a in aggregates.values()):
                 table, names = done
@@ -165,8 +176,6 @@ class Workspace:
         ...     ws.prepare([("stage_reached", {"stage": "sql"}), ("win_rate", {})])
         ...     sql, win = ws.metric("stage_reached", stage="sql"), ws.metric("win_rate")
         """
-        from funnelmetrics.errors import FunnelmetricsError
-
         if self.memo is None or not self.is_duckdb:
             return
         self.memo[PLAN] = {}
@@ -177,14 +186,13 @@ class Workspace:
         finally:
             plan = self.memo.pop(PLAN)
         fused = self.memo.setdefault(FUSED, {})
-        for slot, (rows, uses, wanted) in plan.items():
-            if uses[0] < 2:
+        for slot, planned in plan.items():
+            if planned.uses < 2:  # one query alone: nothing to share
                 continue
-            names = {op: f"_f{i}" for i, op in enumerate(wanted)}
-            aggregates = {names[op]: value for op, value in wanted.items()}
-            keys = list(slot[1])
-            table = self.shared(("fused", slot),
-                                lambda r=rows, k=keys, a=aggregates: r.group_by(k).aggregate(**a))
+            names = {op: f"_f{i}" for i, op in enumerate(planned.wanted)}
+            aggregates = {names[op]: value for op, value in planned.wanted.items()}
+            table = self.shared(("fused", slot), lambda p=planned, k=list(slot[1]), a=aggregates:
+                                p.rows.group_by(k).aggregate(**a))
             fused[slot] = (table, names)
 
     @contextmanager

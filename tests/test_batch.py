@@ -135,7 +135,7 @@ def test_where_as_key_value_text_is_the_same_filter(ws):
 
 
 # ---- one aggregate for the queries of `metrics` that group the same rows ----------------------
-def fused_answers(ws, queries) -> tuple[list, int]:
+def fused_answers(ws, queries, monkeypatch) -> tuple[list, int]:
     """The queries' results, and how many of their grouped aggregates came from a fused one."""
     from funnelmetrics import workspace
 
@@ -149,20 +149,16 @@ def fused_answers(ws, queries) -> tuple[list, int]:
             served.append(any(f.op() in out.op().find(type(f.op())) for f in fused))
         return out
 
-    workspace.Workspace.grouped = spy
-    try:
-        results = ws.metrics(queries, **RANGE)
-    finally:
-        workspace.Workspace.grouped = grouped
-    return results, sum(served)
+    monkeypatch.setattr(workspace.Workspace, "grouped", spy)
+    return ws.metrics(queries, **RANGE), sum(served)
 
 
-def test_queries_of_one_cohort_share_one_aggregate(ws):
+def test_queries_of_one_cohort_share_one_aggregate(ws, monkeypatch):
     queries = [("stage_reached", {"stage": "lead"}),
                ("stage_conversion_rate", {"from_stage": "lead", "to_stage": "mql"}),
                ("lead_conversion_rate", {}),
                ("time_in_stage", {"stage": "lead"})]
-    (reached, to_mql, to_won, days), fused = fused_answers(ws, queries)
+    (reached, to_mql, to_won, days), fused = fused_answers(ws, queries, monkeypatch)
     assert fused == 4  # all four read leads by when they reached `lead`: one aggregate
     assert values(reached) == [2, 2]  # A, B in January; C, D in February
     assert values(to_mql) == [1.0, 0.5]  # A, B (cumulatively) reached mql; C did, D not
@@ -170,13 +166,13 @@ def test_queries_of_one_cohort_share_one_aggregate(ws):
     assert values(days) == [3.5, 4.0]  # A 2 days, B 5 days to their next stage; C 4 days
 
 
-def test_fused_queries_split_by_a_dimension_and_filtered(ws):
+def test_fused_queries_split_by_a_dimension_and_filtered(ws, monkeypatch):
     queries = [("stage_reached", {"stage": "mql", "by": "source"}),
                ("stage_conversion_rate", {"from_stage": "mql", "to_stage": "sql",
                                           "by": "source"}),
                ("stage_reached", {"stage": "mql", "where": {"source": "web"}}),
                ("time_in_stage", {"stage": "mql", "where": {"source": "web"}})]
-    (reached, rate, web, web_days), fused = fused_answers(ws, queries)
+    (reached, rate, web, web_days), fused = fused_answers(ws, queries, monkeypatch)
     assert fused == 4  # two slots (by source; where source=web), two queries each
     by_source = {(str(p), s): v for p, s, v in zip(reached.period_start, reached.source,
                                                   reached.value, strict=True)}
@@ -192,8 +188,9 @@ def test_fused_queries_split_by_a_dimension_and_filtered(ws):
     assert values(web_days) == [7.0, None]  # A: mql 01-03 → sql 01-10; C never moved on
 
 
-def test_a_query_alone_in_its_group_is_not_fused(ws):
-    _, fused = fused_answers(ws, [("win_rate", {}), ("pipeline_value", {})])
+def test_a_query_alone_in_its_group_is_not_fused(ws, monkeypatch):
+    _, fused = fused_answers(ws, [("win_rate", {}), ("pipeline_value", {})],
+                             monkeypatch)
     assert fused == 0  # different rows: nothing to share, nothing computed twice
 
 

@@ -66,3 +66,13 @@ def test_every_cli_command_is_in_the_readme_reference():
 def test_command_names_are_found():
     # guards the README test against passing vacuously
     assert {"metric", "metrics", "funnel", "glossary"} <= set(_commands())
+
+
+def test_the_readme_metric_table_is_the_catalogue():
+    """README's metric list is generated (`python -m funnelmetrics.catalog.docs README.md`):
+    a definition changed in the catalogue must change there too."""
+    from funnelmetrics.catalog.docs import END, START, markdown
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index(START) + len(START):readme.index(END)].strip()
+    assert table == markdown()

@@ -102,11 +102,11 @@ PIPELINE_COVERAGE = Metric(
     name=Text("Pipeline coverage", "Cakupan pipeline", "Liputan saluran jualan"),
     description=Text(
         "Open pipeline expected to close in the period divided by the quota still to win "
-        "(quota − won amount so far in the period).",
+        "(quota − won amount so far in the period); no data for a period without a quota.",
         "Pipeline terbuka yang diharapkan ditutup dalam periode dibagi sisa kuota (kuota − "
-        "nilai menang sejauh ini dalam periode).",
+        "nilai menang sejauh ini dalam periode); tanpa data untuk periode tanpa kuota.",
         "Saluran jualan terbuka yang dijangka ditutup dalam tempoh dibahagi baki kuota (kuota − "
-        "jumlah dimenangi setakat ini dalam tempoh)."),
+        "jumlah dimenangi setakat ini dalam tempoh); tiada data bagi tempoh tanpa kuota."),
     unit=Unit.RATIO, higher_is_better=True, entity="opportunities", group="deals",
     measures={"open_amount": Measure("opportunities", Agg.SUM, time="expected_close_at",
                                      expr="amount", where=c.is_open_now),
