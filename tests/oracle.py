@@ -569,7 +569,8 @@ def pipeline_coverage(q: Query) -> dict[Key, Row]:
     (status open in the workspace as it stands then); won = won in the period up to then. Null
     when the denominator is 0 and also when the period has no quota at all: without a quota
     there is nothing to cover (an analyst would not read −pipeline / won as a coverage), so the
-    denominator (quota still to win) is unknown: null too.
+    denominator (quota still to win) is unknown: null too. Likewise when the quota is already met
+    (quota − won ≤ 0): coverage is never negative.
     """
     won = _closed(q, ("won",))
     deals = q.deals()
@@ -582,7 +583,8 @@ def pipeline_coverage(q: Query) -> dict[Key, Row]:
         numerator = _won_amount(expected)
         denominator = quota - _won_amount(won.get((period, group), []))
         row = ratio(numerator, denominator)
-        out[(period, group)] = row if count else Row(None, numerator, None)
+        # no quota, or the quota already met (nothing left to win): nothing to cover, null
+        out[(period, group)] = row if count and denominator > 0 else Row(None, numerator, None)
     return out
 
 

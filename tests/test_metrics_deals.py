@@ -301,6 +301,28 @@ def test_pipeline_coverage(deals):
     assert ratio(df, "2026-04-01") == (None, 0, None)
 
 
+def test_pipeline_coverage_is_null_once_the_quota_is_met(make_ws):
+    ws = make_ws(opportunities=[
+        dict(opportunity_id="W1", created_at="2026-01-02", status="won",
+             closed_at="2026-01-10", amount=600, rep_id="r1"),
+        dict(opportunity_id="W2", created_at="2026-02-02", status="won",
+             closed_at="2026-02-10", amount=500, rep_id="r1"),
+        dict(opportunity_id="P1", created_at="2026-01-03", status="open", amount=300,
+             expected_close_at="2026-01-25", rep_id="r1"),
+        dict(opportunity_id="P2", created_at="2026-02-03", status="open", amount=300,
+             expected_close_at="2026-02-25", rep_id="r1"),
+    ], quotas=[
+        dict(rep_id="r1", period_start="2026-01-01", period_end="2026-01-31", amount=500),
+        dict(rep_id="r1", period_start="2026-02-01", period_end="2026-02-28", amount=500),
+    ])
+    df = ws.metric("pipeline_coverage", start="2026-01-01", end="2026-02-28",
+                   as_of="2026-03-01")
+    # Jan: 500 quota − 600 won = −100 left: quota exceeded, nothing to cover → null (not −3)
+    assert ratio(df, "2026-01-01") == (None, 300, None)
+    # Feb: 500 − 500 = 0 left: quota exactly met → null (not a division by zero)
+    assert ratio(df, "2026-02-01") == (None, 300, None)
+
+
 def test_pipeline_coverage_as_of(deals):
     df = deals.metric("pipeline_coverage", start="2026-02-01", end="2026-03-31",
                       as_of="2026-02-05")

@@ -90,9 +90,10 @@ WEIGHTED_PIPELINE_VALUE = Metric(
 )
 
 def _coverage(m: dict) -> dict:
-    """Without any quota for the period there is nothing left to cover: no data (null)."""
-    to_win = ibis.ifelse(m["quotas"] == 0, ibis.null("float64"),
-                         (m["quota"] - m["won_amount"]).cast("float64"))
+    """Without any quota for the period, or with the quota already met (nothing left to win),
+    there is nothing to cover: no data (null), never a negative coverage."""
+    left = (m["quota"] - m["won_amount"]).cast("float64")
+    to_win = ibis.ifelse((m["quotas"] == 0) | (left <= 0), ibis.null("float64"), left)
     return {"value": safe_div(m["open_amount"], to_win), "numerator": m["open_amount"],
             "denominator": to_win}
 
@@ -102,11 +103,14 @@ PIPELINE_COVERAGE = Metric(
     name=Text("Pipeline coverage", "Cakupan pipeline", "Liputan saluran jualan"),
     description=Text(
         "Open pipeline expected to close in the period divided by the quota still to win "
-        "(quota − won amount so far in the period); no data for a period without a quota.",
+        "(quota − won amount so far in the period); no data for a period without a quota or "
+        "with the quota already met.",
         "Pipeline terbuka yang diharapkan ditutup dalam periode dibagi sisa kuota (kuota − "
-        "nilai menang sejauh ini dalam periode); tanpa data untuk periode tanpa kuota.",
+        "nilai menang sejauh ini dalam periode); tanpa data untuk periode tanpa kuota atau yang "
+        "kuotanya sudah tercapai.",
         "Saluran jualan terbuka yang dijangka ditutup dalam tempoh dibahagi baki kuota (kuota − "
-        "jumlah dimenangi setakat ini dalam tempoh); tiada data bagi tempoh tanpa kuota."),
+        "jumlah dimenangi setakat ini dalam tempoh); tiada data bagi tempoh tanpa kuota atau "
+        "yang kuotanya sudah dicapai."),
     unit=Unit.RATIO, higher_is_better=True, entity="opportunities", group="deals",
     measures={"open_amount": Measure("opportunities", Agg.SUM, time="expected_close_at",
                                      expr="amount", where=c.is_open_now),
