@@ -79,8 +79,12 @@ def test_metric_json_count_metric_has_null_ratio_parts(db):
     assert result.exit_code == 0, result.output
     (line,) = json_lines(result.stdout)
     assert line["unit"] == "count"
+    # January is over (the query's instant is now): not partial
     assert line["rows"] == [{"period_start": "2026-01-01", "value": 2,  # A, B
-                             "numerator": None, "denominator": None}]
+                             "numerator": None, "denominator": None, "partial": False}]
+    # SPEC §5 order, then the period flag last
+    assert list(line["rows"][0]) == ["period_start", "value", "numerator", "denominator",
+                                     "partial"]
 
 
 def test_metric_by_and_where(db):
@@ -116,9 +120,10 @@ def test_metric_csv(db):
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert list(rows[0]) == ["metric", "unit", "period_start", "value", "numerator",
-                             "denominator"]
-    assert [(r["period_start"], r["value"]) for r in rows] == [
-        ("2026-01-01", "1.0"), ("2026-02-01", "0.0"), ("2026-03-01", "")]  # null → empty
+                             "denominator", "partial"]
+    assert [(r["period_start"], r["value"], r["partial"]) for r in rows] == [
+        ("2026-01-01", "1.0", "false"), ("2026-02-01", "0.0", "false"),
+        ("2026-03-01", "", "false")]  # null → empty; Q1 2026 is over
     assert {r["metric"] for r in rows} == {"win_rate"}
 
 
@@ -131,6 +136,9 @@ def test_metric_csv_of_several_metrics_is_one_table(db):
     assert len(body) == 6  # 3 periods × 2 metrics, one header
     assert all(len(row) == len(header) for row in body), table  # a rectangular CSV
     assert [row[0] for row in body] == ["win_rate"] * 3 + ["stage_conversion_rate"] * 3
+    # the flags last: immature (the cohort metric's; empty for win_rate), then partial
+    assert header[-2:] == ["immature", "partial"]
+    assert [row[-2] for row in body[:3]] == ["", "", ""]
 
 
 def test_metric_table(db):
@@ -140,6 +148,94 @@ def test_metric_table(db):
     assert "2026-03-01" in result.stdout and "—" in result.stdout  # March: no data
     result = run("metric", "win_rate", *Q1, "--lang", "id", "--db", db)
     assert "Tingkat kemenangan" in result.stdout
+
+
+# ---- partial: the period is not over at the query's instant (--as-of, or now) ------------------
+def rows_of(*args: str) -> list[dict]:
+    result = run("metric", *args, "--format", "json")
+    assert result.exit_code == 0, result.output
+    (line,) = json_lines(result.stdout)
+    return line["rows"]
+
+
+def test_partial_is_the_current_period_at_a_fixed_as_of(db):
+    rows = rows_of("leads_created", *Q1, "--as-of", "2026-02-15", "--db", db)
+    # as of Feb 15: January is over; February is not (it ends Mar 1); March has not begun.
+    # Leads: Jan A, B = 2; Feb C (Feb 3, before the as-of instant) = 1; Mar none.
+    assert [(r["period_start"], r["value"], r["partial"]) for r in rows] == [
+        ("2026-01-01", 2, False), ("2026-02-01", 1, True), ("2026-03-01", 0, True)]
+
+
+def test_as_of_exactly_at_a_period_boundary(db):
+    # Feb 1 00:00 is January's end ("just before the next period starts"): January is over
+    rows = rows_of("leads_created", *Q1, "--as-of", "2026-02-01", "--db", db)
+    assert [(r["period_start"], r["partial"]) for r in rows] == [
+        ("2026-01-01", False), ("2026-02-01", True), ("2026-03-01", True)]
+    # one second earlier January is still running
+    rows = rows_of("leads_created", *Q1, "--as-of", "2026-01-31T23:59:59", "--db", db)
+    assert [(r["period_start"], r["partial"]) for r in rows] == [
+        ("2026-01-01", True), ("2026-02-01", True), ("2026-03-01", True)]
+    # quarters: Q1 ends at Apr 1 00:00
+    rows = rows_of("leads_created", *Q1, "--grain", "quarter", "--as-of", "2026-04-01",
+                   "--db", db)
+    assert [(r["period_start"], r["value"], r["partial"]) for r in rows] == [
+        ("2026-01-01", 3, False)]
+
+
+def test_grain_all_with_an_end_in_the_future_is_partial(db):
+    rows = rows_of("leads_created", "--grain", "all", "--start", "2026-01-01", "--end",
+                   "2999-12-31", "--db", db)
+    assert [(r["value"], r["partial"]) for r in rows] == [(3, True)]  # A, B, C; runs to 3000
+    rows = rows_of("leads_created", "--grain", "all", "--start", "2026-01-01", "--end",
+                   "2026-12-31", "--as-of", "2026-03-01", "--db", db)
+    assert [(r["value"], r["partial"]) for r in rows] == [(3, True)]  # 2026 not over on Mar 1
+    rows = rows_of("leads_created", "--grain", "all", "--start", "2026-01-01", "--end",
+                   "2026-01-31", "--as-of", "2026-03-01", "--db", db)
+    assert [(r["value"], r["partial"]) for r in rows] == [(2, False)]  # Jan ended Feb 1
+
+
+def test_cohort_rows_end_with_immature_then_partial(db):
+    rows = rows_of("stage_conversion_rate", "--param", "from_stage=mql", *Q1, "--as-of",
+                   "2026-02-15", "--db", db)
+    assert list(rows[0])[-5:] == ["value", "numerator", "denominator", "immature", "partial"]
+    # a 180-day window: every cohort of Q1 is immature on Feb 15; February's period is partial
+    assert [(r["period_start"], r["immature"], r["partial"]) for r in rows] == [
+        ("2026-01-01", True, False), ("2026-02-01", True, True), ("2026-03-01", True, True)]
+
+
+def test_csv_has_a_partial_column(db):
+    result = run("metric", "leads_created", "--format", "csv", *Q1, "--as-of", "2026-02-15",
+                 "--db", db)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "metric,unit,period_start,value,numerator,denominator,partial",
+        "leads_created,count,2026-01-01,2.0,,,false",
+        "leads_created,count,2026-02-01,1.0,,,true",
+        "leads_created,count,2026-03-01,0.0,,,true"]
+
+
+def test_table_marks_partial_periods_with_a_footnote(db):
+    result = run("metric", "leads_created", *Q1, "--as-of", "2026-02-15", "--db", db)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "2026-02-01 *" in out and "2026-03-01 *" in out
+    assert "2026-01-01 *" not in out  # January is over
+    assert "partial" not in out.split("┃")[1:-1]  # a mark, not a column
+    assert "* period not over yet: its figures may still change" in out
+    indonesian = run("metric", "leads_created", *Q1, "--as-of", "2026-02-15", "--lang", "id",
+                     "--db", db).stdout
+    assert "* periode belum berakhir: angkanya masih dapat berubah" in indonesian
+    # nothing partial, no footnote
+    over = run("metric", "leads_created", *Q1, "--as-of", "2026-06-01", "--db", db).stdout
+    assert " *" not in over and "period not over" not in over
+
+
+def test_table_marks_immature_cohorts(db):
+    result = run("metric", "stage_conversion_rate", "--param", "from_stage=mql", *Q1,
+                 "--as-of", "2026-02-15", "--db", db)
+    assert result.exit_code == 0, result.output
+    assert "2026-01-01 †" in result.stdout and "2026-02-01 *†" in result.stdout
+    assert "† cohort younger than its conversion window" in result.stdout
 
 
 def _normalise(sql: str) -> str:

@@ -7,12 +7,11 @@ Thin: parse, call `funnelmetrics.attribution`, render. `--format json` prints on
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 import typer
-from rich import box
 
-from funnelmetrics.attribution import attribute_models, side_by_side
 from funnelmetrics.cli.app import (
     DEFAULT_DB,
     AsOfOption,
@@ -24,7 +23,8 @@ from funnelmetrics.cli.app import (
     handle_errors,
     open_workspace,
 )
-from funnelmetrics.cli.render import print_csv, print_json_line, records, rich_table
+from funnelmetrics.cli.render import print_csv, print_json_line, rich_table
+from funnelmetrics.serialize import records
 
 SHORT = {"first_touch": "first", "last_touch": "last", "time_decay": "decay",
          "position_based": "U-shape", "w_shaped": "W-shape"}
@@ -56,6 +56,8 @@ def attribution_cmd(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Credit conversions and won revenue to channels or campaigns, with spend and ROI."""
+    from funnelmetrics.attribution import attribute_models
+
     params = {k: v for k, v in {"half_life_days": half_life_days, "order": order,
                                 "seed": seed}.items() if v is not None}
     with open_workspace(db, read_only=True) as ws:
@@ -76,20 +78,27 @@ def attribution_cmd(
         title = f"Attribution: {name}, conversion {conversion}, by {by}"
         console.print(rich_table(df, title=title, units=UNITS, lang=lang, currency=currency))
     else:
-        # Credited revenue; credited conversions when there is no won revenue to credit.
-        revenue = any(df["credited_revenue"].abs().sum() > 0 for df in results.values())
-        column = "credited_revenue" if revenue else "credited_conversions"
-        wide = side_by_side(results, column=column)
-        if revenue:  # whole amounts keep eight models readable side by side
-            wide[wide.columns[1:]] = wide[wide.columns[1:]].round(0)
-        else:
-            wide[wide.columns[1:-1]] = wide[wide.columns[1:-1]].round(2)
-            wide["spend"] = wide["spend"].round(0)
-        wide = wide.rename(columns=SHORT)
-        what = f"revenue ({currency})" if revenue else "conversions"
-        title = f"Credited {what} by {by}, conversion {conversion} — models side by side"
-        table = rich_table(wide, title=title, units=dict.fromkeys(wide.columns[1:], "number"),
-                           lang=lang, currency=currency)
-        table.box, table.show_edge, table.pad_edge = box.SIMPLE_HEAD, False, False
-        table.collapse_padding = True
-        console.print(table)
+        _side_by_side(results, by=by, conversion=conversion, lang=lang, currency=currency)
+
+
+def _side_by_side(results: Mapping[str, Any], *, by: str, conversion: str, lang: str, currency: str) -> None:
+    """The models as columns: credited revenue, or credited conversions when there is no won
+    revenue to credit; rounded for reading (whole amounts keep eight models side by side)."""
+    from rich import box
+
+    from funnelmetrics.attribution import side_by_side
+    from funnelmetrics.serialize import rounded
+
+    revenue = any(df["credited_revenue"].abs().sum() > 0 for df in results.values())
+    wide = side_by_side(results, column="credited_revenue" if revenue else "credited_conversions")
+    models = list(wide.columns[1:-1])  # key, one column per model, spend
+    wide = rounded(wide, dict.fromkeys([*models, "spend"], 0) if revenue
+                   else {**dict.fromkeys(models, 2), "spend": 0})
+    wide = wide.rename(columns=SHORT)
+    what = f"revenue ({currency})" if revenue else "conversions"
+    title = f"Credited {what} by {by}, conversion {conversion} — models side by side"
+    table = rich_table(wide, title=title, units=dict.fromkeys(wide.columns[1:], "number"),
+                       lang=lang, currency=currency)
+    table.box, table.show_edge, table.pad_edge = box.SIMPLE_HEAD, False, False
+    table.collapse_padding = True
+    console.print(table)

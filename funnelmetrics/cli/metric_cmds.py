@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
-from rich.syntax import Syntax
 
-from funnelmetrics import catalog
-from funnelmetrics.catalog.model import LANGS, Time
 from funnelmetrics.cli.app import (
     DEFAULT_DB,
     AsOfOption,
@@ -21,9 +17,14 @@ from funnelmetrics.cli.app import (
     handle_errors,
     open_workspace,
 )
-from funnelmetrics.cli.render import print_csv, print_json_line, records, rich_table, show
+from funnelmetrics.cli.render import print_csv, print_json_line, print_table, show
 from funnelmetrics.errors import QueryError
-from funnelmetrics.query import parse_pairs
+from funnelmetrics.i18n.ui import LANG_NAMES
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+LANGS = tuple(LANG_NAMES)  # en, id, ms (the catalogue's languages)
 
 GrainOption = Annotated[str, typer.Option("--grain", help="day, week, month, quarter, year, all.")]
 ByOption = Annotated[list[str] | None, typer.Option(
@@ -48,6 +49,10 @@ def _lang(ws: Any, lang: str | None) -> str:
 @handle_errors
 def metrics_cmd(fmt: FormatOption = OutputFormat.table, lang: LangOption = None) -> None:
     """List the metric catalogue."""
+    import pandas as pd
+
+    from funnelmetrics import catalog
+
     lang = lang or "en"
     rows = [{"id": m.id, "name": m.name(lang), "unit": m.unit.value, "group": m.group,
              "better": "higher" if m.higher_is_better else "lower",
@@ -71,7 +76,15 @@ def metric_cmd(
     explain: Annotated[bool, typer.Option("--explain", help="Print the SQL instead.")] = False,
     lang: LangOption = None,
 ) -> None:
-    """Compute metrics by period (and dimension)."""
+    """Compute metrics by period (and dimension).
+
+    Each row ends with `partial` (the period is not over at --as-of, or now), after `immature`
+    for cohort metrics; a table marks such periods with * and † and explains the marks below.
+    """
+    from funnelmetrics import catalog
+    from funnelmetrics.catalog.model import Time
+    from funnelmetrics.query import parse_pairs
+
     query = {"grain": grain, "by": by or [], "start": start, "end": end,
              "where": parse_pairs(where, "--where"), "as_of": as_of}
     params = parse_pairs(param, "--param")
@@ -91,24 +104,28 @@ def metric_cmd(
             if explain:
                 sql = ws.explain(name, params=own, **query)
                 if console.is_terminal:
+                    from rich.syntax import Syntax
+
                     console.print(f"-- {name}", highlight=False)
                     console.print(Syntax(sql, "sql", word_wrap=True))
                 else:  # piped: the exact SQL, never cropped to a terminal width
                     print(f"-- {name}\n{sql}", flush=True)
                 continue
             df = ws.metric(name, params=own, **query)
-            if fmt is OutputFormat.csv and cohort:  # one CSV table: the same columns each time
-                df = df.assign(immature=df["immature"] if "immature" in df.columns else None)
-            _print_metric(ws, metric, df, fmt, lang, header=i == 0)
+            _print_metric(ws, metric, df, fmt, lang, header=i == 0, cohort=cohort)
 
 
 def _print_metric(ws: Any, metric: Any, df: pd.DataFrame, fmt: OutputFormat, lang: str,
-                  header: bool) -> None:
-    if "numerator" not in df.columns:
-        df = df.assign(numerator=None, denominator=None)
+                  header: bool, cohort: bool) -> None:
+    from funnelmetrics.serialize import metric_frame, metric_json
+
     if fmt is OutputFormat.json:
-        print_json_line({"metric": metric.id, "unit": metric.unit.value, "rows": records(df)})
-    elif fmt is OutputFormat.csv:
+        print_json_line(metric_json(metric.id, metric.unit.value, df))
+        return
+    # CSV of several metrics is one table: the same columns each time (immature when any is
+    # a cohort metric)
+    df = metric_frame(df, immature=fmt is OutputFormat.csv and cohort)
+    if fmt is OutputFormat.csv:
         print_csv(df, extra={"metric": metric.id, "unit": metric.unit.value}, header=header)
     else:
         units = {"value": metric.display_unit}
@@ -116,8 +133,7 @@ def _print_metric(ws: Any, metric: Any, df: pd.DataFrame, fmt: OutputFormat, lan
             units.update(numerator="count", denominator="count")
         title = f"{metric.name(lang)} ({metric.id}, {metric.unit.value})"
         shown = df if metric.is_ratio else df.drop(columns=["numerator", "denominator"])
-        console.print(rich_table(shown, title=title, units=units, lang=lang,
-                                 currency=ws.config.currency))
+        print_table(shown, title=title, units=units, lang=lang, currency=ws.config.currency)
 
 
 @app.command("funnel")
@@ -138,6 +154,8 @@ def funnel_cmd(
 
     Without --start/--end: the last full quarter.
     """
+    from funnelmetrics.query import parse_pairs
+
     with open_workspace(db, read_only=True) as ws:
         lang = _lang(ws, lang)
         df = ws.funnel(start=start, end=end, funnel=funnel, by=by,
@@ -153,6 +171,10 @@ def funnel_cmd(
 @handle_errors
 def glossary_cmd(lang: LangOption = None, fmt: FormatOption = OutputFormat.table) -> None:
     """Every metric's definition, in en, id or ms."""
+    import pandas as pd
+
+    from funnelmetrics import catalog
+
     lang = lang or "en"
     if lang not in LANGS:
         raise QueryError(f"--lang must be one of {', '.join(LANGS)}, not {lang!r}")

@@ -1,80 +1,95 @@
-"""Rendering results for the terminal: Rich tables, JSON lines (SPEC §5) and CSV."""
+"""Results on the terminal: Rich tables, and the JSON lines and CSV that `funnelmetrics.serialize`
+writes (SPEC §5), printed to stdout.
+
+pandas is not imported here: the frames come from the library, which has loaded it already.
+"""
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
-import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from rich.table import Table
 
 from funnelmetrics.cli.app import OutputFormat, console
-from funnelmetrics.i18n.format import format_value
+from funnelmetrics.serialize import (
+    FLAGS,
+    csv_text,
+    flagged,
+    json_line,
+    jsonable,
+    mark_notes,
+    marks,
+    records,
+)
 
-
-def jsonable(value: Any) -> Any:
-    """A cell as JSON: dates as YYYY-MM-DD, NaN/NaT/None as null, numpy scalars as Python."""
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat() if value == value.normalize() else value.isoformat()
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return jsonable(value.item())
-    return value
-
-
-def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: jsonable(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def print_json_line(obj: Mapping[str, Any]) -> None:
     """One JSON object on one line (no Rich markup or wrapping)."""
-    print(json.dumps(obj, ensure_ascii=False, separators=(", ", ": ")), flush=True)
+    print(json_line(obj), flush=True)
 
 
 def print_csv(df: pd.DataFrame, *, extra: Mapping[str, Any] | None = None,
               header: bool = True) -> None:
-    buf = io.StringIO()
-    rows = records(df)
-    columns = [*(extra or {}), *df.columns]
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-    if header:
-        writer.writeheader()
-    for row in rows:
-        writer.writerow({**(extra or {}), **{k: "" if v is None else v for k, v in row.items()}})
-    print(buf.getvalue(), end="", flush=True)
+    print(csv_text(df, extra=extra, header=header), end="", flush=True)
+
+
+def _numeric(df: pd.DataFrame, column: Any) -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(df[column]) and not pd.api.types.is_bool_dtype(df[column])
 
 
 def rich_table(df: pd.DataFrame, *, title: str | None = None, units: Mapping[str, str] | None = None,
                lang: str = "en", currency: str = "USD") -> Table:
-    """A Rich table of a result; numeric columns right-aligned and formatted by unit/locale."""
+    """A Rich table of a result; numeric columns right-aligned and formatted by unit/locale.
+
+    The period flags are marks, not columns: the first cell of a partial period ends in `*`, of
+    an immature cohort in `†` (`footnotes` says what they mean).
+    """
+    from funnelmetrics.i18n.format import format_value
+
+    columns = [c for c in df.columns if c not in FLAGS]
     table = Table(title=title, title_justify="left", header_style="bold cyan")
-    for col in df.columns:
-        numeric = pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col])
-        table.add_column(str(col), justify="right" if numeric else "left")
+    for col in columns:
+        table.add_column(str(col), justify="right" if _numeric(df, col) else "left")
     units = units or {}
-    for row in df.itertuples(index=False):
+    for row in df.to_dict(orient="records"):
         cells = []
-        for col, value in zip(df.columns, row, strict=True):
+        for col in columns:
             unit = units.get(col)
-            v = jsonable(value)
+            v = jsonable(row[col])
             cells.append("—" if v is None else
                          format_value(v, unit, lang=lang, currency=currency) if unit else str(v))
+        mark = marks(flagged(row, "partial"), flagged(row, "immature"))
+        if mark and cells:
+            cells[0] = f"{cells[0]} {mark}"
         table.add_row(*cells)
     return table
+
+
+def footnotes(df: pd.DataFrame, lang: str = "en") -> list[str]:
+    """What the marks `rich_table` put on this result mean, in `lang` (none when unused)."""
+    rows = df.to_dict(orient="records") if any(f in df.columns for f in FLAGS) else []
+    return mark_notes(lang, partial=any(flagged(r, "partial") for r in rows),
+                      immature=any(flagged(r, "immature") for r in rows))
+
+
+def print_notes(notes: Iterable[str]) -> None:
+    """Footnotes under a table, each on its own line (not wrapped to the table's width)."""
+    for note in notes:
+        console.print(note, style="dim", highlight=False, markup=False, soft_wrap=True)
+
+
+def print_table(df: pd.DataFrame, *, title: str | None = None,
+                units: Mapping[str, str] | None = None, lang: str = "en",
+                currency: str = "USD") -> None:
+    """A result as a Rich table, with the footnotes of its marks below it."""
+    console.print(rich_table(df, title=title, units=units, lang=lang, currency=currency))
+    print_notes(footnotes(df, lang))
 
 
 def show(df: pd.DataFrame, fmt: OutputFormat, *, title: str | None = None,
@@ -94,7 +109,7 @@ def show(df: pd.DataFrame, fmt: OutputFormat, *, title: str | None = None,
     elif fmt is OutputFormat.csv:
         print_csv(df)
     else:
-        console.print(rich_table(df, title=title, units=units, lang=lang, currency=currency))
+        print_table(df, title=title, units=units, lang=lang, currency=currency)
 
 
 def key_values(rows: Iterable[Sequence[Any]], *, title: str | None = None) -> Table:

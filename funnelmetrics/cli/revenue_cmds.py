@@ -7,12 +7,10 @@ Thin: each command parses its options, asks the library (`funnelmetrics.revenue`
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 
-from funnelmetrics.catalog.model import LANGS
 from funnelmetrics.cli.app import (
     DEFAULT_DB,
     AsOfOption,
@@ -25,6 +23,12 @@ from funnelmetrics.cli.app import (
 )
 from funnelmetrics.cli.render import print_csv, show
 from funnelmetrics.errors import QueryError
+from funnelmetrics.i18n.ui import LANG_NAMES
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+LANGS = tuple(LANG_NAMES)  # en, id, ms
 
 GrainOption = Annotated[str, typer.Option("--grain", help="day, week, month, quarter or year.")]
 StartOption = Annotated[str | None, typer.Option("--start", help="First day (YYYY-MM-DD).")]
@@ -155,6 +159,8 @@ def kpis_cmd(
 
 def _formatted_kpis(df: pd.DataFrame, ws: Any, lang: str) -> pd.DataFrame:
     """The terminal view: one filter and one period column, amounts by each metric's unit."""
+    import pandas as pd
+
     from funnelmetrics.i18n.format import format_value
 
     def fmt(value: Any, unit: Any) -> str | None:

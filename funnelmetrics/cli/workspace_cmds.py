@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -24,7 +24,9 @@ from funnelmetrics.cli.app import (
     open_workspace,
 )
 from funnelmetrics.cli.render import print_json_line
-from funnelmetrics.ingest import LoadReport, RejectedRowsError
+
+if TYPE_CHECKING:
+    from funnelmetrics.ingest import LoadReport
 
 PathsArgument = Annotated[list[Path], typer.Argument(
     help="Data files or directories (files are named after their table: leads.csv, …).")]
@@ -89,6 +91,8 @@ def _workspace_for_check(db: Path) -> Any:
 
 def _run(ws: Any, paths: list[Path], fmt: OutputFormat, *, dry_run: bool, **options: Any) -> None:
     """Load (or check), render the report, and exit 1 on rejected rows under --strict."""
+    from funnelmetrics.ingest import RejectedRowsError
+
     with _ProgressBars(enabled=fmt is OutputFormat.table) as bars:
         try:
             report = ws.ingest(paths, dry_run=dry_run, progress=bars.update, **options)

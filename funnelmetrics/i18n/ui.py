@@ -88,10 +88,21 @@ TEXTS: dict[str, tuple[str, str, str]] = {
                        "di periode pertamanya.",
                        "Lajur: tempoh sejak langganan berbayar pertama kohort; 100% = MRR kohort "
                        "dalam tempoh pertamanya."),
-    "immature_note": ("* cohort younger than its conversion window",
-                      "* kohort lebih muda dari jendela konversinya",
-                      "* kohort lebih muda daripada tetingkap penukarannya"),
+    "immature_note": ("cohort younger than its conversion window",
+                      "kohort lebih muda daripada jendela konversinya",
+                      "kohort lebih muda daripada tetingkap penukarannya"),
     "immature_short": ("immature cohort", "kohort belum matang", "kohort belum matang"),
+    # periods not over yet, and how a change reads
+    "partial_note": ("period not over yet: its figures may still change",
+                     "periode belum berakhir: angkanya masih dapat berubah",
+                     "tempoh belum tamat: angkanya masih boleh berubah"),
+    "partial_short": ("partial period", "periode belum berakhir", "tempoh belum tamat"),
+    "include_partial": ("Include the current period", "Sertakan periode berjalan",
+                        "Sertakan tempoh semasa"),
+    "pp_note": ("pp = percentage points: the difference between two rates, not a relative "
+                "change",
+                "pp = poin persentase: selisih antara dua tingkat, bukan perubahan relatif",
+                "pp = mata peratusan: beza antara dua kadar, bukan perubahan relatif"),
     # revenue / marketing / team
     "mrr_movements": ("MRR movements", "Pergerakan MRR", "Pergerakan MRR"),
     "start_mrr": ("Start MRR", "MRR awal", "MRR awal"),

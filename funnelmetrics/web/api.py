@@ -22,7 +22,7 @@ from fastapi import (
 )
 from fastapi.responses import Response
 
-from funnelmetrics.cli.render import records
+from funnelmetrics.serialize import records
 from funnelmetrics.web import exports, rows, service, tiles
 from funnelmetrics.web.auth import (
     Principal,

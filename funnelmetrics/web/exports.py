@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 from fastapi.responses import Response
 
-from funnelmetrics.cli.render import records
+from funnelmetrics.serialize import records
 
 MEDIA = {"csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}

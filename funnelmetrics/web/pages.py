@@ -201,7 +201,7 @@ def rows_page(table: str, request: Request, session: Session = Depends(get_sessi
            if offset > 0 else None,
            "next": f"?{urlencode([*keep, ('offset', offset + limit)])}"
            if offset + limit < total else None}
-    from funnelmetrics.cli.render import records
+    from funnelmetrics.serialize import records
 
     return render(request, "rows.html", who, None, None, page="rows", table=table,
                   columns=[str(c) for c in df.columns], records=records(df), total=total,

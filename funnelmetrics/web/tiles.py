@@ -17,9 +17,9 @@ from fastapi import HTTPException
 
 from funnelmetrics import catalog
 from funnelmetrics.catalog.model import Metric
-from funnelmetrics.cli.render import jsonable
 from funnelmetrics.compile.time import floor, parse_grain, shift
 from funnelmetrics.errors import QueryError
+from funnelmetrics.serialize import jsonable
 from funnelmetrics.summary import HEADLINE, Headline
 from funnelmetrics.web import service
 from funnelmetrics.web.auth import Principal

@@ -14,13 +14,13 @@ from fastapi import HTTPException
 
 from funnelmetrics import catalog
 from funnelmetrics.catalog.model import Metric, Time
-from funnelmetrics.cli.render import jsonable
 from funnelmetrics.compile.time import Grain, floor, parse_grain, shift
 from funnelmetrics.errors import QueryError
 from funnelmetrics.i18n.format import date as format_date
 from funnelmetrics.i18n.format import format_value, locale_of, number
 from funnelmetrics.i18n.ui import t
 from funnelmetrics.schema import TABLES
+from funnelmetrics.serialize import jsonable
 from funnelmetrics.web import charts, service
 from funnelmetrics.web.auth import Principal
 from funnelmetrics.web.rows import TIME_COLUMNS

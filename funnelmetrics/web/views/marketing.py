@@ -7,9 +7,9 @@ from typing import Any
 
 from fastapi import HTTPException
 
-from funnelmetrics.cli.render import jsonable
 from funnelmetrics.errors import QueryError
 from funnelmetrics.i18n.ui import t
+from funnelmetrics.serialize import jsonable
 from funnelmetrics.web import charts, service
 from funnelmetrics.web.auth import Principal
 from funnelmetrics.web.source import Session

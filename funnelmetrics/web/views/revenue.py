@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from funnelmetrics import catalog
-from funnelmetrics.cli.render import jsonable
 from funnelmetrics.i18n.ui import t
+from funnelmetrics.serialize import jsonable
 from funnelmetrics.web import charts, service
 from funnelmetrics.web.auth import Principal
 from funnelmetrics.web.source import Session

@@ -1,0 +1,152 @@
+"""Results as data for every surface: JSON-able records (SPEC §5), CSV text, display rounding
+and the marks that flag a row. The CLI and the web both use this module; neither serialises a
+result on its own, so `funnelmetrics metric --format json` and `GET /api/v1/metric/{id}` are
+the same object.
+
+A metric row (SPEC §5) reads `period_start`, the dimensions, `value`, `numerator`,
+`denominator`, then the period flags: `immature` (cohort metrics: the cohort is younger than
+its conversion window) and `partial` (the period is not over at the query's instant, the
+as-of instant or now). The flags are always last, in that order, in every row, CSV and export.
+
+pandas is imported only where a DataFrame is handled: the CLI imports this module at start-up.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import math
+import sys
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from funnelmetrics.i18n.ui import t
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+RATIO_PARTS = ("numerator", "denominator")
+FLAGS = ("immature", "partial")  # period flags: always the last columns, in this order
+PARTIAL_MARK = "*"  # a period not over yet: its figures may still change
+IMMATURE_MARK = "†"  # a cohort younger than its conversion window: its value will grow
+
+
+# ---- cells ------------------------------------------------------------------------------------
+def jsonable(value: Any) -> Any:
+    """A cell as JSON: dates as YYYY-MM-DD, NaN/NaT/NA/None as null, numpy scalars as Python."""
+    if value is None:
+        return None
+    pd = sys.modules.get("pandas")  # a pandas value means pandas is loaded already
+    if pd is not None:
+        if value is pd.NaT or value is pd.NA:
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.date().isoformat() if value == value.normalize() else value.isoformat()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars (np.datetime64("NaT").item() is None)
+        return jsonable(value.item())
+    return value
+
+
+def csv_cell(value: Any) -> Any:
+    """A JSON-able cell as CSV text: null as empty, booleans as JSON writes them."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+# ---- rows -------------------------------------------------------------------------------------
+def ordered(columns: Iterable[Any]) -> list[Any]:
+    """Columns with the period flags moved to the end (`immature`, then `partial`)."""
+    cols = list(columns)
+    return [c for c in cols if c not in FLAGS] + [f for f in FLAGS if f in cols]
+
+
+def metric_frame(df: pd.DataFrame, *, immature: bool = False) -> pd.DataFrame:
+    """A metric result in the SPEC §5 layout: period_start, dimensions, value, numerator,
+    denominator (null for a metric that is not a ratio), immature, partial.
+
+    `immature=True` adds that column (null) to a metric that has none, so that several metrics,
+    some of them cohort metrics, make one rectangular CSV table.
+    """
+    out = df
+    if "numerator" not in out.columns:
+        out = out.assign(numerator=None, denominator=None)
+    if immature and "immature" not in out.columns:
+        out = out.assign(immature=None)
+    head = [c for c in out.columns if c not in (*RATIO_PARTS, *FLAGS)]
+    return out[[*head, *RATIO_PARTS, *(f for f in FLAGS if f in out.columns)]]
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a result as JSON-able dicts (flags last)."""
+    cols = ordered(df.columns)
+    frame = df if cols == list(df.columns) else df[cols]
+    return [{str(k): jsonable(v) for k, v in row.items()}
+            for row in frame.to_dict(orient="records")]
+
+
+def metric_json(metric_id: str, unit: str, df: pd.DataFrame) -> dict[str, Any]:
+    """The SPEC §5 object of one metric: {"metric": ID, "unit": U, "rows": [...]}."""
+    return {"metric": metric_id, "unit": unit, "rows": records(metric_frame(df))}
+
+
+def json_line(obj: Mapping[str, Any]) -> str:
+    """One JSON object on one line (the CLI's `--format json`)."""
+    return json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
+
+
+def csv_text(df: pd.DataFrame, *, extra: Mapping[str, Any] | None = None,
+             header: bool = True) -> str:
+    """A result as CSV: `extra` columns first (e.g. metric, unit), nulls empty, flags last."""
+    buf = io.StringIO()
+    rows = records(df)
+    columns = [*(extra or {}), *map(str, ordered(df.columns))]
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    if header:
+        writer.writeheader()
+    for row in rows:
+        writer.writerow({**(extra or {}), **{k: csv_cell(v) for k, v in row.items()}})
+    return buf.getvalue()
+
+
+def rounded(df: pd.DataFrame, digits: int | Mapping[str, int]) -> pd.DataFrame:
+    """A copy with numeric columns rounded for display (`digits` for all numeric columns, or
+    per column). Only for tables people read: JSON and CSV keep every digit."""
+    import pandas as pd
+
+    per = digits if isinstance(digits, Mapping) else {
+        c: digits for c in df.columns
+        if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])}
+    out = df.copy()
+    for column, n in per.items():
+        out[column] = out[column].round(n)
+    return out
+
+
+# ---- marks ------------------------------------------------------------------------------------
+def marks(partial: Any = False, immature: Any = False) -> str:
+    """The marks of a row for tables people read: `*` partial period, `†` immature cohort."""
+    return (PARTIAL_MARK if partial is True else "") + (IMMATURE_MARK if immature is True else "")
+
+
+def mark_notes(lang: str = "en", *, partial: bool = False, immature: bool = False) -> list[str]:
+    """The footnotes of the marks used in a table, in `lang`."""
+    notes = []
+    if partial:
+        notes.append(f"{PARTIAL_MARK} {t('partial_note', lang)}")
+    if immature:
+        notes.append(f"{IMMATURE_MARK} {t('immature_note', lang)}")
+    return notes
+
+
+def flagged(row: Mapping[str, Any], flag: str) -> bool:
+    """Whether a row's flag is true (a missing or null flag is false)."""
+    return jsonable(row.get(flag)) is True
