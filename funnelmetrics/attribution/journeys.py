@@ -31,6 +31,7 @@ from funnelmetrics.compile.time import local_to_utc, parse_date, parse_instant
 from funnelmetrics.errors import QueryError
 
 if TYPE_CHECKING:
+    from funnelmetrics.config import Config
     from funnelmetrics.workspace import Workspace
 
 BY = ("channel", "campaign_id")
@@ -131,6 +132,12 @@ class Journeys:
                        no_touch_value=float(row["v0"] or 0.0))
 
 
+def credit_stage(config: Config) -> str:
+    """The conversion stage whose journeys credit won revenue to channels (`marketing_roi`'s
+    credit models): `won`, or the default funnel's last stage where there is no `won` stage."""
+    return "won" if "won" in config.stages else config.funnel().last
+
+
 def range_bounds(start: dt.date | None, end: dt.date | None,
                  tz: str) -> tuple[dt.datetime | None, dt.datetime | None]:
     """[first instant, first instant after) of whole local days start..end, as naive UTC."""
@@ -217,14 +224,15 @@ def build_journeys(ws: Workspace, *, by: str = "channel", conversion: str = "won
         scope = Scope(ws, as_of=parse_instant(as_of, ws.config.timezone))
     lo, hi = range_bounds(start_d, end_d, ws.config.timezone)
 
-    converted = _converted(scope, conversion)
-    deals = _deal_facts(scope)
-    valued = converted.left_join(deals, converted.lead_id == deals._lid).drop("_lid")
-    valued = valued.mutate(value=valued.won.fill_null(0.0).cast("float64")).drop("won")
+    # Inside a batch (DuckDB) the conversions and the journeys' touches are kept once for
+    # every query of it: the report's models and marketing_roi's credit models read the same.
+    valued = ws.shared(("journeys:valued", scope.as_of, conversion),
+                       lambda: _valued(scope, conversion))
     conversions = valued.filter(within(valued.converted_at, lo, hi))
 
     tp = _touchpoints(scope, by)
-    touches = _journey_touches(tp, conversions, lookback_days)
+    touches = ws.shared(("journeys:touches", scope.as_of, conversion, by, lo, hi, lookback_days),
+                        lambda: _journey_touches(tp, conversions, lookback_days))
 
     ever = valued.select(_clid=valued.lead_id, _cat=valued.converted_at, _cval=valued.value)
     p = tp.left_join(ever, tp._tlid == ever._clid)
@@ -240,6 +248,14 @@ def build_journeys(ws: Workspace, *, by: str = "channel", conversion: str = "won
                     touches=touches, paths=paths, candidates=candidates, touchpoints=tp, lo=lo,
                     hi=hi, start=start_d, end=end_d, as_of=scope.as_of,
                     lookback_days=lookback_days)
+
+
+def _valued(scope: Scope, conversion: str) -> ibis.Table:
+    """Every converted lead (at any time, as of the scope) with its value."""
+    converted = _converted(scope, conversion)
+    deals = _deal_facts(scope)
+    valued = converted.left_join(deals, converted.lead_id == deals._lid).drop("_lid")
+    return valued.mutate(value=valued.won.fill_null(0.0).cast("float64")).drop("won")
 
 
 def _journey_touches(tp: ibis.Table, conversions: ibis.Table,
