@@ -1,54 +1,28 @@
 """The funnel view: for one period, each stage's leads reached, conversion to the next stage,
 drop-off and median time in stage.
 
-The view asks the catalogue's own building blocks (`stage_reached`, `stage_conversion_rate`,
-`time_in_stage` measures) for every stage at once, so one expression scans the data once and the
-figures equal what `metric` gives for each stage.
+Every figure is a catalogue metric (issue "One semantic model", item 4), asked in one batch with
+grain `all`: per stage `stage_reached`; per stage but the last, to the next stage,
+`stage_conversion_rate` (`converted_to_next` is its numerator), `stage_drop_off` and
+`time_in_stage` with stat=median. The batch fuses the aggregates that read the same rows, so a
+stage's four figures come from one scan of the shared reach times. Pandas only lays them out.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from funnelmetrics.catalog import common as c
-from funnelmetrics.catalog.model import Agg, Measure, Metric, Text, Time, Unit
-from funnelmetrics.compile.compiler import measure_frame
-from funnelmetrics.compile.reach import reach_column
-from funnelmetrics.compile.time import Grain, Window, floor, shift
-from funnelmetrics.query import MetricQuery, _context, _default_range, parse_query
+from funnelmetrics.compile.time import Grain, floor, parse_instant, shift
 
 if TYPE_CHECKING:
     from funnelmetrics.workspace import Workspace
 
 COLUMNS = ["stage", "reached", "converted_to_next", "conversion_to_next", "drop_off",
            "median_days_in_stage"]
-
-
-def _funnel_metric(stages: tuple[str, ...]) -> Metric:
-    measures: dict[str, Measure] = {}
-    for i, stage in enumerate(stages):
-        col = reach_column(stage)
-        measures[f"reached:{stage}"] = Measure("reach", Agg.COUNT, time=col)
-        if i + 1 < len(stages):
-            nxt = stages[i + 1]
-            measures[f"entered:{stage}"] = Measure("reach", Agg.COUNT, time=col,
-                                                   time_kind=Time.COHORT)
-            measures[f"converted:{stage}"] = Measure(
-                "reach", Agg.COUNT, time=col, time_kind=Time.COHORT,
-                where=c.converted_between(stage, nxt))
-            measures[f"days:{stage}"] = Measure("reach", Agg.MEDIAN, time=col,
-                                                expr=c.duration_in(stage),
-                                                where=c.moved_on_from(stage))
-
-    return Metric(id="funnel", name=Text("Funnel", "Corong", "Corong"),
-                  description=Text("Leads through every stage of a funnel.",
-                                   "Prospek di setiap tahap corong.",
-                                   "Prospek di setiap peringkat corong."),
-                  unit=Unit.COUNT, higher_is_better=True, measures=measures,
-                  combine=lambda ctx, m: {"value": m[f"reached:{stages[0]}"]}, entity="leads")
 
 
 def default_period(today: dt.date) -> tuple[dt.date, dt.date]:
@@ -58,51 +32,86 @@ def default_period(today: dt.date) -> tuple[dt.date, dt.date]:
     return start, this_quarter - dt.timedelta(days=1)
 
 
+def _today(ws: Workspace, as_of: Any) -> dt.date:
+    """The workspace's local date at the as-of instant (or now)."""
+    instant = parse_instant(as_of, ws.config.timezone) or dt.datetime.now(dt.UTC).replace(
+        tzinfo=None)
+    zone = ZoneInfo(ws.config.timezone)
+    return instant.replace(tzinfo=dt.UTC).astimezone(zone).date()
+
+
+def _queries(stages: tuple[str, ...], mode: str | None,
+             window_days: float | None) -> list[tuple[str, dict[str, Any]]]:
+    """The catalogue queries of the view, in the order `_shape` reads them."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    for stage, nxt in zip(stages, [*stages[1:], None], strict=True):
+        out.append(("stage_reached", {"stage": stage, "mode": mode}))
+        if nxt is not None:
+            pair = {"from_stage": stage, "to_stage": nxt, "mode": mode,
+                    "window_days": window_days}
+            out += [("stage_conversion_rate", pair), ("stage_drop_off", pair),
+                    ("time_in_stage", {"stage": stage, "stat": "median", "mode": mode})]
+    return out
+
+
 def funnel_table(ws: Workspace, *, start: Any = None, end: Any = None, funnel: str | None = None,
                  by: str | None = None, where: dict[str, Any] | None = None, as_of: Any = None,
                  mode: str | None = None, window_days: float | None = None) -> pd.DataFrame:
-    """One row per stage (and dimension value): reached, conversion to next, drop-off, days."""
-    chosen = ws.config.funnel(funnel)
-    q = parse_query(ws, "stage_reached", grain="all", by=by, start=start, end=end, where=where,
-                    as_of=as_of, stage=chosen.stages[1], mode=mode)
-    if window_days is not None:
-        q.params["window_days"] = float(window_days)
-    if q.start is None and q.end is None:
-        today = (q.as_of or dt.datetime.now(dt.UTC).replace(tzinfo=None)).date()
-        q.start, q.end = default_period(today)
-    elif q.start is None or q.end is None:
-        q.start, q.end = _default_range(ws, MetricQuery(**{**q.__dict__}))
-    metric = _funnel_metric(chosen.stages)
-    ctx = _context(ws, q, Window(Grain.ALL, q.start, q.end, ws.config.timezone))
-    ctx.funnel, ctx.reach_stages = chosen, None
-    frame = measure_frame(ctx, metric)
-    raw = frame.select(*ctx.dims, *metric.measures).execute()
-    return _shape(raw, chosen.stages, q.by)
+    """One row per stage (and dimension value): reached, conversion to next, drop-off, days.
+
+    No start and no end: the last full quarter before the as-of date (or today). One of them:
+    the other bound is each metric's own default (its data's first or last day), as `ws.metric`
+    gives it — the figures are those of every row on that side.
+    """
+    stages = ws.config.funnel(funnel).stages
+    if start is None and end is None:
+        start, end = default_period(_today(ws, as_of))
+    frames = ws.metrics(_queries(stages, mode, window_days), grain="all", by=by, start=start,
+                        end=end, where=where, as_of=as_of)
+    dims = [c for c in frames[0].columns if c not in _NOT_DIMS]
+    return _shape(frames, stages, dims)
 
 
-def _shape(raw: pd.DataFrame, stages: tuple[str, ...], by: list[str]) -> pd.DataFrame:
+_NOT_DIMS = {"period_start", "value", "numerator", "denominator", "immature", "partial"}
+
+
+def _key(row: dict[str, Any], dims: list[str]) -> tuple[Any, ...]:
+    return tuple(None if pd.isna(row[d]) else row[d] for d in dims)
+
+
+def _by_key(df: pd.DataFrame, dims: list[str]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    return {_key(r, dims): r for r in df.to_dict("records")}
+
+
+def _shape(frames: list[pd.DataFrame], stages: tuple[str, ...], dims: list[str]) -> pd.DataFrame:
+    """The batch's answers laid out one row per dimension value and stage."""
+    answers = iter(frames)
+    per_stage = []
+    for i, _ in enumerate(stages):
+        reached = _by_key(next(answers), dims)
+        if i + 1 < len(stages):
+            conv, drop, days = (_by_key(next(answers), dims) for _ in range(3))
+        else:
+            conv = drop = days = {}
+        per_stage.append((reached, conv, drop, days))
+    keys = sorted({k for parts in per_stage for part in parts for k in part},
+                  key=lambda k: tuple((v is None, str(v)) for v in k))
     rows = []
-    dims = [f"dim:{d}" for d in by]
-    for _, rec in raw.iterrows():
-        for i, stage in enumerate(stages):
-            row: dict[str, Any] = {d[4:]: rec[d] for d in dims}
-            row["stage"] = stage
-            row["reached"] = int(_num(rec[f"reached:{stage}"]) or 0)
-            if i + 1 < len(stages):
-                entered = _num(rec[f"entered:{stage}"]) or 0
-                conv = _num(rec[f"converted:{stage}"]) or 0
-                row["converted_to_next"] = int(conv)
-                row["conversion_to_next"] = conv / entered if entered else None
-                row["drop_off"] = 1 - conv / entered if entered else None
-                row["median_days_in_stage"] = _num(rec[f"days:{stage}"])
-            else:
-                row.update(converted_to_next=None, conversion_to_next=None, drop_off=None,
-                           median_days_in_stage=None)
-            rows.append(row)
-    return pd.DataFrame(rows, columns=[*(d[4:] for d in dims), *COLUMNS])
+    for key in keys:
+        for stage, (reached, conv, drop, days) in zip(stages, per_stage, strict=True):
+            last = stage == stages[-1]
+            rows.append({**dict(zip(dims, key, strict=True)), "stage": stage,
+                         "reached": int(_figure(reached, key, "value") or 0),
+                         "converted_to_next": None if last else
+                         int(_figure(conv, key, "numerator") or 0),
+                         "conversion_to_next": _figure(conv, key, "value"),
+                         "drop_off": _figure(drop, key, "value"),
+                         "median_days_in_stage": _figure(days, key, "value")})
+    return pd.DataFrame(rows, columns=[*dims, *COLUMNS])
 
 
-def _num(value: Any) -> float | None:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    return float(value)
+def _figure(answer: dict[tuple[Any, ...], dict[str, Any]], key: tuple[Any, ...],
+            column: str) -> float | None:
+    """One figure of a metric's answer for a dimension value; None where it has none."""
+    value = answer.get(key, {}).get(column)
+    return None if value is None or pd.isna(value) else float(value)

@@ -14,9 +14,8 @@ import ibis
 
 from funnelmetrics import catalog
 from funnelmetrics.catalog.model import Metric
-from funnelmetrics.compile import entities as ent
-from funnelmetrics.compile.compiler import Context, compile_metric, entity_of
-from funnelmetrics.compile.reach import reach_column
+from funnelmetrics.compile.compiler import compile_metric, entity_of
+from funnelmetrics.compile.context import Context
 from funnelmetrics.compile.time import (
     Grain,
     Window,
@@ -29,9 +28,11 @@ from funnelmetrics.compile.time import (
 )
 from funnelmetrics.config import Funnel, Mode
 from funnelmetrics.errors import QueryError
+from funnelmetrics.semantic import registry
+from funnelmetrics.semantic.model import Scope
 
 if TYPE_CHECKING:
-    from funnelmetrics.workspace import Workspace
+    from funnelmetrics.connection import Connection as Workspace
 
 STAGE_PARAMS = ("stage", "from_stage", "to_stage")
 
@@ -101,7 +102,7 @@ def resolve_params(ws: Workspace, metric: Metric, given: Mapping[str, Any]) -> d
             allowed = ", ".join(known) or "none"
             raise QueryError(f"{metric.id} has no parameter {name!r} (parameters: {allowed})")
     out: dict[str, Any] = {k: _stage_keyword(ws, v)
-                           for k, v in dict(metric.extra.get("fixed", {})).items()}
+                           for k, v in metric.fixed.items()}
     for name, param in known.items():
         if name in given and given[name] is not None:
             value = param.parse(given[name])
@@ -110,7 +111,7 @@ def resolve_params(ws: Workspace, metric: Metric, given: Mapping[str, Any]) -> d
                                  f"{', '.join(param.choices)}, not {value!r}")
             out[name] = value
         elif name not in out:
-            out[name] = param.default
+            out[name] = _stage_keyword(ws, param.default)
     _default_stages(ws, metric, out)
     return out
 
@@ -148,44 +149,39 @@ def _funnel_of(ws: Workspace, params: Mapping[str, Any]) -> Funnel:
 
 
 def _context(ws: Workspace, q: MetricQuery, window: Window) -> Context:
-    scope = ent.Scope(ws, as_of=q.as_of)
     now = q.as_of or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    mode = Mode(q.params.get("mode") or ws.config.mode)
-    funnel = _funnel_of(ws, q.params)
-    named = {q.params[k] for k in STAGE_PARAMS if q.params.get(k)}
-    if q.metric.extra.get("stages") == "first":  # reads the first stage's reach time only
-        named.add(funnel.first)
-    follows = [q.params[p] for p in q.metric.extra.get("follows", ()) if q.params.get(p)]
-    return Context(scope=scope, config=ws.config, window=window, by=q.by, where=q.where,
-                   params=q.params, now=now, mode=mode, funnel=funnel,
-                   reach_stages=named or None, follows=follows)
+    ctx = Context(scope=Scope(ws, as_of=q.as_of), config=ws.config, window=window, by=q.by,
+                  where=q.where, params=q.params, now=now,
+                  mode=Mode(q.params.get("mode") or ws.config.mode),
+                  funnel=_funnel_of(ws, q.params))
+    ctx.reach_stages = reach_stages(ctx, q.metric)
+    return ctx
 
 
-# Where an entity's rows have instants, for the default range of a query.
-SPANS: dict[str, tuple[tuple[str, str], ...]] = {
-    "reach": (("leads", "created_at"), ("stage_events", "occurred_at")),
-    "opportunities": (("opportunities", "created_at"), ("opportunities", "closed_at")),
-    "opportunities_with_lead": (("opportunities", "created_at"), ("opportunities", "closed_at")),
-    "deals": (("opportunities", "created_at"), ("opportunities", "closed_at")),
-    "account_mrr": (("subscriptions", "started_at"), ("subscriptions", "ended_at")),
-    "account_engagement": (("engagement_events", "occurred_at"),),
-    "credited_revenue": (("opportunities", "closed_at"),),
-}
+def reach_stages(ctx: Context, metric: Metric) -> set[str] | None:
+    """The stages whose reach times the metric's measures read (None: every stage), as its
+    definition says (`Measure.reach_stages`)."""
+    out: set[str] = set()
+    for m in metric.measures.values():
+        stages = m.reach_stages(ctx)
+        if stages is None:
+            return None
+        out |= stages
+    return out
 
 
 def _spans(probe: Context, metric: Metric) -> set[tuple[str, str]]:
+    """Where the metric's rows have instants (entity, column), for its default range."""
     out: set[tuple[str, str]] = set()
     for m in metric.measures.values():
-        entity = entity_of(probe, m)
+        entity = registry.get(entity_of(probe, m))
         time = m.time(probe) if callable(m.time) else m.time
-        if entity == "reach" and probe.funnel and time == reach_column(probe.funnel.first):
-            out.add(("leads", "created_at"))  # a cohort by entry: the leads' own span
-        elif entity in SPANS and (entity == "reach" or time is None):
-            out.update(SPANS[entity])
-        elif time is not None:
-            out.add(("opportunities" if entity in SPANS else entity, time))
+        if entity.span_of is not None:
+            out.update(entity.span_of(probe, time))
+        elif time is None or entity.from_query is not None:
+            out.update(entity.span)
         else:
-            out.add((entity, "created_at" if entity != "subscriptions" else "started_at"))
+            out.add((entity.name, time))
     return out
 
 
@@ -195,7 +191,7 @@ def _default_range(ws: Workspace, q: MetricQuery) -> tuple[dt.date, dt.date]:
     probe = _context(ws, q, Window(q.grain, dt.date(2000, 1, 1), dt.date(2000, 1, 1), tz))
     lows, highs = [], []
     for table_name, column in sorted(_spans(probe, q.metric)):
-        table = ent.base(probe.scope, table_name)
+        table = registry.base(probe.scope, table_name)
         if column not in table.columns:
             continue
         local = to_local(table[column], tz)
@@ -229,7 +225,7 @@ def build(ws: Workspace, q: MetricQuery) -> ibis.Table:
 
 
 def metric_expr(ws: Workspace, metric_id: str, **query: Any) -> ibis.Table:
-    if ws.memo is None:  # a batch checked once, at its start
+    if ws.batch_state is None:  # a batch checked once, at its start
         ws.refresh()
     return build(ws, parse_query(ws, metric_id, **query))
 

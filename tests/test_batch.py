@@ -100,7 +100,7 @@ def test_a_failing_query_still_ends_the_batch(ws):
     with pytest.raises(QueryError), ws.batch():
         ws.metric("stage_reached", stage="mql", **RANGE)
         ws.metric("no_such_metric", **RANGE)
-    assert temp_tables(ws) == [] and ws.memo is None
+    assert temp_tables(ws) == [] and ws.batch_state is None
 
 
 def test_a_column_added_behind_the_workspace_is_seen(ws):
@@ -137,19 +137,19 @@ def test_where_as_key_value_text_is_the_same_filter(ws):
 # ---- one aggregate for the queries of `metrics` that group the same rows ----------------------
 def fused_answers(ws, queries, monkeypatch) -> tuple[list, int]:
     """The queries' results, and how many of their grouped aggregates came from a fused one."""
-    from funnelmetrics import workspace
+    from funnelmetrics.compile.batch import Batch
 
     served = []
-    grouped = workspace.Workspace.grouped
+    grouped = Batch.grouped
 
     def spy(self, rows, keys, aggregates):
         out = grouped(self, rows, keys, aggregates)
-        if self.memo is not None and workspace.PLAN not in self.memo:
-            fused = [table for table, _ in self.memo.get(workspace.FUSED, {}).values()]
+        if self.plan is None:
+            fused = [f.table for f in self.fused.values()]
             served.append(any(f.op() in out.op().find(type(f.op())) for f in fused))
         return out
 
-    monkeypatch.setattr(workspace.Workspace, "grouped", spy)
+    monkeypatch.setattr(Batch, "grouped", spy)
     return ws.metrics(queries, **RANGE), sum(served)
 
 
@@ -200,4 +200,4 @@ def test_a_bad_query_in_metrics_fails_in_its_turn_and_leaves_nothing(ws):
     with pytest.raises(QueryError, match="stage"):
         ws.metrics([("stage_reached", {"stage": "mql"}), ("stage_reached", {"stage": "nope"}),
                     ("stage_reached", {"stage": "sql"})], **RANGE)
-    assert temp_tables(ws) == [] and ws.memo is None
+    assert temp_tables(ws) == [] and ws.batch_state is None

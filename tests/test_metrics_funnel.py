@@ -13,6 +13,7 @@ import pytest
 from journeys import row_for
 
 import funnelmetrics
+from funnelmetrics.funnel import funnel_table
 
 Q1 = {"start": "2026-01-01", "end": "2026-03-31"}  # periods Jan, Feb, Mar (March is empty)
 
@@ -414,7 +415,7 @@ def _stage(df, stage, **dims):
 
 
 def test_funnel_view_per_stage(cast):
-    df = cast.funnel(start="2026-01-01", end="2026-02-28")
+    df = funnel_table(cast, start="2026-01-01", end="2026-02-28")
     assert list(df["stage"]) == ["lead", "mql", "sql", "opportunity", "won"]
     lead = _stage(df, "lead")
     # reached 4 (A–D); to mql: A, B, C = 3 → 3/4; median days: A 2, B 5, C 2 → 2
@@ -444,7 +445,7 @@ def test_funnel_view_per_stage(cast):
 
 
 def test_funnel_view_by_source(cast):
-    df = cast.funnel(start="2026-01-01", end="2026-02-28", by="source")
+    df = funnel_table(cast, start="2026-01-01", end="2026-02-28", by="source")
     web = [_stage(df, s, source="web")["reached"] for s in ("lead", "mql", "sql", "opportunity",
                                                              "won")]
     assert web == [2, 2, 1, 1, 1]  # A and C; C stops at mql
@@ -456,10 +457,10 @@ def test_funnel_view_by_source(cast):
 
 
 def test_funnel_view_strict_and_as_of(cast):
-    strict = cast.funnel(start="2026-01-01", end="2026-02-28", mode="strict")
+    strict = funnel_table(cast, start="2026-01-01", end="2026-02-28", mode="strict")
     assert _stage(strict, "mql")["reached"] == 2  # A and C have mql events; B does not
     assert _stage(strict, "lead")["converted_to_next"] == 2
-    as_of = cast.funnel(start="2026-01-01", end="2026-02-28", as_of="2026-02-01")
+    as_of = funnel_table(cast, start="2026-01-01", end="2026-02-28", as_of="2026-02-01")
     # as of Feb 1: A, B exist (C, D later); won (Feb 20) has not happened
     assert [_stage(as_of, s)["reached"] for s in ("lead", "mql", "sql", "opportunity", "won")] \
         == [2, 2, 2, 1, 0]
@@ -467,7 +468,7 @@ def test_funnel_view_strict_and_as_of(cast):
 
 def test_funnel_view_in_jakarta_time(make_ws):
     ws = make_ws(TZ_CAST, timezone="Asia/Jakarta")
-    df = ws.funnel(start="2026-02-01", end="2026-02-28")
+    df = funnel_table(ws, start="2026-02-01", end="2026-02-28")
     assert _stage(df, "lead")["reached"] == 1  # only "late" is a local-February lead
 
 

@@ -264,7 +264,8 @@ def test_waterfall_adds_up(ws):
     df = mrr_waterfall(ws, **Q)
     rows = df.set_index(df.pop("period_start").astype(str)).to_dict("index")
     assert rows["2026-02-01"] == {"start": 300, "new": 140, "expansion": 0, "reactivation": 0,
-                                  "contraction": 0, "churn": -200, "end": 240, "net_new": -60}
+                                  "contraction": 0, "churn": -200, "end": 240, "net_new": -60,
+                                  "partial": False}
     assert rows["2026-03-01"]["contraction"] == -20  # shrinking steps are negative
     assert rows["2026-04-01"]["reactivation"] == 300
     for row in rows.values():  # start + movements = end, every period

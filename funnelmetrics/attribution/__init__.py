@@ -12,14 +12,11 @@ from funnelmetrics.attribution.base import AttributionModel, RuleModel
 from funnelmetrics.attribution.credit import credit_rows, register
 from funnelmetrics.attribution.journeys import NO_TOUCH, Journeys, Summary, build_journeys
 from funnelmetrics.attribution.markov import Markov
+from funnelmetrics.attribution.models import MODELS, make_model, make_models, model_names
 from funnelmetrics.attribution.report import (
-    MODELS,
     attribute,
     attribute_models,
     credited_revenue,
-    make_model,
-    make_models,
-    model_names,
     result_table,
     side_by_side,
     spend_expr,
@@ -41,5 +38,3 @@ __all__ = [
     "make_model", "make_models", "model_names", "register", "result_table", "side_by_side",
     "spend_expr",
 ]
-
-register()  # every model is a `marketing_roi` credit model (funnelmetrics.revenue.credit)

@@ -23,11 +23,12 @@ import ibis
 from funnelmetrics.attribution.base import RuleModel
 from funnelmetrics.attribution.journeys import NO_TOUCH, Journeys, build_journeys
 from funnelmetrics.attribution.markov import Markov
-from funnelmetrics.attribution.report import MODELS, make_model
-from funnelmetrics.compile.entities import base
+from funnelmetrics.attribution.models import MODELS, make_model
+from funnelmetrics.revenue.credit import register_credit_model
+from funnelmetrics.semantic.registry import base
 
 if TYPE_CHECKING:
-    from funnelmetrics.compile.entities import Scope
+    from funnelmetrics.semantic.model import Scope
 
 
 def conversion_stage(scope: Scope) -> str:
@@ -92,12 +93,9 @@ def _no_touch_rows(journeys: Journeys, deals: ibis.Table) -> ibis.Table:
 
 
 def register() -> None:
-    """Register every attribution model as a `marketing_roi` credit model."""
-    try:
-        from funnelmetrics.revenue.credit import register_credit_model
-    except ModuleNotFoundError as exc:  # a build without the revenue metrics
-        if exc.name != "funnelmetrics.revenue.credit" and exc.name != "funnelmetrics.revenue":
-            raise
-        return
+    """Register every attribution model as a `marketing_roi` credit model (done on import)."""
     for name in MODELS:
         register_credit_model(name, lambda scope, _name=name: credit_rows(scope, _name))
+
+
+register()

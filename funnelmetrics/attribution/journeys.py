@@ -26,13 +26,14 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 
-from funnelmetrics.compile.entities import Scope, base
 from funnelmetrics.compile.time import local_to_utc, parse_date, parse_instant
 from funnelmetrics.errors import QueryError
+from funnelmetrics.semantic.model import Scope
+from funnelmetrics.semantic.registry import base
 
 if TYPE_CHECKING:
     from funnelmetrics.config import Config
-    from funnelmetrics.workspace import Workspace
+    from funnelmetrics.connection import Connection
 
 BY = ("channel", "campaign_id")
 NO_TOUCH = "(no touch)"
@@ -73,7 +74,7 @@ class Journeys:
     queries that apply the cut themselves (see `Markov`). `lo`/`hi`: the range as UTC instants.
     """
 
-    ws: Workspace
+    ws: Connection
     by: str
     conversion: str
     conversions: ibis.Table
@@ -202,7 +203,7 @@ def lookback(ts: ir.TimestampValue, end: ir.TimestampValue,
     return ts >= end - ibis.interval(seconds=round(lookback_days * 86_400))
 
 
-def build_journeys(ws: Workspace, *, by: str = "channel", conversion: str = "won",
+def build_journeys(ws: Connection, *, by: str = "channel", conversion: str = "won",
                    start: Any = None, end: Any = None, as_of: Any = None,
                    lookback_days: float | None = None, scope: Scope | None = None) -> Journeys:
     """The journeys of an attribution query (see the module docstring for the definitions).

@@ -28,7 +28,6 @@ null), cost per conversion also when nothing was credited.
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -45,71 +44,14 @@ from funnelmetrics.attribution.journeys import (
     credit_stage,
 )
 from funnelmetrics.attribution.markov import Markov
-from funnelmetrics.attribution.rules import (
-    FirstTouch,
-    LastTouch,
-    Linear,
-    PositionBased,
-    TimeDecay,
-    WShaped,
-)
-from funnelmetrics.attribution.shapley import Shapley
-from funnelmetrics.errors import QueryError
+from funnelmetrics.attribution.models import MODELS, make_model, make_models, model_names
 
 UNALLOCATED = "(unallocated)"
-MODELS: dict[str, type[AttributionModel]] = {
-    m.name: m for m in (FirstTouch, LastTouch, Linear, TimeDecay, PositionBased, WShaped,
-                        Markov, Shapley)
-}
 RESULT_COLUMNS = ["credited_conversions", "credited_revenue", "spend", "roi",
                   "cost_per_conversion"]
 SPECIAL_KEYS = (NO_TOUCH, NO_CAMPAIGN, UNALLOCATED)
 # The range of a catalogue query for a report without one: every day a row can have.
 EVERY_DAY = (dt.date(1900, 1, 1), dt.date(9999, 12, 30))
-
-
-def model_names(model: str | Iterable[str]) -> list[str]:
-    """`all`, one name, a comma-separated list or a list of names, checked."""
-    names = [model] if isinstance(model, str) else list(model)
-    names = [p.strip() for n in names for p in n.split(",") if p.strip()]
-    if names == ["all"]:
-        return list(MODELS)
-    if not names:
-        raise QueryError(f"name an attribution model: {', '.join(MODELS)} or all")
-    for n in names:
-        _known(n)
-    return names
-
-
-def _known(name: str) -> str:
-    if name not in MODELS:
-        raise QueryError(f"unknown attribution model {name!r}; models: {', '.join(MODELS)} or all")
-    return name
-
-
-def make_model(model: str | AttributionModel, **params: Any) -> AttributionModel:
-    """A model from its name and the parameters it takes (others are ignored when it is one of
-    several, see `make_models`)."""
-    if isinstance(model, AttributionModel):
-        if params:
-            raise QueryError("pass parameters to the model's constructor, not with an instance")
-        return model
-    return make_models([_known(model)], **params)[model]
-
-
-def make_models(names: Iterable[str], **params: Any) -> dict[str, AttributionModel]:
-    """Models by name; each gets the parameters it accepts; a parameter none accepts is an error."""
-    accepted: set[str] = set()
-    models = {}
-    for name in names:
-        cls = MODELS[name]
-        own = set(inspect.signature(cls.__init__).parameters) - {"self"}
-        accepted |= own
-        models[name] = cls(**{k: v for k, v in params.items() if k in own and v is not None})
-    unknown = set(params) - accepted
-    if unknown:
-        raise QueryError(f"no attribution model here takes parameter {sorted(unknown)[0]!r}")
-    return models
 
 
 def catalogue_query(journeys: Journeys) -> dict[str, Any]:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import ibis
 
 from funnelmetrics.catalog.model import Agg, Param
-from funnelmetrics.compile.compiler import Context, days_between, safe_div
-from funnelmetrics.compile.reach import next_reach, reach_column
+from funnelmetrics.compile.context import Context, days_between, safe_div
+from funnelmetrics.semantic.reach import needed_stages, next_reach, reach_column
 
 # ---- parameters -----------------------------------------------------------------------------
 STAT = Param("stat", "mean", "Statistic over the durations: mean, median or p90.",
              choices=("mean", "median", "p90"), kind="choice")
 STAGE = Param("stage", None, "Funnel stage (default: the funnel's second stage).", kind="stage")
+QUALIFIED_STAGE = Param("stage", ":qualified", "Funnel stage (default: the qualified stage, "
+                        "settings' qualified_stage).", kind="stage")
 FROM_STAGE = Param("from_stage", None, "Starting stage (default: the funnel's first).",
                    kind="stage")
 TO_STAGE = Param("to_stage", None, "Target stage (default: the stage after from_stage).",
@@ -73,54 +76,111 @@ def cycle_entity(ctx: Context) -> str:
 
 
 # ---- funnel ---------------------------------------------------------------------------------
-def reach_of(param: str) -> Any:
+# Each of these reads reach times and says which (`reach_stages`): the compiler computes only
+# those (see `catalog.model`). A stage is named by a parameter (`param`) or fixed (`stage`).
+def _stage(ctx: Context, param: str | None, stage: str | None) -> str:
+    if stage is not None:
+        return stage
+    if param is not None:
+        return ctx.params[param]
+    assert ctx.funnel is not None
+    return ctx.funnel.first
+
+
+@dataclass(frozen=True)
+class ReachTime:
+    """The time column of a stage: when each lead reached it (default: the funnel's first
+    stage, a lead's created_at)."""
+
+    param: str | None = None
+    stage: str | None = None
+
+    def __call__(self, ctx: Context) -> str:
+        return reach_column(_stage(ctx, self.param, self.stage))
+
+    def reach_stages(self, ctx: Context) -> set[str]:
+        return {_stage(ctx, self.param, self.stage)}
+
+
+def reach_of(param: str) -> ReachTime:
     """The time column of the stage named by a parameter."""
-    return lambda ctx: reach_column(ctx.params[param])
+    return ReachTime(param)
 
 
-def first_reach(ctx: Context) -> str:
-    """The time column of the funnel's first stage (a lead's created_at)."""
-    return reach_column(ctx.funnel.first)
+first_reach = ReachTime()  # the funnel's first stage (a lead's created_at)
 
 
-def reached(param: str) -> Any:
-    return lambda ctx, t: t[reach_column(ctx.params[param])].notnull()
+@dataclass(frozen=True)
+class Converted:
+    """Reached the `to` stage within the conversion window after reaching the `from` stage."""
 
+    from_param: str | None = "from_stage"
+    to_param: str | None = "to_stage"
+    from_stage: str | None = None
+    to_stage: str | None = None
 
-def converted_between(from_stage: str, to_stage: str) -> Any:
-    """Reached `to_stage` within the conversion window after reaching `from_stage`."""
+    def stages(self, ctx: Context) -> tuple[str, str]:
+        return (_stage(ctx, self.from_param, self.from_stage),
+                _stage(ctx, self.to_param, self.to_stage))
 
-    def predicate(ctx: Context, t: ibis.Table) -> ibis.Value:
-        start, end = t[reach_column(from_stage)], t[reach_column(to_stage)]
+    def __call__(self, ctx: Context, t: ibis.Table) -> ibis.Value:
+        start_stage, end_stage = self.stages(ctx)
+        start, end = t[reach_column(start_stage)], t[reach_column(end_stage)]
         # end ≤ start + window, as elapsed microseconds (cheaper than interval arithmetic)
         limit = int(round(ctx.window_days * 86400)) * 1_000_000
         return end.notnull() & (end.delta(start, unit="microsecond") <= limit)
 
-    return predicate
+    def reach_stages(self, ctx: Context) -> set[str]:
+        return set(self.stages(ctx))
 
 
-def converted(ctx: Context, t: ibis.Table) -> ibis.Value:
-    """Reached the `to_stage` parameter within the window after the `from_stage` parameter."""
-    return converted_between(ctx.params["from_stage"], ctx.params["to_stage"])(ctx, t)
+def converted_between(from_stage: str, to_stage: str) -> Converted:
+    """Reached `to_stage` within the conversion window after reaching `from_stage`."""
+    return Converted(None, None, from_stage, to_stage)
 
 
-def duration_in(stage: str | None = None) -> Any:
-    """Days from reaching `stage` (default: the `stage` parameter) to the next reached stage."""
-
-    def expr(ctx: Context, t: ibis.Table) -> ibis.Value:
-        s = stage or ctx.params["stage"]
-        return days_between(t[reach_column(s)], next_reach(t, ctx.funnel, ctx.mode, s))
-
-    return expr
+converted = Converted()  # from the `from_stage` parameter to the `to_stage` parameter
 
 
-def moved_on_from(stage: str | None = None) -> Any:
-    """The lead reached a later stage after `stage` (default: the `stage` parameter)."""
+@dataclass(frozen=True)
+class _AfterStage:
+    """Reads a stage's reach time and what `next_reach` reads after it."""
 
-    def predicate(ctx: Context, t: ibis.Table) -> ibis.Value:
-        return next_reach(t, ctx.funnel, ctx.mode, stage or ctx.params["stage"]).notnull()
+    param: str | None = "stage"
+    stage: str | None = None
 
-    return predicate
+    def reach_stages(self, ctx: Context) -> set[str]:
+        assert ctx.funnel is not None
+        return needed_stages(ctx.funnel, ctx.mode, (), [_stage(ctx, self.param, self.stage)])
+
+    def next_reach(self, ctx: Context, t: ibis.Table) -> ibis.Value:
+        assert ctx.funnel is not None
+        return next_reach(t, ctx.funnel, ctx.mode, _stage(ctx, self.param, self.stage))
+
+
+class DurationIn(_AfterStage):
+    """Days from reaching the stage to the next reached stage (never negative)."""
+
+    def __call__(self, ctx: Context, t: ibis.Table) -> ibis.Value:
+        start = t[reach_column(_stage(ctx, self.param, self.stage))]
+        return days_between(start, self.next_reach(ctx, t))
+
+
+class MovedOnFrom(_AfterStage):
+    """The lead reached a later stage after the stage."""
+
+    def __call__(self, ctx: Context, t: ibis.Table) -> ibis.Value:
+        return self.next_reach(ctx, t).notnull()
+
+
+def duration_in(stage: str | None = None) -> DurationIn:
+    """Days in `stage` (default: the `stage` parameter)."""
+    return DurationIn("stage" if stage is None else None, stage)
+
+
+def moved_on_from(stage: str | None = None) -> MovedOnFrom:
+    """Moved on from `stage` (default: the `stage` parameter)."""
+    return MovedOnFrom("stage" if stage is None else None, stage)
 
 
 # ---- combine rules --------------------------------------------------------------------------

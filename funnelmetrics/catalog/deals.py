@@ -5,14 +5,15 @@ from __future__ import annotations
 import ibis
 
 from funnelmetrics.catalog import common as c
-from funnelmetrics.catalog.model import Agg, Measure, Metric, Text, Time, Unit
-from funnelmetrics.compile.compiler import safe_div
+from funnelmetrics.catalog.model import Agg, Kind, Measure, Metric, Text, Time, Unit
+from funnelmetrics.compile.context import safe_div
 
 _WON_AMOUNT = Measure("opportunities", Agg.SUM, time="closed_at", expr="amount", where=c.is_won)
 _WON_COUNT = Measure("opportunities", Agg.COUNT, time="closed_at", where=c.is_won)
 _QUOTA = Measure("quotas", Agg.SUM, time="period_start", expr="amount")
 
 WIN_RATE = Metric(
+    kind=Kind.RATIO,
     id="win_rate",
     name=Text("Win rate", "Tingkat kemenangan", "Kadar kemenangan"),
     description=Text(
@@ -29,6 +30,7 @@ WIN_RATE = Metric(
 )
 
 AVERAGE_DEAL_SIZE = Metric(
+    kind=Kind.RATIO,
     id="average_deal_size",
     name=Text("Average deal size", "Rata-rata nilai transaksi", "Purata saiz urus niaga"),
     description=Text(
@@ -41,6 +43,7 @@ AVERAGE_DEAL_SIZE = Metric(
 )
 
 SALES_CYCLE_DAYS = Metric(
+    kind=Kind.DURATION,
     id="sales_cycle_days",
     name=Text("Sales cycle (days)", "Siklus penjualan (hari)", "Kitaran jualan (hari)"),
     description=Text(
@@ -65,6 +68,7 @@ _PIPELINE_TEXT = dict(
 )
 
 PIPELINE_VALUE = Metric(
+    kind=Kind.SNAPSHOT,
     id="pipeline_value",
     name=Text("Pipeline value", "Nilai pipeline", "Nilai saluran jualan"),
     description=Text(
@@ -78,6 +82,7 @@ PIPELINE_VALUE = Metric(
 )
 
 WEIGHTED_PIPELINE_VALUE = Metric(
+    kind=Kind.SNAPSHOT,
     id="weighted_pipeline_value",
     name=Text("Weighted pipeline value", "Nilai pipeline berbobot",
               "Nilai saluran jualan berwajaran"),
@@ -86,7 +91,7 @@ WEIGHTED_PIPELINE_VALUE = Metric(
         "Jumlah nilai × probabilitas peluang yang terbuka di akhir periode.",
         "Jumlah nilai × kebarangkalian peluang yang terbuka pada akhir tempoh."),
     formula="sum(amount × probability) of deals open at period end",
-    extra={"fixed": {"weighted": True}}, **_PIPELINE_TEXT,
+    fixed={"weighted": True}, **_PIPELINE_TEXT,
 )
 
 def _coverage(m: dict) -> dict:
@@ -99,6 +104,7 @@ def _coverage(m: dict) -> dict:
 
 
 PIPELINE_COVERAGE = Metric(
+    kind=Kind.RATIO,
     id="pipeline_coverage",
     name=Text("Pipeline coverage", "Cakupan pipeline", "Liputan saluran jualan"),
     description=Text(
@@ -130,6 +136,7 @@ def _velocity(ctx: c.Context, m: dict) -> dict:
 
 
 SALES_VELOCITY = Metric(
+    kind=Kind.RATIO,
     id="sales_velocity",
     name=Text("Sales velocity", "Kecepatan penjualan", "Halaju jualan"),
     description=Text(
@@ -152,6 +159,7 @@ SALES_VELOCITY = Metric(
 )
 
 REVENUE_PER_LEAD = Metric(
+    kind=Kind.RATIO,
     id="revenue_per_lead",
     name=Text("Revenue per lead", "Pendapatan per prospek", "Hasil setiap prospek"),
     description=Text(
@@ -166,6 +174,7 @@ REVENUE_PER_LEAD = Metric(
 )
 
 QUOTA_ATTAINMENT = Metric(
+    kind=Kind.RATIO,
     id="quota_attainment",
     name=Text("Quota attainment", "Pencapaian kuota", "Pencapaian kuota"),
     description=Text(
@@ -182,7 +191,7 @@ QUOTA_ATTAINMENT = Metric(
 def _per_won_deal(expr: object, metric_id: str, name: Text, description: Text,
                   formula: str) -> Metric:
     return Metric(
-        id=metric_id, name=name, description=description, unit=Unit.CURRENCY,
+        id=metric_id, kind=Kind.RATIO, name=name, description=description, unit=Unit.CURRENCY,
         higher_is_better=True, entity="opportunities", group="deals",
         measures={"total": Measure("opportunities", Agg.SUM, time="closed_at", expr=expr,
                                    where=c.is_won), "won": _WON_COUNT},

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from funnelmetrics.catalog import common as c
-from funnelmetrics.catalog.model import Agg, Measure, Metric, Text, Time, Unit
-from funnelmetrics.compile.compiler import safe_div
+from funnelmetrics.catalog.model import Agg, Kind, Measure, Metric, Text, Time, Unit
+from funnelmetrics.compile.context import safe_div
 
 LEADS_CREATED = Metric(
+    kind=Kind.COUNT,
     id="leads_created",
     name=Text("Leads created", "Prospek dibuat", "Prospek dicipta"),
     description=Text(
@@ -18,10 +19,10 @@ LEADS_CREATED = Metric(
     # rows, a batch answers it with the first stage's other measures in one aggregate
     measures={"leads": Measure("reach", Agg.COUNT, time=c.first_reach)},
     combine=c.value_of("leads"), formula="count(leads created in period)",
-    extra={"stages": "first"},
 )
 
 STAGE_REACHED = Metric(
+    kind=Kind.COUNT,
     id="stage_reached",
     name=Text("Leads reaching a stage", "Prospek mencapai tahap", "Prospek mencapai peringkat"),
     description=Text(
@@ -44,6 +45,7 @@ _COHORT = {
 _CONVERSION_PARAMS = (c.FROM_STAGE, c.TO_STAGE, c.MODE, c.WINDOW)
 
 STAGE_CONVERSION_RATE = Metric(
+    kind=Kind.COHORT_CONVERSION,
     id="stage_conversion_rate",
     name=Text("Stage conversion rate", "Tingkat konversi tahap", "Kadar penukaran peringkat"),
     description=Text(
@@ -60,6 +62,7 @@ STAGE_CONVERSION_RATE = Metric(
 )
 
 LEAD_CONVERSION_RATE = Metric(
+    kind=Kind.COHORT_CONVERSION,
     id="lead_conversion_rate",
     name=Text("Lead conversion rate", "Tingkat konversi prospek", "Kadar penukaran prospek"),
     description=Text(
@@ -73,7 +76,7 @@ LEAD_CONVERSION_RATE = Metric(
     params=(c.MODE, c.WINDOW), measures=_COHORT, is_ratio=True,
     combine=c.ratio_of("converted", "entered"),
     formula="won within window / leads created in period",
-    extra={"fixed": {"from_stage": ":first", "to_stage": ":last"}},
+    fixed={"from_stage": ":first", "to_stage": ":last"},
     benchmark=(0.01, 0.03),
 )
 
@@ -85,6 +88,7 @@ def _drop_off(ctx: c.Context, cols: dict) -> dict:
 
 
 STAGE_DROP_OFF = Metric(
+    kind=Kind.COHORT_CONVERSION,
     id="stage_drop_off",
     name=Text("Stage drop-off", "Penurunan tahap", "Keciciran peringkat"),
     description=Text(
@@ -100,6 +104,7 @@ STAGE_DROP_OFF = Metric(
 )
 
 TIME_IN_STAGE = Metric(
+    kind=Kind.DURATION,
     id="time_in_stage",
     name=Text("Time in stage", "Waktu di tahap", "Masa di peringkat"),
     description=Text(
@@ -117,7 +122,6 @@ TIME_IN_STAGE = Metric(
     measures={"days": Measure("reach", c.stat_agg, time=c.reach_of("stage"),
                               expr=c.duration_in(), where=c.moved_on_from())},
     combine=c.value_of("days"), formula="stat(next reached stage − stage), by entry period",
-    extra={"follows": ("stage",)},  # reads the reach time of the stage after `stage`
 )
 
 
@@ -128,6 +132,7 @@ def _growth(ctx: c.Context, cols: dict) -> dict:
 
 
 LEAD_VELOCITY_RATE = Metric(
+    kind=Kind.GROWTH,
     id="lead_velocity_rate",
     name=Text("Lead velocity rate", "Laju kecepatan prospek", "Kadar halaju prospek"),
     description=Text(
@@ -137,11 +142,10 @@ LEAD_VELOCITY_RATE = Metric(
         "dibanding periode sebelumnya: (ini − lalu) / lalu.",
         "Pertumbuhan prospek berkelayakan (mencapai peringkat berkelayakan, lalai sql) berbanding "
         "tempoh sebelumnya: (ini − lepas) / lepas."),
-    unit=Unit.RATIO, higher_is_better=True, entity="leads", params=(c.STAGE, c.MODE),
+    unit=Unit.RATIO, higher_is_better=True, entity="leads", params=(c.QUALIFIED_STAGE, c.MODE),
     measures={"qualified": Measure("reach", Agg.COUNT, time=c.reach_of("stage"))},
     combine=_growth, is_ratio=True, lag_periods=1,
     formula="(qualified this period − last period) / last period",
-    extra={"fixed": {"stage": ":qualified"}},
 )
 
 METRICS = [LEADS_CREATED, STAGE_REACHED, STAGE_CONVERSION_RATE, LEAD_CONVERSION_RATE,

@@ -13,9 +13,14 @@ from typing import Any
 
 import ibis
 
+# the attribution models register as credit models of marketing_roi
+from funnelmetrics.attribution import credit as _attribution_credit  # noqa: F401
 from funnelmetrics.catalog import common as c
-from funnelmetrics.catalog.model import Agg, Measure, Metric, Param, Text, Unit
-from funnelmetrics.compile.compiler import Context, safe_div
+from funnelmetrics.catalog.model import Agg, Kind, Measure, Metric, Param, Text, Unit
+from funnelmetrics.compile.context import Context, safe_div
+from funnelmetrics.revenue import channels as _channels  # noqa: F401  (the channel dimensions)
+from funnelmetrics.revenue import credit as _credit  # noqa: F401  (credited_revenue)
+from funnelmetrics.revenue import customers as _customers  # noqa: F401  (new_customers)
 
 
 def is_marketing(ctx: Context, t: ibis.Table) -> ibis.Value:
@@ -42,6 +47,7 @@ def _cost_per(what: str) -> Any:
 
 
 COST_PER_LEAD = Metric(
+    kind=Kind.RATIO,
     id="cost_per_lead",
     name=Text("Cost per lead", "Biaya per prospek", "Kos setiap prospek"),
     description=Text(
@@ -61,6 +67,7 @@ COST_PER_LEAD = Metric(
 )
 
 COST_PER_OPPORTUNITY = Metric(
+    kind=Kind.RATIO,
     id="cost_per_opportunity",
     name=Text("Cost per opportunity", "Biaya per peluang", "Kos setiap peluang"),
     description=Text(
@@ -78,6 +85,7 @@ COST_PER_OPPORTUNITY = Metric(
 )
 
 CAC = Metric(
+    kind=Kind.RATIO,
     id="cac",
     name=Text("Customer acquisition cost (CAC)", "Biaya akuisisi pelanggan (CAC)",
               "Kos pemerolehan pelanggan (CAC)"),
@@ -105,6 +113,7 @@ def _roi(ctx: Context, cols: dict[str, Any]) -> dict[str, Any]:
 
 
 MARKETING_ROI = Metric(
+    kind=Kind.RATIO,
     id="marketing_roi",
     name=Text("Marketing ROI", "ROI pemasaran", "ROI pemasaran"),
     description=Text(
@@ -127,6 +136,7 @@ MARKETING_ROI = Metric(
 )
 
 WON_REVENUE = Metric(
+    kind=Kind.SUM,
     id="won_revenue",
     name=Text("Won revenue", "Pendapatan dari transaksi menang", "Hasil urus niaga dimenangi"),
     description=Text(

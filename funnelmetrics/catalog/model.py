@@ -2,8 +2,15 @@
 
 A metric is a set of named *measures* (a count, sum or statistic of an entity's rows, by the
 period their time column falls in, or a snapshot at each period's end) and a `combine` rule that
-turns them into `value` (plus `numerator`/`denominator` for ratios). The compiler
-(`funnelmetrics.compile.compiler`) turns an entry and a query into one Ibis expression.
+turns them into `value` (plus `numerator`/`denominator` for ratios). Its `kind` says what sort of
+figure it is (`Kind`); the catalogue's validation rules (`catalog.rules`) hold each kind to what it
+implies. The compiler (`funnelmetrics.compile.compiler`) turns an entry and a query into one Ibis
+expression.
+
+What a metric reads of the `reach` entity (which stages' reach times) follows from its own
+measures: a time column, expression or predicate that reads reach times says which
+(`reach_stages(ctx)`, see `catalog.common`); one that does not say makes the query compute every
+stage's reach time — slower, never wrong.
 """
 
 from __future__ import annotations
@@ -26,6 +33,19 @@ class Text:
 
     def __call__(self, lang: str = "en") -> str:
         return getattr(self, lang if lang in LANGS else "en")
+
+
+class Kind(StrEnum):
+    """What sort of figure a metric is (SPEC §3; MetricFlow's metric types)."""
+
+    COUNT = "count"  # rows counted per period
+    SUM = "sum"  # amounts summed per period
+    RATIO = "ratio"  # numerator / denominator, null for a zero denominator
+    COHORT_CONVERSION = "cohort_conversion"  # entrants of a period converting within a window
+    SNAPSHOT = "snapshot"  # a state at each period's end (open pipeline, MRR)
+    GROWTH = "growth"  # this period against the previous one
+    DURATION = "duration"  # a statistic of elapsed days
+    SCORE = "score"  # a score per response or account (eNPS, engagement)
 
 
 class Unit(StrEnum):
@@ -64,6 +84,15 @@ class Time(StrEnum):
 Expr = str | Callable[..., Any]
 
 
+def reach_stages_of(part: Any, ctx: Any) -> set[str] | None:
+    """The stages whose reach times a measure's part reads: none for a column name, what the
+    part says for one that knows (`reach_stages`), else None (unknown: every stage)."""
+    if part is None or isinstance(part, str):
+        return set()
+    says = getattr(part, "reach_stages", None)
+    return None if says is None else set(says(ctx))
+
+
 @dataclass(frozen=True)
 class Measure:
     """An aggregate of an entity's rows per period (and dimension)."""
@@ -76,6 +105,16 @@ class Measure:
     where: Callable[..., Any] | None = None  # (ctx, t) -> boolean
     time_kind: Time = Time.PERIOD
     active: Callable[..., Any] | None = None  # SNAPSHOT: (ctx, t, next_start) -> boolean
+
+    def reach_stages(self, ctx: Any) -> set[str] | None:
+        """The reach times this measure reads (None: unknown, so every stage's)."""
+        out: set[str] = set()
+        for part in (self.time, self.expr, self.where):
+            stages = reach_stages_of(part, ctx)
+            if stages is None:
+                return None
+            out |= stages
+        return out
 
 
 @dataclass(frozen=True)
@@ -112,6 +151,7 @@ class Metric:
     measures: Mapping[str, Measure]
     combine: Callable[..., Mapping[str, Any]]  # (ctx, cols) -> {"value": …, ["numerator", …]}
     entity: str  # whose dimensions the metric can be split by
+    kind: Kind  # what sort of figure it is (validated by catalog.rules)
     time: Time = Time.PERIOD
     formula: str = ""
     params: tuple[Param, ...] = ()
@@ -119,7 +159,9 @@ class Metric:
     lag_periods: int = 0  # combine needs the previous period's measures (growth metrics)
     group: str = "funnel"  # funnel, deals, revenue, marketing, product, team
     benchmark: tuple[float, float] | None = None  # (good, great) marks where an industry one exists
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    # parameters the metric fixes (not offered to the user): lead_conversion_rate is
+    # stage_conversion_rate from ":first" to ":last" (keywords: :first, :last, :qualified)
+    fixed: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def display_unit(self) -> str:

@@ -8,7 +8,8 @@ fixed stages. The engagement score is per account and period (`funnelmetrics.rev
 from __future__ import annotations
 
 from funnelmetrics.catalog import common as c
-from funnelmetrics.catalog.model import Agg, Measure, Metric, Text, Time, Unit
+from funnelmetrics.catalog.model import Agg, Kind, Measure, Metric, Text, Time, Unit
+from funnelmetrics.revenue import engagement as _engagement  # noqa: F401  (account_engagement)
 from funnelmetrics.revenue.mrr import same_period
 
 _COHORT = {
@@ -21,11 +22,11 @@ _COHORT = {
 def _conversion(metric_id: str, from_stage: str, to_stage: str, name: Text,
                 description: Text) -> Metric:
     return Metric(
-        id=metric_id, name=name, description=description, unit=Unit.RATIO,
+        id=metric_id, kind=Kind.COHORT_CONVERSION, name=name, description=description, unit=Unit.RATIO,
         higher_is_better=True, entity="leads", time=Time.COHORT, params=(c.MODE, c.WINDOW),
         measures=_COHORT, combine=c.ratio_of("converted", "entered"), is_ratio=True,
         group="product", formula=f"reached {to_stage} within window / reached {from_stage} in "
-        "period", extra={"fixed": {"from_stage": from_stage, "to_stage": to_stage}},
+        "period", fixed={"from_stage": from_stage, "to_stage": to_stage},
     )
 
 
@@ -51,6 +52,7 @@ ACTIVATION_RATE = _conversion(
          "penukaran (corong dipacu produk: signup → activated)."))
 
 ENGAGEMENT_SCORE = Metric(
+    kind=Kind.SCORE,
     id="engagement_score",
     name=Text("Engagement score", "Skor keterlibatan", "Skor penglibatan"),
     description=Text(

@@ -19,8 +19,9 @@ import ibis
 
 from funnelmetrics.catalog import common as c
 from funnelmetrics.catalog.marketing import CAC_MEASURES, cac_of
-from funnelmetrics.catalog.model import Agg, Measure, Metric, Text, Time, Unit
-from funnelmetrics.compile.compiler import Context, safe_div
+from funnelmetrics.catalog.model import Agg, Kind, Measure, Metric, Text, Time, Unit
+from funnelmetrics.compile.context import Context, safe_div
+from funnelmetrics.revenue import monthly_churn as _monthly  # noqa: F401  (churn_months)
 from funnelmetrics.revenue.mrr import DIGITS, active_at, same_period
 
 ACCOUNTS = "accounts"  # the dimensions of per-account metrics
@@ -41,6 +42,11 @@ _MOVEMENTS = {"new": NEW, "expansion": EXPANSION, "reactivation": REACTIVATION,
 # What MRR and paying accounts at a period's start and end are computed from.
 TOTALS = {**_MOVEMENTS, "base_mrr": BASE_MRR, "base_active": BASE_ACTIVE, "started": STARTED,
           "churned": CHURNED}
+# Churn on a monthly basis, pooled over a period's months (funnelmetrics.revenue.monthly_churn).
+MONTHLY_CHURN = {"month_churned": Measure("churn_months", Agg.SUM, expr="churned",
+                                          time_kind=Time.SNAPSHOT, active=same_period),
+                 "month_active_start": Measure("churn_months", Agg.SUM, expr="active_start",
+                                               time_kind=Time.SNAPSHOT, active=same_period)}
 SUBSCRIPTION_MRR = Measure("subscriptions", Agg.SUM, expr="mrr", time_kind=Time.SNAPSHOT,
                            active=active_at)
 
@@ -49,7 +55,10 @@ def _saas(metric_id: str, name: Text, description: Text, unit: Unit, higher: boo
           measures: dict[str, Measure], combine: Any, formula: str, *, is_ratio: bool = False,
           time: Time = Time.PERIOD, entity: str = ACCOUNTS,
           benchmark: tuple[float, float] | None = None) -> Metric:
-    return Metric(id=metric_id, name=name, description=description, unit=unit,
+    # every revenue metric is a ratio of its measures, a state at the period's end (MRR,
+    # ARR) or a sum of per-account movements
+    kind = Kind.RATIO if is_ratio else Kind.SNAPSHOT if time is Time.SNAPSHOT else Kind.SUM
+    return Metric(id=metric_id, kind=kind, name=name, description=description, unit=unit,
                   higher_is_better=higher, measures=measures, combine=combine, entity=entity,
                   time=time, formula=formula, is_ratio=is_ratio, group="revenue",
                   benchmark=benchmark)
@@ -102,14 +111,16 @@ def arpa_of(ctx: Context, cols: dict[str, Any]) -> ibis.Value:
     return safe_div(mrr_end_of(ctx, cols), active_end_of(ctx, cols))
 
 
-def churn_rate_of(ctx: Context, cols: dict[str, Any]) -> ibis.Value:
-    """Accounts churned in the period / accounts active at its start."""
-    return safe_div(cols["churned"], active_start_of(ctx, cols))
+def monthly_churn_rate_of(cols: dict[str, Any]) -> ibis.Value:
+    """The period's monthly customer churn rate: accounts churned in its months / accounts
+    active at each of its months' starts, both summed over the months (SPEC §3 ltv)."""
+    return safe_div(cols["month_churned"], cols["month_active_start"])
 
 
 def ltv_of(ctx: Context, cols: dict[str, Any]) -> ibis.Value:
-    """arpa × gross margin / customer churn rate; null when nobody churned (SPEC §3 ltv)."""
-    return safe_div(arpa_of(ctx, cols) * _margin(ctx), churn_rate_of(ctx, cols))
+    """Monthly arpa × gross margin / monthly customer churn rate; null when nobody churned in
+    the period's months, or it has none (a week, a day) (SPEC §3 ltv)."""
+    return safe_div(arpa_of(ctx, cols) * _margin(ctx), monthly_churn_rate_of(cols))
 
 
 def _over_start(num: Any) -> Any:
@@ -287,19 +298,36 @@ ARPA = _saas(
 
 def _ltv(ctx: Context, m: dict[str, Any]) -> dict[str, Any]:
     return {"value": ltv_of(ctx, m), "numerator": arpa_of(ctx, m) * _margin(ctx),
-            "denominator": churn_rate_of(ctx, m)}
+            "denominator": monthly_churn_rate_of(m)}
 
 
 LTV = _saas(
     "ltv", Text("Customer lifetime value (LTV)", "Nilai seumur hidup pelanggan (LTV)",
                 "Nilai sepanjang hayat pelanggan (LTV)"),
-    Text("ARPA × gross margin (setting gross_margin, default 1.0) / customer churn rate of the "
-         "period; null when no account churned.",
-         "ARPA × margin kotor (pengaturan gross_margin, bawaan 1,0) / tingkat churn pelanggan "
-         "periode; kosong bila tidak ada akun yang churn.",
-         "ARPA × margin kasar (tetapan gross_margin, lalai 1.0) / kadar churn pelanggan tempoh; "
-         "kosong jika tiada akaun yang churn."),
-    Unit.CURRENCY, True, TOTALS, _ltv, "arpa × gross margin / customer_churn_rate",
+    Text("Monthly ARPA (MRR at the period's end / accounts paying then) × gross margin (setting "
+         "gross_margin, default 1.0) / monthly customer churn rate. At every grain the churn rate "
+         "is monthly, pooled over the period's months: accounts churned in its months / accounts "
+         "active at each of its months' starts (grain all: every month its range touches; a "
+         "month not begun at the as-of instant, or now, is left out). Null when no account "
+         "churned in those months, and at week and day grain, which hold no whole month.",
+         "ARPA bulanan (MRR di akhir periode / akun yang membayar saat itu) × margin kotor "
+         "(pengaturan gross_margin, bawaan 1,0) / tingkat churn pelanggan bulanan. Berapa pun "
+         "panjang periodenya, tingkat churn itu bulanan dan digabungkan atas bulan-bulan "
+         "periode: akun yang churn dalam bulan-bulannya / akun yang aktif di awal setiap "
+         "bulannya (periode all: setiap bulan yang disentuh rentangnya; bulan yang belum dimulai "
+         "pada saat as-of, atau sekarang, tidak dihitung). Kosong bila tidak ada akun yang churn "
+         "dalam bulan-bulan itu, serta pada periode mingguan dan harian, yang tidak memuat satu "
+         "bulan penuh.",
+         "ARPA bulanan (MRR pada akhir tempoh / akaun yang membayar ketika itu) × margin kasar "
+         "(tetapan gross_margin, lalai 1.0) / kadar churn pelanggan bulanan. Walau berapa "
+         "panjang pun tempohnya, kadar churn itu bulanan dan digabungkan bagi bulan-bulan dalam "
+         "tempoh: akaun yang churn dalam bulan-bulannya / akaun yang aktif pada awal setiap "
+         "bulannya (tempoh all: setiap bulan yang disentuh julatnya; bulan yang belum bermula "
+         "pada saat as-of, atau sekarang, tidak dikira). Kosong jika tiada akaun yang churn "
+         "dalam bulan-bulan itu, dan bagi tempoh mingguan dan harian, yang tidak mengandungi "
+         "sebulan penuh."),
+    Unit.CURRENCY, True, {**TOTALS, **MONTHLY_CHURN}, _ltv,
+    "monthly arpa × gross margin / (Σ churned_m / Σ active at start_m over the period's months)",
     is_ratio=True)
 
 
@@ -309,15 +337,22 @@ def _ltv_to_cac(ctx: Context, m: dict[str, Any]) -> dict[str, Any]:
 
 LTV_TO_CAC = _saas(
     "ltv_to_cac", Text("LTV to CAC ratio", "Rasio LTV terhadap CAC", "Nisbah LTV kepada CAC"),
-    Text("Customer lifetime value divided by customer acquisition cost of the period (3.0 is the "
-         "usual healthy mark); by channel or campaign_id, both for that channel's customers.",
-         "Nilai seumur hidup pelanggan dibagi biaya akuisisi pelanggan periode (3,0 adalah batas "
-         "sehat yang umum); per channel atau campaign_id, keduanya untuk pelanggan channel itu.",
-         "Nilai sepanjang hayat pelanggan dibahagi kos pemerolehan pelanggan tempoh (3.0 ialah "
-         "tanda sihat biasa); mengikut saluran atau campaign_id, kedua-duanya bagi pelanggan "
-         "saluran itu."),
-    Unit.RATIO, True, {**TOTALS, **CAC_MEASURES}, _ltv_to_cac, "ltv / cac",
-    is_ratio=True, benchmark=(3.0, 5.0))
+    Text("Customer lifetime value (monthly ARPA × gross margin / the monthly churn rate pooled "
+         "over the period's months, as ltv) divided by the customer acquisition cost of the "
+         "period (3.0 is the usual healthy mark); by channel or campaign_id, both for that "
+         "channel's customers. Null at week and day grain, as ltv.",
+         "Nilai seumur hidup pelanggan (ARPA bulanan × margin kotor / tingkat churn bulanan yang "
+         "digabungkan atas bulan-bulan periode, seperti ltv) dibagi biaya akuisisi pelanggan "
+         "periode (3,0 adalah batas sehat yang umum); per channel atau campaign_id, keduanya "
+         "untuk pelanggan channel itu. Kosong pada periode mingguan dan harian, seperti ltv.",
+         "Nilai sepanjang hayat pelanggan (ARPA bulanan × margin kasar / kadar churn bulanan "
+         "yang digabungkan bagi bulan-bulan dalam tempoh, seperti ltv) dibahagi kos pemerolehan "
+         "pelanggan tempoh (3.0 ialah tanda sihat biasa); mengikut saluran atau campaign_id, "
+         "kedua-duanya bagi pelanggan saluran itu. Kosong bagi tempoh mingguan dan harian, "
+         "seperti ltv."),
+    Unit.RATIO, True, {**TOTALS, **MONTHLY_CHURN, **CAC_MEASURES}, _ltv_to_cac,
+    "ltv (on the pooled monthly churn rate) / cac of the period", is_ratio=True,
+    benchmark=(3.0, 5.0))
 
 
 def _payback(ctx: Context, m: dict[str, Any]) -> dict[str, Any]:
@@ -328,13 +363,19 @@ CAC_PAYBACK_MONTHS = _saas(
     "cac_payback_months",
     Text("CAC payback (months)", "Periode pengembalian CAC (bulan)", "Tempoh pulangan CAC (bulan)"),
     Text("Months of gross-margin revenue from an average account needed to repay its "
-         "acquisition: CAC / (ARPA × gross margin).",
-         "Bulan pendapatan bermargin kotor dari akun rata-rata yang diperlukan untuk menutup "
-         "biaya akuisisinya: CAC / (ARPA × margin kotor).",
-         "Bulan hasil bermargin kasar daripada akaun purata yang diperlukan untuk membayar balik "
-         "kos pemerolehannya: CAC / (ARPA × margin kasar)."),
+         "acquisition: CAC of the period / (monthly ARPA × gross margin), ARPA being MRR at the "
+         "period's end / accounts paying then — months at every grain, for a quarter's or a "
+         "year's CAC too.",
+         "Jumlah bulan pendapatan bermargin kotor dari akun rata-rata yang diperlukan untuk "
+         "menutup biaya akuisisinya: CAC periode / (ARPA bulanan × margin kotor), dengan ARPA = "
+         "MRR di akhir periode / akun yang membayar saat itu — tetap dalam bulan berapa pun "
+         "panjang periodenya, juga untuk CAC satu kuartal atau satu tahun.",
+         "Bilangan bulan hasil bermargin kasar daripada akaun purata yang diperlukan untuk "
+         "membayar balik kos pemerolehannya: CAC tempoh / (ARPA bulanan × margin kasar), dengan "
+         "ARPA = MRR pada akhir tempoh / akaun yang membayar ketika itu — tetap dalam bulan walau "
+         "berapa panjang pun tempohnya, juga bagi CAC satu suku tahun atau satu tahun."),
     Unit.MONTHS, False, {**TOTALS, **CAC_MEASURES}, _payback,
-    "cac / (arpa × gross margin)", is_ratio=True)
+    "cac of the period / (monthly arpa × gross margin)", is_ratio=True)
 
 EXPANSION_RATE = _saas(
     "expansion_rate", Text("Expansion rate", "Tingkat ekspansi", "Kadar pengembangan"),

@@ -6,8 +6,8 @@ from typing import Any
 
 import ibis
 
-from funnelmetrics.catalog.model import Agg, Measure, Metric, Text, Unit
-from funnelmetrics.compile.compiler import Context, safe_div
+from funnelmetrics.catalog.model import Agg, Kind, Measure, Metric, Text, Unit
+from funnelmetrics.compile.context import Context, safe_div
 
 
 def _promoter(ctx: Context, t: ibis.Table) -> ibis.Value:
@@ -29,6 +29,7 @@ def _enps(ctx: Context, m: dict[str, Any]) -> dict[str, Any]:
 
 
 ENPS = Metric(
+    kind=Kind.SCORE,
     id="enps",
     name=Text("Employee NPS (eNPS)", "eNPS (skor promotor karyawan)",
               "eNPS (skor promoter pekerja)"),

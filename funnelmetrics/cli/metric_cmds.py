@@ -154,11 +154,12 @@ def funnel_cmd(
 
     Without --start/--end: the last full quarter.
     """
+    from funnelmetrics.funnel import funnel_table
     from funnelmetrics.query import parse_pairs
 
     with open_workspace(db, read_only=True) as ws:
         lang = _lang(ws, lang)
-        df = ws.funnel(start=start, end=end, funnel=funnel, by=by,
+        df = funnel_table(ws, start=start, end=end, funnel=funnel, by=by,
                        where=parse_pairs(where, "--where"), as_of=as_of, mode=mode)
         units = {"reached": "count", "converted_to_next": "count", "conversion_to_next": "ratio",
                  "drop_off": "ratio", "median_days_in_stage": "days"}

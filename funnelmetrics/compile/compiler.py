@@ -9,63 +9,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
 
 from funnelmetrics.catalog.model import Agg, Measure, Metric, Time
-from funnelmetrics.compile import entities as ent
+from funnelmetrics.compile.context import Context
 from funnelmetrics.compile.time import Window, floor
-from funnelmetrics.config import Config, Funnel, Mode
+from funnelmetrics.semantic import registry
+from funnelmetrics.semantic.model import History
 
-MICROS_PER_DAY = 86_400_000_000
-
-
-@dataclass
-class Context:
-    """Everything a measure or a combine rule may consult."""
-
-    scope: ent.Scope
-    config: Config
-    window: Window
-    by: list[str]
-    where: Mapping[str, Any]
-    params: dict[str, Any]
-    now: dt.datetime
-    mode: Mode = Mode.CUMULATIVE
-    funnel: Funnel | None = None
-    reach_stages: set[str] | None = None  # stages whose reach times are needed (None: all)
-    follows: list[str] = field(default_factory=list)  # stages whose next reach time is needed
-    cache: dict[str, ibis.Table] = field(default_factory=dict)
-    frame: ibis.Table | None = None
-
-    @property
-    def dims(self) -> list[str]:
-        return ent.dim_columns(self.by)
-
-    @property
-    def window_days(self) -> float:
-        return float(self.params.get("window_days") or self.config.conversion_window_days)
-
-    def previous(self, col: ibis.Value) -> ibis.Value:
-        """The same column in the previous period (same dimension values)."""
-        assert self.frame is not None
-        w = ibis.window(group_by=[self.frame[d] for d in self.dims],
-                        order_by=self.frame.period_start)
-        return col.lag().over(w)
-
-
-def days_between(start: ibis.Value, end: ibis.Value) -> ibis.Value:
-    """Exact elapsed days (seconds / 86 400), not calendar-day differences (SPEC §3)."""
-    return end.delta(start, unit="microsecond").cast("float64") / MICROS_PER_DAY
-
-
-def safe_div(num: ibis.Value, den: ibis.Value) -> ibis.Value:
-    """num / den, null when the denominator is 0 or null (SPEC §3: 0 denominator → no data)."""
-    return ibis.ifelse(den == 0, ibis.null("float64"), num.cast("float64") / den)
+__all__ = ["Context", "compile_metric", "entity_of", "entity_rows", "measure_frame"]
 
 
 def _eval(ctx: Context, t: ibis.Table, expr: Any) -> ibis.Value:
@@ -74,25 +28,21 @@ def _eval(ctx: Context, t: ibis.Table, expr: Any) -> ibis.Value:
     return t[expr] if isinstance(expr, str) else expr(ctx, t)
 
 
-def entity_rows(ctx: Context, entity: str) -> ibis.Table:
-    """The entity's rows with the query's dimensions attached and its filters applied."""
-    key = f"entity:{entity}"
+def entity_rows(ctx: Context, entity: str, *, at_period_end: bool = False) -> ibis.Table:
+    """The entity's rows with the query's dimensions attached and its filters applied. With
+    `at_period_end` (snapshot measures), dimensions over time and filters on them are left for
+    `_at_period_end`."""
+    key = f"entity:{entity}:{at_period_end}"
     if key not in ctx.cache:
-        from funnelmetrics.compile.reach import needed_stages, reach_times
-
-        if entity in ent.DERIVED:  # built from the query; dimensions and filters applied
-            ctx.cache[key] = ent.DERIVED[entity](ctx)
+        declared = registry.get(entity)
+        if declared.from_query is not None:  # built from the query: dimensions, filters applied
+            ctx.cache[key] = declared.from_query(ctx)
             return ctx.cache[key]
-        if entity == "reach":
-            stages = None if ctx.reach_stages is None else needed_stages(
-                ctx.funnel, ctx.mode, ctx.reach_stages, ctx.follows)
-            t = reach_times(ctx.scope, ctx.funnel, ctx.mode, stages,
-                            leads=bool(ctx.by or ctx.where))
-        else:
-            t = ent.base(ctx.scope, entity)
-        dims_entity = ent.DIMENSIONS_OF.get(entity, entity)
-        t = ent.with_dimensions(ctx.scope, dims_entity, t, [*ctx.by, *ctx.where])
-        ctx.cache[key] = ent.apply_where(t, ctx.where)
+        t = registry.base(ctx.scope, entity)
+        t = registry.with_dimensions(ctx.scope, entity, t, [*ctx.by, *ctx.where],
+                                     at_period_end=at_period_end)
+        later = registry.history_names(entity) if at_period_end else ()
+        ctx.cache[key] = registry.apply_where(t, ctx.where, skip=later)
     return ctx.cache[key]
 
 
@@ -135,21 +85,50 @@ def _fusion_key(ctx: Context, m: Measure) -> tuple[Any, ...]:
 def _part(ctx: Context, members: list[tuple[str, Measure]], window: Window) -> ibis.Table:
     """One grouped aggregate for measures sharing an entity and a time."""
     first = members[0][1]
-    t = entity_rows(ctx, entity_of(ctx, first))
+    entity = entity_of(ctx, first)
     group = ctx.scope.ws.grouped
     if first.time_kind is Time.SNAPSHOT:
+        t = entity_rows(ctx, entity, at_period_end=True)
         spine = window.spine()
         t = spine.join(t, [first.active(ctx, t, spine.next_start)])
+        t = _at_period_end(ctx, entity, t)
         return group(t, ["period_start", *ctx.dims],
                      {name: _aggregate(t, ctx, m) for name, m in members})
+    t = entity_rows(ctx, entity)
     time = _time_name(ctx, first)
-    calendar = time in ent.CALENDAR_DATES.get(entity_of(ctx, first), ())
+    calendar = time in registry.get(entity).calendar_dates
     t = t.mutate(_ts=t[time])
     t = t.filter(t._ts.notnull() & window.contains(t._ts, calendar=calendar))
     t = t.mutate(_pk=window.period_key(t._ts, calendar=calendar))  # the start date comes after
     part = group(t, ["_pk", *ctx.dims], {name: _aggregate(t, ctx, m) for name, m in members})
     return part.select(*[c for c in part.columns if c != "_pk"],
                        period_start=window.key_start(part._pk))
+
+
+def _at_period_end(ctx: Context, entity: str, t: ibis.Table) -> ibis.Table:
+    """Snapshot rows (one per period and row) with the query's dimensions over time attached
+    as they stood at each period's end, and the query's filters on them applied."""
+    wanted = [n for n in dict.fromkeys([*ctx.by, *ctx.where])
+              if n in registry.history_names(entity)]
+    for history in registry.owner(entity).history:
+        if history.name in wanted:
+            t = _value_at_end(ctx, t, history)
+    return registry.apply_where(t, {n: ctx.where[n] for n in wanted if n in ctx.where})
+
+
+def _value_at_end(ctx: Context, t: ibis.Table, history: History) -> ibis.Table:
+    """`dim:NAME` = the column of the row's latest event before the period's next start; with
+    none before then its earliest event's; with no event at all its own column."""
+    events = registry.base(ctx.scope, history.events)
+    ev = events.select(_hk=events[history.key], _ht=events[history.time],
+                       _hv=events[history.column].cast("string"))
+    pairs = t.select(_pk=t[history.key], _pn=t.next_start).distinct()
+    j = pairs.join(ev, pairs._pk == ev._hk)
+    last = j.group_by(["_pk", "_pn"]).aggregate(
+        _last=j._hv.argmax(j._ht, where=j._ht < j._pn), _first=j._hv.argmin(j._ht))
+    j = t.left_join(last, [t[history.key] == last._pk, t.next_start == last._pn])
+    value = ibis.coalesce(j._last, j._first, j[history.column].cast("string"))
+    return j.mutate(**{f"dim:{history.name}": value}).drop("_pk", "_pn", "_last", "_first")
 
 
 def _frame(ctx: Context, parts: list[ibis.Table], window: Window) -> ibis.Table:

@@ -36,7 +36,7 @@ from funnelmetrics.ingest.staging import Progress, Stager, drop_leftovers
 from funnelmetrics.schema import LOAD_ORDER, TABLES, Table
 
 if TYPE_CHECKING:
-    from funnelmetrics.workspace import Workspace
+    from funnelmetrics.connection import Connection as Workspace
 
 MAX_PROBLEMS = 1000
 FLAGS = "__fm_flags"

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 import ibis
 
 from funnelmetrics.errors import QueryError
+from funnelmetrics.semantic.registry import apply_where, derived_columns, resolve, with_dimensions
 
 if TYPE_CHECKING:
-    from funnelmetrics.compile.compiler import Context
+    from funnelmetrics.compile.context import Context
 
 # Dimensions are resolved as if the rows were subscriptions (an account_id and its joins).
 AS_ENTITY = "subscriptions"
@@ -29,12 +30,12 @@ def account_dimension_names(ctx: Context) -> list[str]:
 
 def check_account_dimensions(ctx: Context, names: Iterable[str], what: str) -> None:
     """Every name is an account attribute, else a QueryError saying what is possible."""
-    from funnelmetrics.compile import entities as ent
-
+    names = list(names)
+    computed = {c.name for c in derived_columns(ctx.scope, AS_ENTITY, names)}
     for name in names:
-        if (AS_ENTITY, name) in ent.COMPUTED_DIMENSIONS:
+        if name in computed:
             continue
-        join, col = ent.resolve(ctx.scope, AS_ENTITY, name)
+        join, col = resolve(ctx.scope, AS_ENTITY, name)
         if join is None and col != "account_id":
             raise QueryError(f"{what} are per account: {name!r} is not an account attribute; "
                              "split by account_id, channel, campaign_id or a column of accounts")
@@ -42,9 +43,7 @@ def check_account_dimensions(ctx: Context, names: Iterable[str], what: str) -> N
 
 def with_account_dimensions(ctx: Context, rows: ibis.Table, what: str) -> ibis.Table:
     """Per-account rows (an `account_id` column) with the query's dimensions, filters applied."""
-    from funnelmetrics.compile import entities as ent
-
     names = account_dimension_names(ctx)
     check_account_dimensions(ctx, names, what)
-    rows = ent.with_dimensions(ctx.scope, AS_ENTITY, rows, names)
-    return ent.apply_where(rows, ctx.where)
+    rows = with_dimensions(ctx.scope, AS_ENTITY, rows, names)
+    return apply_where(rows, ctx.where)

@@ -6,8 +6,8 @@
 - an account's channel and campaign are those of its acquiring lead: the lead of its first won
   opportunity, else its earliest lead (`leads.account_id`).
 
-Each `*_channel` function is a computed dimension (`entities.COMPUTED_DIMENSIONS`): it takes an
-entity's rows and returns them with a `dim:channel` (or `dim:campaign_id`) column.
+Each `*_channel` function is a derived column of an entity (declared at the end of this module):
+it takes the entity's rows and returns them with a `dim:channel` (or `dim:campaign_id`) column.
 """
 
 from __future__ import annotations
@@ -16,8 +16,11 @@ from typing import TYPE_CHECKING
 
 import ibis
 
+from funnelmetrics.semantic.model import DerivedColumn
+from funnelmetrics.semantic.registry import add_column, base
+
 if TYPE_CHECKING:
-    from funnelmetrics.compile.entities import Scope
+    from funnelmetrics.semantic.model import Scope
 
 
 def _campaign_channels(scope: Scope) -> ibis.Table:
@@ -62,8 +65,6 @@ def spend_channel(scope: Scope, t: ibis.Table) -> ibis.Table:
 def first_won_leads(scope: Scope) -> ibis.Table:
     """Per account (`_wl_acc`): the lead of its first won opportunity that has one
     (`_won_lead`)."""
-    from funnelmetrics.compile.entities import base
-
     opps = base(scope, "deals")  # no amount is read: no currency conversion
     won = opps.filter((opps.status == "won") & opps.account_id.notnull() & opps.lead_id.notnull())
     first_won = won.mutate(_rn=ibis.row_number().over(
@@ -76,8 +77,6 @@ def earliest_leads(scope: Scope, among: ibis.Value | None = None) -> ibis.Table:
     """Per account (`_acc2`): its earliest lead (`_first_lead`). `among` (a column of account
     ids) limits the ranking to those accounts: far cheaper than ranking every lead when few are
     wanted (the new customers of `cac`)."""
-    from funnelmetrics.compile.entities import base
-
     leads = base(scope, "leads")
     leads = leads.filter(leads.account_id.notnull())
     if among is not None:
@@ -116,3 +115,10 @@ def account_channel(scope: Scope, t: ibis.Table) -> ibis.Table:
 def account_campaign(scope: Scope, t: ibis.Table) -> ibis.Table:
     """Rows with an `account_id` with the campaign_id of the account's acquiring lead."""
     return _account_lead_attribute(scope, t, "campaign_id")
+
+
+add_column("leads", DerivedColumn("channel", lead_channel))
+add_column("opportunities", DerivedColumn("channel", deal_channel))
+add_column("spend", DerivedColumn("channel", spend_channel))
+add_column("subscriptions", DerivedColumn("channel", account_channel))
+add_column("subscriptions", DerivedColumn("campaign_id", account_campaign))

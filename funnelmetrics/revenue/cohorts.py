@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import pandas as pd
 
-from funnelmetrics.compile import entities as ent
-from funnelmetrics.compile.compiler import safe_div
+from funnelmetrics.compile.context import safe_div
 from funnelmetrics.compile.time import Grain, Window, local_to_utc
 from funnelmetrics.errors import QueryError
 from funnelmetrics.query import _default_range, parse_query
 from funnelmetrics.revenue.mrr import active_at, paid_subscriptions
+from funnelmetrics.semantic.model import Scope
 
 if TYPE_CHECKING:
     from funnelmetrics.workspace import Workspace
@@ -49,7 +49,7 @@ def _cohorts(subs: ibis.Table, spine: ibis.Table, window: Window) -> ibis.Table:
     return j.select(account_id=j._acc, cohort=j.cohort, cohort_idx=j.idx)
 
 
-def cohort_expr(scope: ent.Scope, window: Window) -> ibis.Table:
+def cohort_expr(scope: Scope, window: Window) -> ibis.Table:
     """The cohort × age table as one Ibis expression (see the module doc)."""
     subs = paid_subscriptions(scope)
     spine = _spine(window)
@@ -83,6 +83,6 @@ def mrr_cohorts(ws: Workspace, *, grain: str = "month", start: Any = None, end: 
     if q.start is None or q.end is None:
         q.start, q.end = _default_range(ws, q)
     window = Window(q.grain, q.start, q.end, ws.config.timezone)
-    df = cohort_expr(ent.Scope(ws, as_of=q.as_of), window).execute()
+    df = cohort_expr(Scope(ws, as_of=q.as_of), window).execute()
     df["cohort"] = df["cohort"].map(lambda v: v.date() if hasattr(v, "date") else v)
     return df

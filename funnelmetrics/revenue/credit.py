@@ -7,8 +7,8 @@ deal may share its amount among several channels; amounts are in the reporting c
 
 The built-in model, `source`, credits each won opportunity's whole amount to its lead's channel
 (the campaign's channel, else the lead's source). An attribution model registers itself with
-`register_credit_model(name, build)`; `funnelmetrics.attribution` is imported on demand the first
-time an unknown model is asked for, so it can register its models then.
+`register_credit_model(name, build)` when its module is imported (`funnelmetrics.attribution
+.credit`, which the marketing catalogue imports).
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ import ibis
 
 from funnelmetrics.errors import QueryError
 from funnelmetrics.revenue.channels import lead_channels
+from funnelmetrics.semantic.model import Entity
+from funnelmetrics.semantic.registry import apply_where, base, declare
 
 if TYPE_CHECKING:
-    from funnelmetrics.compile.compiler import Context
-    from funnelmetrics.compile.entities import Scope
+    from funnelmetrics.compile.context import Context
+    from funnelmetrics.semantic.model import Scope
 
 CreditModel = Callable[["Scope"], ibis.Table]
 CREDIT_COLUMNS = ("closed_at", "channel", "campaign_id", "amount")
@@ -32,8 +34,6 @@ DIMENSIONS = ("channel", "campaign_id")
 
 def source_credit(scope: Scope) -> ibis.Table:
     """Each won deal's amount, credited to its lead's channel and campaign."""
-    from funnelmetrics.compile.entities import base
-
     opps = base(scope, "opportunities")
     won = opps.filter(opps.status == "won")
     leads = lead_channels(scope)
@@ -53,13 +53,7 @@ def register_credit_model(name: str, build: CreditModel) -> None:
 
 
 def credit_model(name: str) -> CreditModel:
-    """The registered model, importing `funnelmetrics.attribution` once if it is not known yet."""
-    if name not in CREDIT_MODELS:
-        try:
-            import funnelmetrics.attribution  # noqa: F401  (registers its models, if it does)
-        except ModuleNotFoundError as exc:
-            if exc.name != "funnelmetrics.attribution":
-                raise
+    """The registered model, or a QueryError naming those there are."""
     if name not in CREDIT_MODELS:
         raise QueryError(f"unknown credit model {name!r}; available: "
                          f"{', '.join(sorted(CREDIT_MODELS))}")
@@ -68,8 +62,6 @@ def credit_model(name: str) -> CreditModel:
 
 def credited_rows(ctx: Context) -> ibis.Table:
     """The `credited_revenue` entity for the query's `model` parameter, with its dimensions."""
-    from funnelmetrics.compile import entities as ent
-
     model = str(ctx.params.get("model") or "source")
     rows = credit_model(model)(ctx.scope)
     names = list(dict.fromkeys([*ctx.by, *ctx.where]))
@@ -78,4 +70,9 @@ def credited_rows(ctx: Context) -> ibis.Table:
         raise QueryError(f"credited revenue splits by {' or '.join(DIMENSIONS)} only, not "
                          f"{unknown[0]!r}")
     rows = rows.mutate(**{f"dim:{n}": rows[n].cast("string") for n in names})
-    return ent.apply_where(rows, ctx.where)
+    return apply_where(rows, ctx.where)
+
+
+declare(Entity("credited_revenue", table="opportunities", times=("closed_at",),
+               from_query=credited_rows, span=(("opportunities", "closed_at"),),
+               description="Won revenue credited to channels and campaigns by a credit model."))

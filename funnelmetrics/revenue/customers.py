@@ -18,17 +18,17 @@ from typing import TYPE_CHECKING
 import ibis
 
 from funnelmetrics.revenue.channels import earliest_leads, first_won_leads
+from funnelmetrics.semantic.model import Entity
+from funnelmetrics.semantic.registry import base, declare
 
 if TYPE_CHECKING:
-    from funnelmetrics.compile.entities import Scope
+    from funnelmetrics.semantic.model import Scope
 
 _HELPERS = ("_key", "_acc", "_wl_acc", "_won_lead", "_acc2", "_first_lead", "customer_key_right")
 
 
 def _won(scope: Scope) -> ibis.Table:
     """Won opportunities with their `customer_key`."""
-    from funnelmetrics.compile.entities import base
-
     opps = base(scope, "deals")  # no amount is read: no currency conversion
     won = opps.filter(opps.status == "won")
     key = ibis.coalesce(won.account_id, ibis.literal("lead:") + won.lead_id,
@@ -71,3 +71,9 @@ def _new_customers(scope: Scope) -> ibis.Table:
     j = j.mutate(customer_key=j._key, account_id=ibis.coalesce(j.account_id, j._acc),
                  lead_id=ibis.coalesce(j._won_lead, j._first_lead, j.lead_id))
     return j.drop(*[c for c in _HELPERS if c in j.columns])
+
+
+declare(Entity("new_customers", table="opportunities", rows=new_customers,
+               dimensions_of="opportunities", times=("customer_at",),
+               span=(("new_customers", "customer_at"),),
+               description="Customers, from their first won deal or first paid subscription."))

@@ -14,15 +14,16 @@ from typing import TYPE_CHECKING
 
 import ibis
 
+from funnelmetrics.revenue.accounts import with_account_dimensions
 from funnelmetrics.revenue.mrr import active_at, paid_subscriptions, period_spine
+from funnelmetrics.semantic.model import Entity
+from funnelmetrics.semantic.registry import base, declare
 
 if TYPE_CHECKING:
-    from funnelmetrics.compile.compiler import Context
+    from funnelmetrics.compile.context import Context
 
 
 def _weighted(ctx: Context, spine: ibis.Table) -> ibis.Table:
-    from funnelmetrics.compile.entities import base
-
     events = base(ctx.scope, "engagement_events")
     events = events.filter(ctx.window.contains(events.occurred_at))
     events = events.mutate(_p=ctx.window.period_of(events.occurred_at),
@@ -40,8 +41,6 @@ def _paying(ctx: Context, spine: ibis.Table) -> ibis.Table:
 
 def engagement_rows(ctx: Context) -> ibis.Table:
     """The `account_engagement` entity: (period, account) → weighted events and score 0–100."""
-    from funnelmetrics.revenue.accounts import with_account_dimensions
-
     spine = period_spine(ctx.window)
     weighted = _weighted(ctx, spine)
     universe = weighted.select(_period=weighted.period_start, _next=weighted.next_start,
@@ -52,3 +51,8 @@ def engagement_rows(ctx: Context) -> ibis.Table:
     rank = ibis.cume_dist().over(ibis.window(group_by=j._period, order_by=j.weighted))
     rows = j.mutate(score=ibis.ifelse(j.weighted > 0, rank * 100.0, 0.0))
     return with_account_dimensions(ctx, rows, "engagement scores")
+
+
+declare(Entity("account_engagement", table="engagement_events", from_query=engagement_rows,
+               span=(("engagement_events", "occurred_at"),),
+               description="Per period and account: weighted engagement events and score."))

@@ -1,8 +1,10 @@
 """The MRR waterfall (SPEC §3 MRR movements, §4 dashboard "MRR movements"): per period, MRR at
 the start, + new, + expansion, + reactivation, − contraction, − churn, = MRR at the end.
 
-It asks the catalogue's own measures (`catalog.revenue`) in one expression, so every figure equals
-what `metric new_mrr` (etc.) gives, and start + movements = end holds row by row.
+Every figure is a catalogue metric, asked in one batch: `new_mrr`, `expansion_mrr`,
+`reactivation_mrr`, `contraction_mrr`, `churned_mrr`, `net_new_mrr` and `mrr` (at each period's
+end); MRR at a period's start is `mrr` at the previous period's end (the same query begun one
+period earlier). Here they are only put side by side, shrinking steps with a minus sign.
 """
 
 from __future__ import annotations
@@ -11,30 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from funnelmetrics.catalog import revenue as rv
-from funnelmetrics.catalog.model import Metric, Text, Unit
-from funnelmetrics.compile.compiler import measure_frame
-from funnelmetrics.compile.time import Window
-from funnelmetrics.query import _context, _default_range, parse_query
+from funnelmetrics.compile.time import parse_date, parse_grain, shift
 
 if TYPE_CHECKING:
     from funnelmetrics.workspace import Workspace
 
-# column -> sign in the waterfall (start and end are the catalogue's running totals)
+# column -> sign in the waterfall
 STEPS: dict[str, int] = {"start": 1, "new": 1, "expansion": 1, "reactivation": 1,
                          "contraction": -1, "churn": -1, "end": 1}
 MOVEMENTS = ("new", "expansion", "reactivation", "contraction", "churn")
 COLUMNS = ["period_start", *STEPS, "net_new"]
-
-_WATERFALL = Metric(
-    id="mrr_waterfall", name=Text("MRR movements", "Pergerakan MRR", "Pergerakan MRR"),
-    description=Text("MRR at the start, its movements and MRR at the end of each period.",
-                     "MRR awal, pergerakannya dan MRR akhir tiap periode.",
-                     "MRR awal, pergerakannya dan MRR akhir setiap tempoh."),
-    unit=Unit.CURRENCY, higher_is_better=True, entity="accounts",
-    measures=rv.TOTALS,
-    combine=lambda ctx, m: {"value": m["end"]},
-)
+METRICS = {"new": "new_mrr", "expansion": "expansion_mrr", "reactivation": "reactivation_mrr",
+           "contraction": "contraction_mrr", "churn": "churned_mrr", "net_new": "net_new_mrr"}
 
 
 def mrr_waterfall(ws: Workspace, *, grain: str = "month", start: Any = None, end: Any = None,
@@ -42,19 +32,27 @@ def mrr_waterfall(ws: Workspace, *, grain: str = "month", start: Any = None, end
                   where: dict[str, Any] | None = None) -> pd.DataFrame:
     """One row per period (and account dimension): start, +new, +expansion, +reactivation,
     −contraction, −churn (shrinking steps are negative), end and net_new."""
-    q = parse_query(ws, "net_new_mrr", grain=grain, by=by, start=start, end=end, where=where,
-                    as_of=as_of)
-    if q.start is None or q.end is None:
-        q.start, q.end = _default_range(ws, q)
-    ctx = _context(ws, q, Window(q.grain, q.start, q.end, ws.config.timezone))
-    frame = measure_frame(ctx, _WATERFALL)
-    m = {name: frame[name].fill_null(0).cast("float64") for name in rv.TOTALS}
-    values = {"start": rv.mrr_start_of(ctx, m), **{k: m[k] for k in MOVEMENTS},
-              "end": rv.mrr_end_of(ctx, m)}
-    cols = {name: values[name] * sign + 0.0 for name, sign in STEPS.items()}  # no −0.0
-    net_new = sum(cols[name] for name in MOVEMENTS)
-    dims = {d[4:]: frame[d] for d in ctx.dims}
-    df = frame.select("period_start", **dims, **cols, net_new=net_new) \
-        .order_by(["period_start", *dims]).execute()
-    df["period_start"] = df["period_start"].map(lambda v: v.date() if hasattr(v, "date") else v)
-    return df[["period_start", *dims, *STEPS, "net_new"]]
+    query = {"grain": grain, "by": by, "start": start, "end": end, "as_of": as_of,
+             "where": where}
+    with ws.batch():
+        parts = dict(zip(METRICS, ws.metrics(list(METRICS.values()), **query), strict=True))
+        periods = parts["net_new"]
+        dims = [c for c in periods.columns if c not in
+                ("period_start", "value", "numerator", "denominator", "partial")]
+        first = periods["period_start"].min() if len(periods) else parse_date(start, "start")
+        before = shift(first, parse_grain(grain), -1) if first is not None else None
+        ends = ws.metric("mrr", **{**query, "start": before, "end": periods[
+            "period_start"].max() if len(periods) and end is None else end})
+    keys = ["period_start", *dims]
+    out = periods[[*keys, "partial"]].copy()
+    for name, df in parts.items():
+        out = out.merge(df[[*keys, "value"]].rename(columns={"value": name}), on=keys,
+                        how="left")
+    end_of = ends[[*keys, "value"]]
+    out = out.merge(end_of.rename(columns={"value": "end"}), on=keys, how="left")
+    previous = end_of.assign(period_start=[shift(p, parse_grain(grain)) for p in
+                                           end_of["period_start"]])
+    out = out.merge(previous.rename(columns={"value": "start"}), on=keys, how="left")
+    for name, sign in STEPS.items():
+        out[name] = out[name].astype("float64").fillna(0.0) * sign + 0.0  # no −0.0
+    return out[[*keys, *STEPS, "net_new", "partial"]]

@@ -27,10 +27,12 @@ from typing import TYPE_CHECKING
 import ibis
 
 from funnelmetrics.compile.time import Grain, Window, local_to_utc, period_of
+from funnelmetrics.revenue.accounts import with_account_dimensions
+from funnelmetrics.semantic.model import Entity, Scope
+from funnelmetrics.semantic.registry import base, declare
 
 if TYPE_CHECKING:
-    from funnelmetrics.compile.compiler import Context
-    from funnelmetrics.compile.entities import Scope
+    from funnelmetrics.compile.context import Context
 
 MOVEMENTS = ("new", "expansion", "reactivation", "contraction", "churn")
 DIGITS = 6  # MRR sums are rounded before comparing, so float noise is not a movement
@@ -43,8 +45,6 @@ def active_at(ctx: object, t: ibis.Table, next_start: ibis.Value) -> ibis.Value:
 
 def paid_subscriptions(scope: Scope) -> ibis.Table:
     """Subscriptions as of the scope's instant, in the reporting currency, with mrr > 0."""
-    from funnelmetrics.compile.entities import base
-
     subs = base(scope, "subscriptions")
     return subs.filter(subs.mrr > 0)
 
@@ -145,8 +145,6 @@ def movement_rows(scope: Scope, window: Window) -> ibis.Table:
 def account_mrr_rows(ctx: Context) -> ibis.Table:
     """The `account_mrr` entity: movements per changed (period, account), with the query's
     dimensions."""
-    from funnelmetrics.revenue.accounts import with_account_dimensions
-
     rows = movement_rows(ctx.scope, ctx.window)
     return with_account_dimensions(ctx, rows, "MRR movements")
 
@@ -154,3 +152,9 @@ def account_mrr_rows(ctx: Context) -> ibis.Table:
 def same_period(ctx: object, t: ibis.Table, next_start: ibis.Value) -> ibis.Value:
     """SNAPSHOT predicate for per-period rows: the row belongs to the spine's period."""
     return t._next == next_start
+
+
+declare(Entity("account_mrr", table="subscriptions", from_query=account_mrr_rows,
+               span=(("subscriptions", "started_at"), ("subscriptions", "ended_at")),
+               description="Per period and account whose MRR can change: MRR at the previous "
+                           "and this period's end, and the movement."))

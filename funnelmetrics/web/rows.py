@@ -16,23 +16,20 @@ import ibis
 import pandas as pd
 from fastapi import HTTPException
 
-from funnelmetrics.compile import entities as ent
+from funnelmetrics import catalog
 from funnelmetrics.compile.time import parse_date, parse_instant
 from funnelmetrics.errors import QueryError
 from funnelmetrics.schema import QUARANTINE_TABLE, TABLES, Kind
+from funnelmetrics.semantic import registry
+from funnelmetrics.semantic.model import Scope
 from funnelmetrics.web.auth import Principal
 from funnelmetrics.web.service import check_dates, frozen
 from funnelmetrics.web.source import Session
 
-# The time column a date range applies to by default.
+# The time column a date range applies to by default: each table's entity declaration says.
 TIME_COLUMNS: dict[str, str | None] = {
-    "leads": "created_at", "stage_events": "occurred_at", "opportunities": "created_at",
-    "deal_stage_events": "occurred_at", "accounts": "created_at", "reps": None,
-    "quotas": "period_start", "campaigns": "started_at", "spend": "date",
-    "touchpoints": "occurred_at", "subscriptions": "started_at",
-    "engagement_events": "occurred_at", "survey_responses": "answered_at", "fx_rates": "date",
-    "kpi_targets": "period_start", QUARANTINE_TABLE: "loaded_at",
-}
+    e.name: e.default_time for e in registry.ENTITIES.values() if e.table == e.name
+} | {QUARANTINE_TABLE: "loaded_at"}
 # How a table's rows belong to reps: a rep_id of its own, or the rep of what it points to.
 DIRECT = {"leads", "opportunities", "quotas", "reps"}
 VIA = {"stage_events": ("lead_id", "leads"), "touchpoints": ("lead_id", "leads"),
@@ -71,23 +68,24 @@ def _scoped(ws: Any, table: str, t: ibis.Table, rep_ids: tuple[str, ...]) -> ibi
 
 def _where(ws: Any, table: str, t: ibis.Table, where: Mapping[str, Any]) -> ibis.Table:
     """Dimension filters: the table's own, else its lead's or opportunity's (stage events)."""
-    scope = ent.Scope(ws)
+    catalog.load()  # every derived column is declared
+    scope = Scope(ws)
     own: dict[str, Any] = {}
     parent: dict[str, Any] = {}
     for name, value in where.items():
         try:
-            ent.resolve(scope, table, name)
+            registry.resolve(scope, table, name)
             own[name] = value
         except QueryError:
             if table not in VIA:
                 raise
             parent[name] = value
     if own:
-        t = ent.apply_where(ent.with_dimensions(scope, table, t, list(own)), own)
+        t = registry.apply_where(registry.with_dimensions(scope, table, t, list(own)), own)
     if parent:
         key, parent_table = VIA[table]
-        p = ent.with_dimensions(scope, parent_table, ws.table(parent_table), list(parent))
-        t = t.filter(t[key].isin(ent.apply_where(p, parent)[key]))
+        p = registry.with_dimensions(scope, parent_table, ws.table(parent_table), list(parent))
+        t = t.filter(t[key].isin(registry.apply_where(p, parent)[key]))
     return t
 
 

@@ -19,9 +19,11 @@ from fastapi import HTTPException
 
 from funnelmetrics import catalog
 from funnelmetrics.catalog.model import Metric
-from funnelmetrics.compile import entities as ent
 from funnelmetrics.compile.time import parse_date, parse_instant
 from funnelmetrics.errors import QueryError
+from funnelmetrics.semantic import registry
+from funnelmetrics.semantic.model import Scope
+from funnelmetrics.serialize import metric_frame
 from funnelmetrics.web.auth import Principal
 from funnelmetrics.web.source import Session
 
@@ -152,7 +154,8 @@ def metric(session: Session, who: Principal, metric_id: str, *, grain: str = "mo
            by: Sequence[str] = (), start: Any = None, end: Any = None,
            where: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None,
            as_of: Any = None) -> pd.DataFrame:
-    """`ws.metric(...)` for the caller: period_start, dims, value, numerator, denominator."""
+    """`ws.metric(...)` for the caller in the SPEC §5 layout (`serialize.metric_frame`):
+    period_start, dims, value, numerator, denominator, [immature], partial."""
     entry = known_metric(metric_id)
     params = check_params(entry, params or {})
     check_dates(start, end, as_of, str(grain).lower(), "UTC")
@@ -161,10 +164,7 @@ def metric(session: Session, who: Principal, metric_id: str, *, grain: str = "mo
              "params": params, "as_of": as_of}
 
     def compute(ws: Any) -> pd.DataFrame:
-        df = ws.metric(metric_id, **query)
-        if "numerator" not in df.columns:
-            df = df.assign(numerator=None, denominator=None)
-        return df
+        return metric_frame(ws.metric(metric_id, **query))
 
     try:
         return session.cached(("metric", metric_id, frozen(query)), compute)
@@ -177,13 +177,15 @@ def funnel(session: Session, who: Principal, *, start: Any = None, end: Any = No
            funnel_name: str | None = None, by: str | None = None,
            where: Mapping[str, Any] | None = None, mode: str | None = None,
            as_of: Any = None) -> pd.DataFrame:
-    """`ws.funnel(...)` for the caller: per stage reached, conversion, drop-off, days."""
+    """`funnel_table(ws, ...)` for the caller: per stage reached, conversion, drop-off, days."""
+    from funnelmetrics.funnel import funnel_table
+
     check_dates(start, end, as_of, None, "UTC")
     where = scoped_where(who, where)
     query = {"start": start, "end": end, "funnel": funnel_name, "by": by, "where": where,
              "mode": mode, "as_of": as_of}
     try:
-        return session.cached(("funnel", frozen(query)), lambda ws: ws.funnel(**query))
+        return session.cached(("funnel", frozen(query)), lambda ws: funnel_table(ws, **query))
     except QueryError as exc:
         _unscopable(who, exc, "the funnel")
         raise
@@ -251,12 +253,19 @@ def _library_function(module: str, function: str) -> Any:
 
 
 # ---- dimensions -------------------------------------------------------------------------------
+# The entities whose dimensions the API lists (the tables a dashboard filters).
+DIMENSION_ENTITIES = ("leads", "opportunities", "quotas", "spend", "touchpoints", "subscriptions",
+                      "engagement_events", "survey_responses")
+
+
 def dimensions(session: Session, entity: str = "leads") -> list[str]:
-    """Every dimension an entity can be split or filtered by (from the compiler's entities)."""
-    if entity not in ent.JOINS:
-        raise HTTPException(404, f"unknown entity {entity!r}; entities: {', '.join(ent.JOINS)}")
+    """Every dimension an entity can be split or filtered by (its semantic declaration)."""
+    if entity not in DIMENSION_ENTITIES:
+        raise HTTPException(404, f"unknown entity {entity!r}; entities: "
+                                 f"{', '.join(DIMENSION_ENTITIES)}")
+    catalog.load()  # every derived column is declared
     return session.cached(("dimensions", entity),
-                          lambda ws: ent.dimensions(ent.Scope(ws), entity))
+                          lambda ws: registry.dimensions(Scope(ws), entity))
 
 
 def dimension_values(session: Session, who: Principal, name: str, *, entity: str = "leads",
@@ -265,9 +274,11 @@ def dimension_values(session: Session, who: Principal, name: str, *, entity: str
     where = scoped_where(who, None)
 
     def compute(ws: Any) -> list[str | None]:
-        scope = ent.Scope(ws)
-        t = ent.with_dimensions(scope, entity, ent.base(scope, entity), [name, *where])
-        t = ent.apply_where(t, where)
+        catalog.load()  # every derived column is declared
+        scope = Scope(ws)
+        t = registry.with_dimensions(scope, entity, registry.base(scope, entity),
+                                     [name, *where])
+        t = registry.apply_where(t, where)
         col = t[f"dim:{name}"]
         counts = t.group_by(v=col).aggregate(n=t.count())
         df = counts.order_by([counts.n.desc(), counts.v]).limit(limit).execute()

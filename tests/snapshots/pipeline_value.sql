@@ -1,6 +1,7 @@
 SELECT
   "t9"."period_start",
-  COALESCE("t9"."open_amount", 0) AS "value"
+  COALESCE("t9"."open_amount", 0) AS "value",
+  "t9"."next_start" > MAKE_TIMESTAMP(2026, 6, 30, 0, 0, 0.0) AS "partial"
 FROM (
   SELECT
     "t2"."period_start",
@@ -40,9 +41,13 @@ FROM (
             "t1"."opportunity_id",
             "t1"."created_at",
             CASE
-              WHEN "t1"."status" IN ('won', 'lost') AND (
+              WHEN "t1"."status" IN ('won', 'lost')
+              AND (
                 "t1"."closed_at" IS NOT NULL
-              ) AND TRUE
+              )
+              AND (
+                "t1"."closed_at" < MAKE_TIMESTAMP(2026, 6, 30, 0, 0, 0.0)
+              )
               THEN "t1"."status"
               ELSE 'open'
             END AS "status",
@@ -51,9 +56,13 @@ FROM (
             "t1"."account_id",
             "t1"."rep_id",
             CASE
-              WHEN "t1"."status" IN ('won', 'lost') AND (
+              WHEN "t1"."status" IN ('won', 'lost')
+              AND (
                 "t1"."closed_at" IS NOT NULL
-              ) AND TRUE
+              )
+              AND (
+                "t1"."closed_at" < MAKE_TIMESTAMP(2026, 6, 30, 0, 0, 0.0)
+              )
               THEN "t1"."closed_at"
               ELSE CAST(NULL AS TIMESTAMP)
             END AS "closed_at",
@@ -64,6 +73,8 @@ FROM (
             "t1"."lost_reason",
             "t1"."currency"
           FROM "opportunities" AS "t1"
+          WHERE
+            "t1"."created_at" < MAKE_TIMESTAMP(2026, 6, 30, 0, 0, 0.0)
         ) AS "t4"
           ON "t4"."created_at" < "t2"."next_start"
           AND (

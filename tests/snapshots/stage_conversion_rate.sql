@@ -100,7 +100,8 @@ SELECT
   CAST(COALESCE("t18"."entered", 0) AS DOUBLE) AS "denominator",
   (
     "t18"."next_start" + INTERVAL '15552000' SECOND
-  ) > MAKE_TIMESTAMP(2026, 6, 30, 0, 0, 0.0) AS "immature"
+  ) > MAKE_TIMESTAMP(2026, 6, 30, 0, 0, 0.0) AS "immature",
+  "t18"."next_start" > MAKE_TIMESTAMP(2026, 6, 30, 0, 0, 0.0) AS "partial"
 FROM (
   SELECT
     "t3"."period_start",

@@ -57,9 +57,13 @@ WITH "t11" AS (
             "t1"."opportunity_id",
             "t1"."created_at",
             CASE
-              WHEN "t1"."status" IN ('won', 'lost') AND (
+              WHEN "t1"."status" IN ('won', 'lost')
+              AND (
                 "t1"."closed_at" IS NOT NULL
-              ) AND TRUE
+              )
+              AND (
+                "t1"."closed_at" < MAKE_TIMESTAMP(2026, 6, 30, 0, 0, 0.0)
+              )
               THEN "t1"."status"
               ELSE 'open'
             END AS "status",
@@ -68,9 +72,13 @@ WITH "t11" AS (
             "t1"."account_id",
             "t1"."rep_id",
             CASE
-              WHEN "t1"."status" IN ('won', 'lost') AND (
+              WHEN "t1"."status" IN ('won', 'lost')
+              AND (
                 "t1"."closed_at" IS NOT NULL
-              ) AND TRUE
+              )
+              AND (
+                "t1"."closed_at" < MAKE_TIMESTAMP(2026, 6, 30, 0, 0, 0.0)
+              )
               THEN "t1"."closed_at"
               ELSE CAST(NULL AS TIMESTAMP)
             END AS "closed_at",
@@ -81,6 +89,8 @@ WITH "t11" AS (
             "t1"."lost_reason",
             "t1"."currency"
           FROM "opportunities" AS "t1"
+          WHERE
+            "t1"."created_at" < MAKE_TIMESTAMP(2026, 6, 30, 0, 0, 0.0)
         ) AS "t7"
         LEFT OUTER JOIN (
           SELECT
@@ -109,7 +119,8 @@ SELECT
     ELSE CAST(COALESCE("t17"."won", 0) AS DOUBLE) / COALESCE("t17"."closed", 0)
   END AS "value",
   CAST(COALESCE("t17"."won", 0) AS DOUBLE) AS "numerator",
-  CAST(COALESCE("t17"."closed", 0) AS DOUBLE) AS "denominator"
+  CAST(COALESCE("t17"."closed", 0) AS DOUBLE) AS "denominator",
+  "t17"."next_start" > MAKE_TIMESTAMP(2026, 6, 30, 0, 0, 0.0) AS "partial"
 FROM (
   SELECT
     "t3"."period_start",

@@ -20,7 +20,8 @@ from funnelmetrics.i18n.format import date as format_date
 from funnelmetrics.i18n.format import format_value, locale_of, number
 from funnelmetrics.i18n.ui import t
 from funnelmetrics.schema import TABLES
-from funnelmetrics.serialize import jsonable
+from funnelmetrics.semantic import registry
+from funnelmetrics.serialize import flagged, jsonable, mark_notes, marks
 from funnelmetrics.web import charts, service
 from funnelmetrics.web.auth import Principal
 from funnelmetrics.web.rows import TIME_COLUMNS
@@ -42,12 +43,15 @@ class Filters:
     lang: str
     currency: str = "USD"
     as_of: str | None = None
+    include_partial: bool = False  # the current period (not over yet) in the range and tiles
     extra: dict[str, Any] = field(default_factory=dict)  # page controls (metric, funnel, …)
 
     def query(self, **changes: Any) -> list[tuple[str, str]]:
         base: dict[str, Any] = {"start": self.start.isoformat(), "end": self.end.isoformat(),
                                 "grain": self.grain, "by": self.by, "lang": self.lang,
-                                "as_of": self.as_of, **self.extra}
+                                "as_of": self.as_of,
+                                "include_partial": "1" if self.include_partial else None,
+                                **self.extra}
         base.update(changes)
         items = [(k, str(v)) for k, v in base.items() if v not in (None, "", []) and k != "where"]
         where = changes.get("where", self.where)
@@ -137,9 +141,10 @@ def label_of(metric: Metric, lang: str, params: Mapping[str, Any] | None = None,
 
 # ---- links --------------------------------------------------------------------------------
 # Entities that are not tables, and the table whose rows are behind them.
-ENTITY_TABLES = {"reach": "leads", "opportunities_with_lead": "opportunities",
-                 "deals": "opportunities", "account_mrr": "subscriptions", "account_engagement": "engagement_events",
-                 "new_customers": "opportunities", "credited_revenue": "opportunities"}
+def _table_of(entity: str) -> str:
+    """The canonical table an entity's rows come from (its semantic declaration says)."""
+    declared = registry.ENTITIES.get(entity)
+    return declared.table if declared is not None and declared.table else entity
 
 
 @dataclass(frozen=True)
@@ -156,7 +161,7 @@ def drill_target(metric: Metric) -> Drill | None:
     """The table behind a metric's first measure that lives in a table."""
     for m in metric.measures.values():
         entity = m.entity if isinstance(m.entity, str) else metric.entity
-        table = ENTITY_TABLES.get(entity, entity)
+        table = _table_of(entity)
         if table not in TABLES:
             continue
         if m.time_kind is Time.SNAPSHOT:
@@ -164,7 +169,7 @@ def drill_target(metric: Metric) -> Drill | None:
         columns = {c.name for c in TABLES[table].columns}
         column = m.time if isinstance(m.time, str) and m.time in columns else None
         return Drill(table, column or TIME_COLUMNS.get(table))
-    table = ENTITY_TABLES.get(metric.entity, metric.entity)
+    table = _table_of(metric.entity)
     return Drill(table, TIME_COLUMNS.get(table)) if table in TABLES else None
 
 
@@ -277,10 +282,11 @@ def metric_card(session: Session, who: Principal, f: Filters, metric_id: str, *,
         return unavailable(title, f.lang, df)
     assert metric is not None
     target = drill_target(metric)
-    traces = []
+    traces, partial = [], []
     for label, part in series_of(df, by):
         x = [jsonable(p) for p in part["period_start"]]
         y = [jsonable(v) for v in part[column]]
+        partial.append([flagged(r, "partial") for r in part.to_dict(orient="records")])
         urls = None
         if target and who.sees_rows:
             extra = {by: label} if by and label != "(unknown)" else {}
@@ -288,23 +294,39 @@ def metric_card(session: Session, who: Principal, f: Filters, metric_id: str, *,
                              end=f.period_end(p), where=extra, up_to_end=target.up_to_end)
                     for p in part["period_start"]]
         traces.append((label or metric.name(f.lang), x, y, urls))
-    card = Card(title, chart=charts.lines(traces, unit=unit or unit_of(metric), kind=kind),
-                wide=wide)
+    card = Card(title, chart=charts.lines(traces, unit=unit or unit_of(metric), kind=kind,
+                                          partial=partial,
+                                          partial_label=t("partial_short", f.lang)),
+                wide=wide, note=partial_note(f, df))
     card.links = export_metric_links(f, metric_id, params or {}, by)
     if target:
         card.links += export_rows_links(f, who, target.table, target.column, target.up_to_end)
     return card
 
 
+def partial_note(f: Filters, df: Any) -> str | None:
+    """The footnote of a result that has periods not over yet (their figures may move)."""
+    rows = df.to_dict(orient="records") if "partial" in df.columns else []
+    notes = mark_notes(f.lang, partial=any(flagged(r, "partial") for r in rows))
+    return notes[0] if notes else None
+
+
 def value_table(f: Filters, df: Any, unit: str, columns: Sequence[str],
-                labels: Sequence[str]) -> TableView:
-    """A small formatted table of a result's columns."""
+                labels: Sequence[str]) -> tuple[TableView, str | None]:
+    """A small formatted table of a result's columns, and its footnote: a partial period's
+    label ends in *, an immature cohort's in † (`serialize.marks`)."""
+    records = df.to_dict(orient="records")
     rows = []
-    for rec in df.to_dict(orient="records"):
+    for rec in records:
+        mark = marks(flagged(rec, "partial"), flagged(rec, "immature"))
         rows.append([f.fmt(rec.get(c), unit if c in ("value",) else _unit_of(c, unit))
-                     if c not in ("period_start",) else f.period_label(rec[c])
+                     if c not in ("period_start",) else
+                     f"{f.period_label(rec[c])} {mark}".rstrip()
                      for c in columns])
-    return TableView(list(labels), rows, [c not in ("period_start",) for c in columns])
+    notes = mark_notes(f.lang, partial=any(flagged(r, "partial") for r in records),
+                       immature=any(flagged(r, "immature") for r in records))
+    return (TableView(list(labels), rows, [c not in ("period_start",) for c in columns]),
+            " · ".join(notes) or None)
 
 
 def _unit_of(column: str, unit: str) -> str | None:

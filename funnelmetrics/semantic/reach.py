@@ -4,16 +4,24 @@ Cumulative mode (default): a lead has reached stage k at its earliest event of s
 later stage of the funnel. Strict mode: only an event of stage k itself counts. In both modes every
 lead has reached the first stage at its `created_at`. One pass over `stage_events` (a grouped
 aggregate with one filtered MIN per stage), joined to the leads.
+
+The `reach` entity: the leads with a `reach:STAGE` column per stage the query reads (its
+definitions say which: `Context.reach_stages`), split and filtered by the leads' dimensions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import ibis
 
-from funnelmetrics.compile.entities import Scope, base
 from funnelmetrics.config import Funnel, Mode
+from funnelmetrics.semantic.model import Entity, Scope
+from funnelmetrics.semantic.registry import apply_where, base, declare, with_dimensions
+
+if TYPE_CHECKING:
+    from funnelmetrics.compile.context import Context
 
 
 def reach_column(stage: str) -> str:
@@ -45,7 +53,7 @@ def reach_times(scope: Scope, funnel: Funnel, mode: Mode,
     or when the first stage is not wanted and there is no as-of instant (then only the leads
     with a stage event come back).
     """
-    batch = scope.ws.memo is not None and scope.ws.is_duckdb
+    batch = scope.ws.batch_state is not None and scope.ws.batch_state.materialise
     wanted = set(funnel.stages if stages is None else stages)
     later = [s for s in funnel.stages[1:] if s in wanted]
     # In a batch, every stage is selected from the shared tables (free: the engine reads only
@@ -84,8 +92,8 @@ def _shared(scope: Scope, funnel: Funnel, mode: Mode, what: str) -> ibis.Table:
             return _stage_minima(scope, funnel, mode, later)
         rows = base(scope, "leads").select("lead_id", "created_at")
         if later:
-            memo = scope.ws.memo or {}
-            firsts = memo.get(("firsts", *key[1:]))
+            tables = scope.ws.batch_state.tables if scope.ws.batch_state else {}
+            firsts = tables.get(("firsts", *key[1:]))
             firsts = _stage_minima(scope, funnel, mode, later) if firsts is None else firsts
             rows = rows.left_join(firsts, rows.lead_id == firsts._lid).drop("_lid")
         return rows.drop("lead_id")
@@ -129,3 +137,25 @@ def next_reach(t: ibis.Table, funnel: Funnel, mode: Mode, stage: str) -> ibis.Va
     for r in after[1:]:
         earliest = ibis.ifelse(r.notnull() & (earliest.isnull() | (r < earliest)), r, earliest)
     return earliest
+
+
+def reach_rows(ctx: Context) -> ibis.Table:
+    """The `reach` entity for a query: its reach columns, dimensions and filters."""
+    assert ctx.funnel is not None
+    stages = ctx.reach_stages
+    t = reach_times(ctx.scope, ctx.funnel, ctx.mode, stages, leads=bool(ctx.by or ctx.where))
+    t = with_dimensions(ctx.scope, "leads", t, [*ctx.by, *ctx.where])
+    return apply_where(t, ctx.where)
+
+
+def _span(ctx: Any, time: str | None) -> tuple[tuple[str, str], ...]:
+    """A cohort by entry into the first stage spans the leads' own instants; any other stage
+    the stage events' too."""
+    if ctx.funnel is not None and time == reach_column(ctx.funnel.first):
+        return (("leads", "created_at"),)
+    return (("leads", "created_at"), ("stage_events", "occurred_at"))
+
+
+declare(Entity("reach", table="leads", key=("lead_id",), dimensions_of="leads",
+               from_query=reach_rows, span_of=_span,
+               description="Leads with when they reached each stage of the query's funnel."))

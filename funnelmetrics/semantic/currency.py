@@ -18,7 +18,7 @@ import ibis
 from funnelmetrics.errors import QueryError
 
 if TYPE_CHECKING:
-    from funnelmetrics.compile.entities import Scope
+    from funnelmetrics.semantic.model import Scope
 
 When = Callable[[ibis.Table], ibis.Value]  # rows -> the instant whose rate applies
 _HELPERS = ("_fx_code", "_fx_on", "_fx_currency", "_fx_date", "_fx_rate")
@@ -45,11 +45,8 @@ def to_reporting(scope: Scope, t: ibis.Table, amounts: Sequence[str], when: When
     if "currency" not in t.columns:
         return t
     reporting = scope.ws.config.currency
-    memo = {} if scope.ws.memo is None else scope.ws.memo  # a batch probes once
     key = ("fx", what, scope.as_of, reporting)
-    if key not in memo:
-        memo[key] = has_rows(t.filter(is_foreign(t, reporting)))
-    if not memo[key]:
+    if not scope.ws.probe(key, lambda: has_rows(t.filter(is_foreign(t, reporting)))):
         return t
     foreign = t.filter(is_foreign(t, reporting))
     foreign = foreign.mutate(_fx_code=currency_code(foreign), _fx_on=when(foreign))
@@ -58,9 +55,7 @@ def to_reporting(scope: Scope, t: ibis.Table, amounts: Sequence[str], when: When
                          _fx_rate=rates.rate_to_reporting.cast("float64"))
     joined = foreign.asof_join(rates, on=foreign._fx_on >= rates._fx_date,
                                predicates=[foreign._fx_code == rates._fx_currency])
-    if ("fx-checked", *key) not in memo:
-        _check_rates(joined, what, reporting)
-        memo[("fx-checked", *key)] = True
+    scope.ws.probe(("fx-checked", *key), lambda: _check_rates(joined, what, reporting))
     # Only the foreign rows go through the join (most rows are usually in the reporting
     # currency); both halves carry the converted amounts' type.
     converted = joined.mutate(**{a: joined[a] * joined._fx_rate for a in amounts}).drop(*_HELPERS)
@@ -69,13 +64,14 @@ def to_reporting(scope: Scope, t: ibis.Table, amounts: Sequence[str], when: When
     return ibis.union(home, converted.select(*home.columns), distinct=False)
 
 
-def _check_rates(joined: ibis.Table, what: str, reporting: str) -> None:
-    """A clear error for the earliest foreign row that has no rate on or before its date."""
+def _check_rates(joined: ibis.Table, what: str, reporting: str) -> bool:
+    """A clear error for the earliest foreign row that has no rate on or before its date;
+    True when every foreign row has one."""
     missing = joined.filter(joined._fx_code.notnull() & joined._fx_rate.isnull())
     first = (missing.select(code=missing._fx_code, on=missing._fx_on)
              .order_by(["on", "code"]).limit(1).to_pyarrow().to_pylist())
     if not first:
-        return
+        return True
     code, on = first[0]["code"], first[0]["on"]
     day = on.date().isoformat() if isinstance(on, dt.datetime) else str(on)
     raise QueryError(f"no exchange rate for {code} on or before {day} (needed by {what}): add a "
