@@ -108,6 +108,7 @@ def journeys(directory: str | Path, events: Mapping[str, Journey] | None = None,
              reps: Mapping[str, Mapping[str, Any]] | None = None,
              accounts: Mapping[str, Mapping[str, Any]] | None = None,
              campaigns: Mapping[str, Mapping[str, Any]] | None = None,
+             deal_stage_events: Sequence[Mapping[str, Any]] = (),
              timezone: str | None = None, config: funnelmetrics.Config | None = None,
              backend: str = DUCKDB) -> Workspace:
     """A fresh workspace in `directory` holding exactly the rows described."""
@@ -127,6 +128,7 @@ def journeys(directory: str | Path, events: Mapping[str, Journey] | None = None,
     _insert(ws, "reps", _keyed(reps or {}, "rep_id"))
     _insert(ws, "accounts", _keyed(accounts or {}, "account_id"))
     _insert(ws, "campaigns", _keyed(campaigns or {}, "campaign_id"))
+    _insert(ws, "deal_stage_events", deal_stage_events)
     if backend == DUCKDB:
         return ws
     return _copy_to(ws, backend)

@@ -8,7 +8,7 @@ import pytest
 from test_attribution_journeys import journeys_for, won
 
 from funnelmetrics.attribution import MODELS, attribute, credit_rows
-from funnelmetrics.compile.entities import Scope
+from funnelmetrics.semantic.model import Scope
 
 # A: ads → email, won Jan 31 for 1000; B: ads, won Feb 15 for 500; C: no touch, won Feb 20 (100).
 LEADS = {

@@ -240,8 +240,8 @@ def test_credited_revenue_for_marketing_roi(ws: Workspace) -> None:
 def test_conversion_instant_equals_reach_times(ws: Workspace, as_of: str | None) -> None:
     """The one-stage conversion query gives `reach_times`' cumulative reach of every stage."""
     from funnelmetrics.attribution.journeys import _converted
-    from funnelmetrics.compile.entities import Scope
-    from funnelmetrics.compile.reach import reach_column, reach_times
+    from funnelmetrics.semantic.model import Scope
+    from funnelmetrics.semantic.reach import reach_column, reach_times
     from funnelmetrics.compile.time import parse_instant
     from funnelmetrics.config import Mode
 

@@ -1,4 +1,4 @@
-"""Amounts in the reporting currency (SPEC §2 `currency` + `fx_rates`; funnelmetrics/revenue/fx.py).
+"""Amounts in the reporting currency (SPEC §2 `currency` + `fx_rates`; funnelmetrics/semantic/currency.py).
 
 An amount converts at the latest rate of its currency dated on or before the transaction's date:
 opportunities at closed_at (created_at while open), subscriptions at started_at, spend at date.
