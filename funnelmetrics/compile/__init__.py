@@ -1,1 +1,2 @@
-"""From catalogue entries to Ibis expressions: periods, entities, reach times, the compiler."""
+"""From catalogue entries to Ibis expressions: the compile context, periods (`time`), the
+compiler, and the batch planner that shares work between a batch's queries (`batch`)."""
