@@ -12,6 +12,10 @@ materialised between queries, as with `ws.metric`). Monthly in UTC, no dimension
   a month's movement compares the previous month's end with this month's end: 0 → x new, or
   reactivation when the account had MRR at an earlier month's end; x → 0 churn; x → y expansion
   (y > x) or contraction (y < x); an account is active when it has MRR > 0;
+* ltv = arpa × gross margin / the monthly customer churn rate pooled over the period's months
+  (accounts churned in its months / accounts active at each of its months' starts; months not
+  begun at the query's instant left out); ltv_to_cac = ltv / cac; cac_payback_months = cac /
+  (arpa × gross margin), arpa being MRR at the period's end / the accounts paying then;
 * a new customer (cac) is an account at its first won deal or first paying subscription, whichever
   came first (a won deal without an account stands for itself, by its lead);
 * every month of the range is present: sums and counts 0, a ratio null when its denominator is 0
@@ -127,14 +131,25 @@ customers_m AS (
   GROUP BY 1)"""
 
     def _economics(self) -> str:
-        """`m` with spend, new customers, arpa, churn rate and cac beside the movements."""
+        """`m` with spend, new customers, arpa, the monthly churn rate and cac beside the
+        movements. The churn rate is monthly whatever the period, pooled over its months: the
+        accounts churned in its months / the accounts active at each of its months' starts, both
+        summed over them, leaving out months not begun yet (a period of this suite is a single
+        month, which the pooling spells out all the same)."""
         return f"""{self._movements("m0")},
 {self._acquisition()},
+pooled AS (
+  SELECT p.period_start, sum(mo.churned) AS churned, sum(mo.active_start) AS active_start
+  FROM m0 p JOIN m0 mo
+    ON mo.period_start >= p.period_start AND mo.period_start < p.period_start + INTERVAL 1 MONTH
+   AND mo.period_start < get_current_timestamp() AT TIME ZONE 'UTC'
+  GROUP BY 1),
 m AS (
   SELECT m0.*, {self._margin()} * m0.mrr_end / nullif(m0.active_end, 0) AS arpa_margin,
-         CAST(m0.churned AS DOUBLE) / nullif(m0.active_start, 0) AS churn_rate,
+         CAST(pl.churned AS DOUBLE) / nullif(pl.active_start, 0) AS churn_rate,
          coalesce(sp.spend, 0) / nullif(cu.customers, 0) AS cac
-  FROM m0 LEFT JOIN spend_m sp USING (period_start)
+  FROM m0 LEFT JOIN pooled pl USING (period_start)
+  LEFT JOIN spend_m sp USING (period_start)
   LEFT JOIN customers_m cu USING (period_start))"""
 
     def _margin(self) -> str:
