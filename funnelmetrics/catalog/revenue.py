@@ -8,7 +8,9 @@ new, expansion, reactivation, contraction or churn. MRR and paying accounts at a
 and end, over all accounts, are running totals: the base at the first period's start plus every
 movement up to the period (`mrr_end_of`, `active_start_of`…). Movements are per account, so they
 split by account attributes (account_id, a column of accounts, the acquisition channel /
-campaign_id), not by plan.
+campaign_id), not by plan. ltv and ltv_to_cac divide by a churn rate on a monthly basis at every
+grain, pooled over the period's months, from the `churn_months` entity
+(`funnelmetrics.revenue.monthly_churn`).
 """
 
 from __future__ import annotations
