@@ -102,7 +102,7 @@ def test_csv(db: Path) -> None:
     (["--conversion", "bought"], "unknown conversion stage"),
     (["--start", "yesterday"], "not a date"),
 ])
-def test_errors_are_one_line(db: Path, args: list[str], message: str) -> None:
+def test_errors_exit_1_with_the_reason_and_no_traceback(db: Path, args: list[str], message: str) -> None:
     result = CliRunner().invoke(app, ["attribution", *args, "--db", str(db)])
     assert result.exit_code == 1
     assert message in result.output

@@ -151,7 +151,7 @@ def test_several_journeys_add_up(tmp_path: Path) -> None:
         assert credits(attribute(ws, "linear"))["ads"] == (1.4, 410.0)
 
 
-def test_sql_is_one_window_query(tmp_path: Path) -> None:
+def test_rule_credit_compiles_to_sql_window_functions(tmp_path: Path) -> None:
     """Rule models run in the database: their credit is one SQL statement with windows."""
     import ibis
 

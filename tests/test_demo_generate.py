@@ -156,7 +156,7 @@ def test_product_led_leads_walk_the_product_funnel(data: dict[str, pd.DataFrame]
     assert leads.loc[leads["lead_type"] == "product", "rep_id"].isna().all()
 
 
-def test_subscriptions_change_churn_and_end_on_month_boundaries(
+def test_subscriptions_change_churn_and_some_end_on_a_month_start(
         data: dict[str, pd.DataFrame]) -> None:
     subs = data["subscriptions"]
     ended = subs.dropna(subset=["ended_at"])

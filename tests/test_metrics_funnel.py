@@ -156,7 +156,7 @@ def test_stage_reached_strict_counts_only_the_stage_itself(cast):
     assert values(df) == [1, 1, 0]  # Jan: A only (B has no mql event); Feb: C
 
 
-def test_stage_reached_default_stage_is_second_and_later_stages(cast):
+def test_stage_reached_defaults_to_the_second_stage_and_counts_each_stage(cast):
     assert values(cast.metric("stage_reached", **Q1)) == [2, 1, 0]  # default stage = mql
     assert values(cast.metric("stage_reached", stage="sql", **Q1)) == [2, 0, 0]  # A Jan 5, B Jan 15
     assert values(cast.metric("stage_reached", stage="opportunity", **Q1)) == [1, 0, 0]  # A Jan 20

@@ -440,7 +440,8 @@ def _instants(s: Scenario) -> set[dt.datetime]:
             | {x.closed_at for x in d.opportunities if x.closed_at is not None})
 
 
-# No instant is exactly at as_of here (that boundary is test_as_of_keeps_an_event_at_the_instant).
+# No instant is exactly at as_of here (that boundary is
+# test_as_of_reads_an_event_at_the_instant_as_not_yet_happened).
 @examples(10)
 @given(s=scenarios(max_leads=5, max_deals=5, early=False), grain=st.sampled_from(["week",
        "month", "quarter"]), as_of=st.sampled_from(AS_OF_INSIDE), by=st.sampled_from([None,
