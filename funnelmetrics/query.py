@@ -224,6 +224,15 @@ def build(ws: Workspace, q: MetricQuery) -> ibis.Table:
     return compile_metric(ctx, q.metric)
 
 
+def query_range(ws: Workspace, metric_id: str, **query: Any) -> tuple[dt.date, dt.date]:
+    """The first and last day a metric query covers, its defaults filled in (whole periods from
+    the first to the last instant the metric's rows have)."""
+    q = parse_query(ws, metric_id, **query)
+    if q.start is None or q.end is None:
+        return _default_range(ws, q)
+    return q.start, q.end
+
+
 def metric_expr(ws: Workspace, metric_id: str, **query: Any) -> ibis.Table:
     if ws.batch_state is None:  # a batch checked once, at its start
         ws.refresh()

@@ -12,11 +12,12 @@ START, END = "<!-- metrics:start -->", "<!-- metrics:end -->"
 
 
 def markdown(lang: str = "en") -> str:
-    """One row per metric: id, name, unit, better, definition."""
-    lines = ["| id | metric | unit | better | definition |", "|---|---|---|---|---|"]
+    """One row per metric: id, name, kind, unit, better, definition."""
+    lines = ["| id | metric | kind | unit | better | definition |", "|---|---|---|---|---|---|"]
     for m in all_metrics():
         params = f" Parameters: {', '.join(f'`{p.name}`' for p in m.params)}." if m.params else ""
-        lines.append(f"| `{m.id}` | {m.name(lang)} | {m.unit.value} | "
+        lines.append(f"| `{m.id}` | {m.name(lang)} | {m.kind.value.replace('_', ' ')} | "
+                     f"{m.unit.value} | "
                      f"{'higher' if m.higher_is_better else 'lower'} | "
                      f"{m.description(lang)}{params} |")
     return "\n".join(lines)

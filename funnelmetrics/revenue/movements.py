@@ -9,11 +9,13 @@ period earlier). Here they are only put side by side, shrinking steps with a min
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from funnelmetrics.compile.time import parse_date, parse_grain, shift
+from funnelmetrics.compile.time import Grain, parse_grain, shift
+from funnelmetrics.query import query_range
 
 if TYPE_CHECKING:
     from funnelmetrics.workspace import Workspace
@@ -32,27 +34,35 @@ def mrr_waterfall(ws: Workspace, *, grain: str = "month", start: Any = None, end
                   where: dict[str, Any] | None = None) -> pd.DataFrame:
     """One row per period (and account dimension): start, +new, +expansion, +reactivation,
     −contraction, −churn (shrinking steps are negative), end and net_new."""
+    step = parse_grain(grain)
+    # one range for every part (the metrics' own default ranges may differ)
+    start, end = query_range(ws, "net_new_mrr", grain=grain, by=by, start=start, end=end,
+                             as_of=as_of, where=where)
     query = {"grain": grain, "by": by, "start": start, "end": end, "as_of": as_of,
              "where": where}
-    with ws.batch():
-        parts = dict(zip(METRICS, ws.metrics(list(METRICS.values()), **query), strict=True))
-        periods = parts["net_new"]
-        dims = [c for c in periods.columns if c not in
-                ("period_start", "value", "numerator", "denominator", "partial")]
-        first = periods["period_start"].min() if len(periods) else parse_date(start, "start")
-        before = shift(first, parse_grain(grain), -1) if first is not None else None
-        ends = ws.metric("mrr", **{**query, "start": before, "end": periods[
-            "period_start"].max() if len(periods) and end is None else end})
+    # MRR at a period's start is MRR at the previous period's end (for the one period of grain
+    # `all`, at the end of the day before it: the same instant)
+    before = start - dt.timedelta(days=1)
+    previous = ({"grain": "day", "start": before, "end": before} if step is Grain.ALL
+                else {"start": shift(start, step, -1), "end": before})
+    *moves, ends, earlier = ws.metrics([*METRICS.values(), "mrr", ("mrr", previous)], **query)
+    parts = dict(zip(METRICS, moves, strict=True))
+    periods = parts["net_new"]
+    dims = [c for c in periods.columns
+            if c not in ("period_start", "value", "numerator", "denominator", "partial")]
+    if step is Grain.ALL:
+        starts = earlier.assign(period_start=start)
+    else:
+        starts = pd.concat([earlier, ends])
+        starts = starts.assign(period_start=[shift(p, step) for p in starts["period_start"]])
     keys = ["period_start", *dims]
     out = periods[[*keys, "partial"]].copy()
     for name, df in parts.items():
         out = out.merge(df[[*keys, "value"]].rename(columns={"value": name}), on=keys,
                         how="left")
-    end_of = ends[[*keys, "value"]]
-    out = out.merge(end_of.rename(columns={"value": "end"}), on=keys, how="left")
-    previous = end_of.assign(period_start=[shift(p, parse_grain(grain)) for p in
-                                           end_of["period_start"]])
-    out = out.merge(previous.rename(columns={"value": "start"}), on=keys, how="left")
+    out = out.merge(ends[[*keys, "value"]].rename(columns={"value": "end"}), on=keys, how="left")
+    out = out.merge(starts[[*keys, "value"]].rename(columns={"value": "start"}), on=keys,
+                    how="left")
     for name, sign in STEPS.items():
         out[name] = out[name].astype("float64").fillna(0.0) * sign + 0.0  # no −0.0
     return out[[*keys, *STEPS, "net_new", "partial"]]
