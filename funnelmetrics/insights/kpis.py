@@ -12,6 +12,11 @@ one), the target pro-rated to the elapsed share of the period for metrics that a
 "Better" follows the metric's direction: for lower-is-better metrics (cac, churn) the comparison
 is inverted. A target period that is one calendar period (week, month, quarter, year) is computed
 at that grain; any other range as one period (grain `all`).
+
+The actual values are catalogue metrics, asked in one batch (a target whose query fails is "no
+data" with the reason, the others still answer). The expected value (target × elapsed share)
+and `pct_of_target` (actual / expected) are computed here: the catalogue has no metric over
+`kpi_targets` yet.
 """
 
 from __future__ import annotations
@@ -76,14 +81,21 @@ def inclusive_end(start: dt.datetime, end: dt.datetime) -> dt.date:
     return end.date()
 
 
-def read_targets(ws: Workspace) -> list[Target]:
-    df = ws.table("kpi_targets").execute()
+def read_targets(ws: Workspace, day: dt.date | None = None) -> list[Target]:
+    """The `kpi_targets` rows; with `day`, only those whose period contains it (filtered in the
+    database: the table is not read whole)."""
+    t = ws.table("kpi_targets")
+    if day is not None:
+        t = t.filter(t.period_start < dt.datetime.combine(day + dt.timedelta(days=1), dt.time()),
+                     t.period_end >= dt.datetime.combine(day, dt.time()))
     out = []
-    for row in df.itertuples(index=False):
+    for row in t.execute().itertuples(index=False):
         start, end = pd.Timestamp(row.period_start).to_pydatetime(), \
             pd.Timestamp(row.period_end).to_pydatetime()
-        out.append(Target(str(row.metric), start.date(), inclusive_end(start, end),
-                          float(row.target), _text(row.dimension), _text(row.value)))
+        target = Target(str(row.metric), start.date(), inclusive_end(start, end),
+                        float(row.target), _text(row.dimension), _text(row.value))
+        if day is None or target.period_start <= day <= target.period_end:
+            out.append(target)
     return out
 
 
@@ -107,11 +119,16 @@ def status_of(actual: float | None, expected: float, higher_is_better: bool) -> 
     return AT_RISK if shortfall <= AT_RISK_MARGIN * abs(expected) else BEHIND
 
 
+def query_of(target: Target, as_of: Any) -> dict[str, Any]:
+    """The catalogue query of a target's actual value: its period (and dimension value)."""
+    where = {target.dimension: target.value} if target.dimension else {}
+    return {"grain": target.grain.value, "start": target.period_start, "end": target.period_end,
+            "where": where, "as_of": as_of}
+
+
 def actual_of(ws: Workspace, target: Target, as_of: Any) -> float | None:
     """The metric's value for the target's period (and dimension value), from the catalogue."""
-    where = {target.dimension: target.value} if target.dimension else {}
-    df = ws.metric(target.metric, grain=target.grain.value, start=target.period_start,
-                   end=target.period_end, where=where, as_of=as_of)
+    df = ws.metric(target.metric, **query_of(target, as_of))
     rows = df[df["period_start"] == target.period_start]
     if rows.empty:
         return None
@@ -144,8 +161,10 @@ def kpi_status(ws: Workspace, *, as_of: Any = None) -> pd.DataFrame:
         dt.datetime.now(dt.UTC).replace(tzinfo=None)
     local = instant.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(ws.config.timezone)) \
         .replace(tzinfo=None)
-    current = [t for t in read_targets(ws) if t.period_start <= local.date() <= t.period_end]
-    rows = [evaluate(ws, t, local, as_of) for t in current]
+    current = read_targets(ws, local.date())
+    with ws.batch():  # the targets' metrics share their work; each still fails on its own
+        ws.prepare([(t.metric, query_of(t, as_of)) for t in current])
+        rows = [evaluate(ws, t, local, as_of) for t in current]
     df = pd.DataFrame(rows, columns=COLUMNS)
     return df.sort_values(["metric", "dimension", "dimension_value"], na_position="first",
                           ignore_index=True)

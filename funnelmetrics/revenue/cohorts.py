@@ -5,7 +5,11 @@ An account belongs to the cohort of the period its first paid subscription (mrr 
 At age k it is retained when it has MRR at the end of the k-th period after that (active at the
 end: started_at < next and (ended_at is null or ended_at ≥ next), SPEC §3); its MRR then is the sum
 of its active subscriptions. Account retention = retained / cohort size; MRR retention = MRR at age
-k / MRR at age 0 (so expansion can take it above 100%).
+k / MRR at age 0 (so expansion can take it above 100%). `partial` marks a cell whose period is
+not over at the query's instant (the as-of instant, or now): its figures may still move.
+
+No catalogue metric answers these yet (retention by cohort of first paid subscription × age), so
+they are computed here, in the database, as one expression.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ if TYPE_CHECKING:
     from funnelmetrics.workspace import Workspace
 
 COLUMNS = ["cohort", "periods_since_start", "cohort_accounts", "accounts", "account_retention",
-           "mrr", "mrr_retention"]
+           "mrr", "mrr_retention", "partial"]
 
 
 def _spine(window: Window) -> ibis.Table:
@@ -49,8 +53,10 @@ def _cohorts(subs: ibis.Table, spine: ibis.Table, window: Window) -> ibis.Table:
     return j.select(account_id=j._acc, cohort=j.cohort, cohort_idx=j.idx)
 
 
-def cohort_expr(scope: Scope, window: Window) -> ibis.Table:
-    """The cohort × age table as one Ibis expression (see the module doc)."""
+def cohort_expr(scope: Scope, window: Window, now: dt.datetime | None = None) -> ibis.Table:
+    """The cohort × age table as one Ibis expression (see the module doc); `now` (naive UTC,
+    default the scope's as-of instant, else the present) decides which cells are partial."""
+    now = now or scope.as_of or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     subs = paid_subscriptions(scope)
     spine = _spine(window)
     cohorts = _cohorts(subs, spine, window)
@@ -64,9 +70,10 @@ def cohort_expr(scope: Scope, window: Window) -> ibis.Table:
         cohort_accounts=cohorts.account_id.nunique())
     grid = sizes.join(spine, spine.idx >= sizes._cidx)
     grid = grid.select("cohort", "cohort_accounts",
-                       periods_since_start=grid.idx - grid._cidx).view()
+                       periods_since_start=grid.idx - grid._cidx,
+                       partial=grid.next_start > now).view()
     j = grid.left_join(kept, [grid.cohort == kept._c, grid.periods_since_start == kept._age])
-    j = j.select("cohort", "periods_since_start", "cohort_accounts",
+    j = j.select("cohort", "periods_since_start", "cohort_accounts", "partial",
                  accounts=j.accounts.fill_null(0), mrr=j.mrr.fill_null(0.0))
     first = ibis.window(group_by=j.cohort, order_by=j.periods_since_start)
     j = j.mutate(account_retention=safe_div(j.accounts, j.cohort_accounts),

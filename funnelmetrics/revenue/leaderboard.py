@@ -2,8 +2,11 @@
 rate, mean sales cycle, quota attainment and rank.
 
 Every figure is a catalogue metric split by rep_id (`won_revenue`, `win_rate`,
-`sales_cycle_days`, `quota_attainment`); the rank orders reps within a period by won amount
-(ties share the better rank). Reps with no activity in a period are left out of it.
+`sales_cycle_days`, `quota_attainment`), asked in one batch; the rank orders reps within a
+period by won amount (ties share the better rank). Reps with no activity in a period are left
+out of it. `partial` marks a period not over at the query's instant (as the metrics do).
+Without a start at grain `all`, the one period starts at the earliest of the metrics' own
+default starts.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ FIGURES: dict[str, tuple[str, dict[str, Any]]] = {
     "quota_attainment": ("quota_attainment", {}),
 }
 KEYS = ["period_start", "rep_id"]
-COLUMNS = [*KEYS, *FIGURES, "rank"]
+COLUMNS = [*KEYS, *FIGURES, "rank", "partial"]
 
 
 def leaderboard(ws: Workspace, *, grain: str = "month", start: Any = None, end: Any = None,
@@ -32,14 +35,23 @@ def leaderboard(ws: Workspace, *, grain: str = "month", start: Any = None, end: 
     """One row per (period, rep) with any activity, ranked by won amount within the period."""
     query = {"grain": grain, "by": "rep_id", "start": start, "end": end, "as_of": as_of,
              "where": where or {}}
-    parts = []
-    for column, (metric_id, params) in FIGURES.items():
-        df = ws.metric(metric_id, params=params, **query)
-        parts.append(df[KEYS + ["value"]].rename(columns={"value": column}))
+    queries = [(metric_id, {"params": params}) for metric_id, params in FIGURES.values()]
+    frames = ws.metrics(queries, **query)
+    if start is None and str(grain).strip().lower() == "all":
+        # Each metric's default range starts at its own first row: one period for all of them
+        # starts at the earliest (the figures are those of every row from there on).
+        first = min((p for df in frames for p in df["period_start"]), default=None)
+        if first is not None:
+            frames = ws.metrics(queries, **{**query, "start": first})
+    parts = [df[KEYS + ["value"]].rename(columns={"value": column})
+             for column, df in zip(FIGURES, frames, strict=True)]
     table = reduce(lambda a, b: a.merge(b, on=KEYS, how="outer"), parts)
+    partial = {p: bool(flag) for df in frames
+               for p, flag in zip(df["period_start"], df["partial"], strict=True)}
     active = (table["won_amount"].fillna(0) > 0) | table[list(FIGURES)[1:]].notna().any(axis=1)
     table = table[active & table["rep_id"].notna()].copy()
-    table["won_amount"] = table["won_amount"].fillna(0.0)
+    table["won_amount"] = table["won_amount"].fillna(0.0)  # no won deal: won_revenue's 0
     table["rank"] = table.groupby("period_start")["won_amount"] \
         .rank(method="min", ascending=False).astype("int64")
+    table["partial"] = table["period_start"].map(partial).astype("bool")
     return table.sort_values(["period_start", "rank", "rep_id"], ignore_index=True)[COLUMNS]
