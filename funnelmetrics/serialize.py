@@ -134,7 +134,8 @@ def rounded(df: pd.DataFrame, digits: int | Mapping[str, int]) -> pd.DataFrame:
 # ---- marks ------------------------------------------------------------------------------------
 def marks(partial: Any = False, immature: Any = False) -> str:
     """The marks of a row for tables people read: `*` partial period, `†` immature cohort."""
-    return (PARTIAL_MARK if partial is True else "") + (IMMATURE_MARK if immature is True else "")
+    return ((PARTIAL_MARK if jsonable(partial) is True else "")
+            + (IMMATURE_MARK if jsonable(immature) is True else ""))
 
 
 def mark_notes(lang: str = "en", *, partial: bool = False, immature: bool = False) -> list[str]:

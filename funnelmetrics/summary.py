@@ -1,14 +1,26 @@
-"""The KPI summary: headline metrics for the last full month and quarter, with the change
-against the period before. Every figure comes from the catalogue."""
+"""The KPI summary: headline metrics for the last full period (month, quarter, …) at the as-of
+instant (or now), each beside the period before. Every figure comes from the catalogue
+(`ws.metrics`); which period is "full" is the catalogue's `partial` flag, not a date rule here.
+
+`include_partial=True` shows the current period instead — not over yet, so it is flagged
+`partial` and its figures may still move.
+
+The change (`Headline.change`) is not a metric: it presents two catalogue values side by side.
+For a rate (a share read in per cent: display unit "ratio") it is the difference in percentage
+points, 100 × (value − previous), labelled "pp" — 40 % → 42 % is +2 pp, not +5 %; for every
+other unit it is the relative change (value − previous) / |previous|, null when the previous
+value is 0 or missing.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from funnelmetrics import catalog
-from funnelmetrics.compile.time import Grain, floor, parse_instant, shift
+from funnelmetrics.compile.time import Grain, floor, parse_grain, parse_instant, shift
 
 if TYPE_CHECKING:
     from funnelmetrics.workspace import Workspace
@@ -29,56 +41,135 @@ HEADLINE: list[tuple[str, dict[str, Any]]] = [
     ("ltv_to_cac", {}),
     ("enps", {}),
 ]
+PP = "pp"  # percentage points: the change of a rate
+RELATIVE = "relative"  # (value − previous) / |previous|
+
+
+def change_unit(unit: str) -> str:
+    """How a change of a metric with this display unit reads: "pp" for rates, else "relative"."""
+    return PP if unit == "ratio" else RELATIVE
+
+
+def change(value: float | None, previous: float | None, unit: str) -> float | None:
+    """The change from `previous` to `value`: percentage points for a rate (display unit
+    "ratio"), else relative. A presentation of two catalogue values, not a metric.
+
+    >>> round(change(0.42, 0.40, "ratio"), 9)  # 40 % → 42 %: +2 percentage points
+    2.0
+    >>> change(120, 100, "count")  # +20 %
+    0.2
+    """
+    if value is None or previous is None:
+        return None
+    if change_unit(unit) == PP:
+        return (value - previous) * 100
+    if previous == 0:
+        return None
+    return (value - previous) / abs(previous)
 
 
 @dataclass(frozen=True)
 class Headline:
+    """One headline metric: its value for `period`, the value of the period before, and whether
+    `period` is partial (not over at the as-of instant) or an immature cohort (still inside its
+    conversion window: the value will grow)."""
+
     metric: str
     label: str
-    unit: str
+    unit: str  # the display unit (ratio, multiple, count, currency, …)
     period: dt.date
     value: float | None
     previous: float | None
+    partial: bool = False
+    immature: bool = False
 
     @property
     def change(self) -> float | None:
-        if self.value is None or self.previous in (None, 0):
-            return None
-        return (self.value - self.previous) / abs(self.previous)
+        """See `change`: percentage points for rates, else relative (module docstring)."""
+        return change(self.value, self.previous, self.unit)
+
+    @property
+    def change_unit(self) -> str:
+        return change_unit(self.unit)
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary's JSON row; the period flags last, as in a metric row (SPEC §5)."""
+        return {"metric": self.metric, "unit": self.unit, "value": self.value,
+                "previous": self.previous, "change": self.change,
+                "change_unit": self.change_unit, "immature": self.immature,
+                "partial": self.partial}
 
 
-def last_full(grain: Grain, today: dt.date) -> tuple[dt.date, dt.date]:
-    """(start of the previous period, start of the one before it)."""
-    last = shift(floor(today, grain), grain, -1)
-    return last, shift(last, grain, -1)
+def current_period(ws: Workspace, grain: Grain, as_of: Any = None) -> dt.date:
+    """The first day of the period the as-of instant (or now) falls in, in the workspace's
+    time zone."""
+    moment = parse_instant(as_of, ws.config.timezone) or \
+        dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    local = moment.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(ws.config.timezone))
+    return floor(local.date(), grain)
 
 
-def kpi_summary(ws: Workspace, grain: Grain, *, as_of: Any = None,
-                lang: str = "en") -> list[Headline]:
-    """Headline metrics for the last full period of `grain` before the as-of date (or today)."""
-    moment = parse_instant(as_of, ws.config.timezone) if as_of else None
-    today = (moment or dt.datetime.now(dt.UTC).replace(tzinfo=None)).date()
-    last, before = last_full(grain, today)
-    end = shift(last, grain) - dt.timedelta(days=1)
+def kpi_summary(ws: Workspace, grain: Grain | str, *, as_of: Any = None, lang: str = "en",
+                include_partial: bool = False) -> list[Headline]:
+    """Headline metrics for the last full period of `grain` at the as-of instant (or now), each
+    with the period before; with `include_partial`, the current (partial) period and the one
+    before it.
+
+    The current period and the two before it are asked for together (one batch); the period
+    shown is the latest whose `partial` flag is false, or the latest with `include_partial`.
+    """
+    grain = parse_grain(grain)
+    current = current_period(ws, grain, as_of)
+    start, end = shift(current, grain, -2), shift(current, grain) - dt.timedelta(days=1)
     known = {m.id for m in catalog.all_metrics()}
-    out = []
     wanted = [(metric_id, params) for metric_id, params in HEADLINE if metric_id in known]
     # one batch: the headlines share their reach table, currency probes and aggregates
     results = ws.metrics([(metric_id, {"params": params}) for metric_id, params in wanted],
-                         grain=grain.value, start=before, end=end, as_of=as_of)
-    frames = {(metric_id, str(params)): df
-              for (metric_id, params), df in zip(wanted, results, strict=True)}
-    for metric_id, params in HEADLINE:
-        if metric_id not in known:
-            continue
+                         grain=grain.value, start=start, end=end, as_of=as_of)
+    out = []
+    for (metric_id, params), df in zip(wanted, results, strict=True):
         metric = catalog.get(metric_id)
-        df = frames[(metric_id, str(params))]
-        values = {row.period_start: _num(row.value) for row in df.itertuples()}
         stages = " → ".join(str(params[k]) for k in ("from_stage", "to_stage") if k in params)
         label = f"{metric.name(lang)} ({stages})" if stages else metric.name(lang)
-        out.append(Headline(metric_id, label, metric.display_unit, last,
-                            values.get(last), values.get(before)))
+        rows = _rows(df)
+        if not rows:  # no period at all (never with a calendar grain): nothing to show
+            out.append(Headline(metric_id, label, metric.display_unit,
+                                shift(current, grain, -1), None, None))
+            continue
+        i = shown_period([row["partial"] for row in rows], include_partial)
+        shown = rows[i]
+        out.append(Headline(metric_id, label, metric.display_unit, shown["period_start"],
+                            shown["value"], rows[i - 1]["value"] if i > 0 else None,
+                            partial=shown["partial"], immature=shown["immature"]))
     return out
+
+
+def _rows(df: Any) -> list[dict[str, Any]]:
+    """A one-series result as rows in period order (value a float or None, flags bools)."""
+    rows = []
+    for rec in df.sort_values("period_start").to_dict(orient="records"):
+        period = rec["period_start"]
+        rows.append({"period_start": period.date() if isinstance(period, dt.datetime)
+                     else period, "value": _num(rec.get("value")),
+                     "partial": _flag(rec.get("partial")), "immature": _flag(rec.get("immature"))})
+    return rows
+
+
+def _flag(value: Any) -> bool:
+    """A flag cell as a bool (missing or null: false)."""
+    return value is not None and value == value and bool(value)
+
+
+def shown_period(partial: list[bool], include_partial: bool = False) -> int:
+    """Which of a series of periods (in order, at least one) a headline shows, by their
+    `partial` flags: the last full one; with `include_partial` the current one (the first
+    partial: the later ones have not begun). The last period when none is full, or when
+    `include_partial` finds none partial."""
+    full = [i for i, flag in enumerate(partial) if not flag]
+    running = [i for i, flag in enumerate(partial) if flag]
+    if include_partial:
+        return running[0] if running else len(partial) - 1
+    return full[-1] if full else len(partial) - 1
 
 
 def _num(value: Any) -> float | None:

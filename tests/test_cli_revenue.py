@@ -67,14 +67,18 @@ def test_mrr_json_movements_and_cohorts(db):
     assert movements["view"] == "mrr_movements" and movements["currency"] == "USD"
     rows = {r.pop("period_start"): r for r in movements["rows"]}
     # MRR at month ends: Jan A 100 + B 200 = 300; Feb A 100 (S1 ends Mar 1 00:00: still active
-    # at the end of Feb), B 0; Mar A 150, B 300.
+    # at the end of Feb), B 0; Mar A 150, B 300. Every month of 2026 Q1 is over (not partial).
     assert rows["2026-01-01"] == {"start": 0, "new": 300, "expansion": 0, "reactivation": 0,
-                                  "contraction": 0, "churn": 0, "end": 300, "net_new": 300}
+                                  "contraction": 0, "churn": 0, "end": 300, "net_new": 300,
+                                  "partial": False}
     assert rows["2026-02-01"] == {"start": 300, "new": 0, "expansion": 0, "reactivation": 0,
-                                  "contraction": 0, "churn": -200, "end": 100, "net_new": -200}
+                                  "contraction": 0, "churn": -200, "end": 100, "net_new": -200,
+                                  "partial": False}
     # Mar: A +50 expansion; B comes back (it had MRR at the end of January): reactivation.
     assert rows["2026-03-01"] == {"start": 100, "new": 0, "expansion": 50, "reactivation": 300,
-                                  "contraction": 0, "churn": 0, "end": 450, "net_new": 350}
+                                  "contraction": 0, "churn": 0, "end": 450, "net_new": 350,
+                                  "partial": False}
+    assert list(movements["rows"][0])[-2:] == ["net_new", "partial"]  # the flag last
     assert cohorts["view"] == "mrr_cohorts"
     # January cohort (A, B): end Jan both (300); end Feb A (100); end Mar both (450).
     assert [(r["periods_since_start"], r["accounts"], r["mrr"]) for r in cohorts["rows"]] == [
@@ -91,16 +95,30 @@ def test_mrr_as_of_and_range(db):
     # still running. Feb: 300 → 100; Mar: A 100 → 100.
     assert [(r["start"], r["churn"], r["end"]) for r in movements["rows"]] == [
         (300, -200, 100), (100, 0, 100)]
+    # Mar 1 00:00 is February's end: February is over, March has just begun
+    assert [r["partial"] for r in movements["rows"]] == [False, True]
 
 
 def test_mrr_csv_and_table(db):
     code, out = run("mrr", "--db", db, "--format", "csv", "--view", "movements")
     assert code == 0, out
     assert out.splitlines()[0] == ("period_start,start,new,expansion,reactivation,contraction,"
-                                   "churn,end,net_new")
-    assert out.splitlines()[2] == "2026-02-01,300.0,0.0,0.0,0.0,0.0,-200.0,100.0,-200.0"
+                                   "churn,end,net_new,partial")
+    assert out.splitlines()[2] == "2026-02-01,300.0,0.0,0.0,0.0,0.0,-200.0,100.0,-200.0,false"
     code, out = run("mrr", "--db", db)
     assert code == 0 and "MRR movements" in out and "cohort retention" in out
+    assert "period not over" not in out  # Q1 2026 is long over
+
+
+def test_mrr_marks_the_partial_month(db):
+    code, out = run("mrr", "--db", db, "--view", "movements", "--start", "2026-02-01",
+                    "--end", "2026-03-31", "--as-of", "2026-03-15")
+    assert code == 0, out
+    assert "2026-03-01 *" in out and "2026-02-01 *" not in out  # March is not over on Mar 15
+    assert "* period not over yet: its figures may still change" in out
+    code, out = run("mrr", "--db", db, "--view", "movements", "--format", "csv",
+                    "--start", "2026-02-01", "--end", "2026-03-31", "--as-of", "2026-03-15")
+    assert [line.rsplit(",", 1)[1] for line in out.splitlines()] == ["partial", "false", "true"]
 
 
 def test_mrr_grain_all_has_no_cohorts(db):

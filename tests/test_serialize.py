@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import io
 import math
 from pathlib import Path
 
@@ -106,6 +107,7 @@ def test_rounded_for_display_only():
 def test_marks_and_their_notes():
     assert s.marks(True, False) == "*" and s.marks(False, True) == "†"
     assert s.marks(True, True) == "*†" and s.marks(None, np.nan) == ""
+    assert s.marks(np.bool_(True), np.bool_(False)) == "*"  # a DataFrame's cells
     assert s.mark_notes("en", partial=True, immature=True) == [
         "* period not over yet: its figures may still change",
         "† cohort younger than its conversion window"]
@@ -136,3 +138,47 @@ def test_no_web_module_imports_the_cli(path):
 def test_serialize_names_no_surface():
     assert not [m for m in _imports(PACKAGE / "serialize.py")
                 if m.startswith(("funnelmetrics.cli", "funnelmetrics.web"))]
+
+
+# ---- the web shows the same flags --------------------------------------------------------------
+def test_web_exports_carry_partial_last():
+    from openpyxl import load_workbook
+
+    from funnelmetrics.web.exports import csv_bytes, xlsx_bytes
+
+    df = s.metric_frame(frame(period_start=[dt.date(2026, 1, 1), dt.date(2026, 2, 1)],
+                              value=[2.0, 1.0], partial=[False, True]))
+    assert csv_bytes(df, {"metric": "leads_created"}).decode().splitlines() == [
+        "metric,period_start,value,numerator,denominator,partial",
+        "leads_created,2026-01-01,2.0,,,false",
+        "leads_created,2026-02-01,1.0,,,true"]
+    sheet = load_workbook(io.BytesIO(xlsx_bytes(df, "leads_created"))).active
+    assert [c.value for c in sheet[1]] == ["period_start", "value", "numerator", "denominator",
+                                           "partial"]
+    assert [c.value for c in sheet[3]] == ["2026-02-01", 1.0, None, None, True]
+
+
+def test_chart_points_of_partial_periods_are_lighter():
+    from funnelmetrics.web import charts
+
+    spec = charts.lines([("Leads", ["2026-01-01", "2026-02-01"], [2, 1], None)], unit="count",
+                        partial=[[False, True]], partial_label="partial period")
+    trace = spec["data"][0]
+    assert trace["marker"]["symbol"] == ["circle", "circle-open"]
+    assert trace["marker"]["opacity"] == [1.0, 0.45]
+    assert trace["text"] == ["", " (partial period)"] and "%{text}" in trace["hovertemplate"]
+    bars = charts.lines([("Leads", ["2026-01-01", "2026-02-01"], [2, 1], None)], unit="count",
+                        kind="bar", partial=[[False, True]])["data"][0]
+    assert bars["marker"]["opacity"] == [1.0, 0.45] and bars["textposition"] == "none"
+    plain = charts.lines([("Leads", ["2026-01-01"], [2], None)], unit="count")["data"][0]
+    assert "text" not in plain and "opacity" not in plain["marker"]  # nothing partial
+
+
+def test_sparkline_dashed_over_partial_periods():
+    from funnelmetrics.web import charts
+
+    # 4 points over 120 px (step 40), values 0..3 over 32 px (2 px margins): y = 30 − v × 28 / 3
+    solid, dashed = charts.sparkline_parts([0, 3, 0, 3], [False, False, False, True])
+    assert solid == "0.0,30.0 40.0,2.0 80.0,30.0"
+    assert dashed == "80.0,30.0 120.0,2.0"  # from the last full point to the partial one
+    assert charts.sparkline_parts([0, 3], [False, False]) == ("0.0,30.0 120.0,2.0", "")

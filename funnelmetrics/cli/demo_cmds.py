@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from funnelmetrics.cli.app import (
     DEFAULT_DB,
@@ -19,10 +18,11 @@ from funnelmetrics.cli.app import (
     handle_errors,
     open_workspace,
 )
-from funnelmetrics.cli.render import print_json_line
-from funnelmetrics.compile.time import Grain
-from funnelmetrics.i18n.format import format_value, percent
-from funnelmetrics.summary import Headline, kpi_summary
+from funnelmetrics.cli.render import print_csv, print_json_line, print_notes
+from funnelmetrics.i18n.ui import t
+
+if TYPE_CHECKING:
+    from funnelmetrics.summary import Headline
 
 
 @app.command("demo")
@@ -53,35 +53,80 @@ def demo_cmd(
                       "http://127.0.0.1:8000")
 
 
+IncludePartialOption = Annotated[bool, typer.Option(
+    "--include-partial", help="Show the current period (not over yet, marked *) against the "
+                              "one before, instead of the last full period.")]
+
+
 @app.command("summary")
 @handle_errors
 def summary_cmd(db: DbOption = DEFAULT_DB, as_of: AsOfOption = None,
                 fmt: FormatOption = OutputFormat.table,
-                lang: Annotated[str | None, typer.Option("--lang")] = None) -> None:
-    """Headline KPIs for the last full month and quarter."""
+                lang: Annotated[str | None, typer.Option("--lang")] = None,
+                include_partial: IncludePartialOption = False) -> None:
+    """Headline KPIs for the last full month and quarter, each against the period before.
+
+    A rate's change is in percentage points (pp); any other's is relative (%).
+    """
     with open_workspace(db, read_only=True) as ws:
-        _print_summary(ws, fmt, as_of, lang or ws.config.locale)
+        _print_summary(ws, fmt, as_of, lang or ws.config.locale, include_partial)
 
 
-def _print_summary(ws: Any, fmt: OutputFormat, as_of: Any, lang: str) -> None:
-    month = kpi_summary(ws, Grain.MONTH, as_of=as_of, lang=lang)
-    quarter = kpi_summary(ws, Grain.QUARTER, as_of=as_of, lang=lang)
-    if fmt is not OutputFormat.table:
+def _print_summary(ws: Any, fmt: OutputFormat, as_of: Any, lang: str,
+                   include_partial: bool = False) -> None:
+    from funnelmetrics.summary import kpi_summary
+
+    month = kpi_summary(ws, "month", as_of=as_of, lang=lang, include_partial=include_partial)
+    quarter = kpi_summary(ws, "quarter", as_of=as_of, lang=lang,
+                          include_partial=include_partial)
+    if fmt is OutputFormat.json:
         for grain, rows in (("month", month), ("quarter", quarter)):
             print_json_line({"grain": grain, "period_start": rows[0].period.isoformat(),
-                             "rows": [{"metric": h.metric, "unit": h.unit, "value": h.value,
-                                       "previous": h.previous, "change": h.change}
-                                      for h in rows]})
-        return
-    table = Table(title="KPI summary", title_justify="left", header_style="bold cyan")
-    table.add_column("metric")
-    for label in (f"month {month[0].period:%Y-%m}", "vs prior", f"quarter {_q(quarter[0])}",
-                  "vs prior"):
+                             "rows": [h.to_json() for h in rows]})
+    elif fmt is OutputFormat.csv:
+        print_csv(_summary_frame(month, quarter))
+    else:
+        table, notes = _summary_table(month, quarter, ws, lang)
+        console.print(table)
+        print_notes(notes)
+
+
+def _summary_frame(month: list[Headline], quarter: list[Headline]) -> Any:
+    """One CSV table: a row per grain and headline metric."""
+    import pandas as pd
+
+    return pd.DataFrame([{"grain": grain, "period_start": h.period.isoformat(),
+                          "label": h.label, **h.to_json()}
+                         for grain, rows in (("month", month), ("quarter", quarter))
+                         for h in rows])
+
+
+def _summary_table(month: list[Headline], quarter: list[Headline], ws: Any,
+                   lang: str) -> tuple[Any, list[str]]:
+    """The table and its footnotes (the marks used, what pp means)."""
+    from rich.table import Table
+
+    from funnelmetrics.serialize import mark_notes, marks
+
+    def head(h: Headline, text: str) -> str:
+        return f"{text} {marks(h.partial)}".rstrip()
+
+    table = Table(title=t("kpi_summary", lang), title_justify="left", header_style="bold cyan")
+    table.add_column(t("metric", lang))
+    for label in (f"{t('month', lang)}\n{head(month[0], f'{month[0].period:%Y-%m}')}",
+                  t("vs_prior", lang),
+                  f"{t('quarter', lang)}\n{head(quarter[0], _q(quarter[0]))}",
+                  t("vs_prior", lang)):
         table.add_column(label, justify="right")
     for m, q in zip(month, quarter, strict=True):
         table.add_row(m.label, _fmt(m, ws, lang), _change(m, lang), _fmt(q, ws, lang),
                       _change(q, lang))
-    console.print(table)
+    every = [*month, *quarter]
+    notes = mark_notes(lang, partial=any(h.partial for h in every),
+                       immature=any(h.immature for h in every))
+    if any(h.change_unit == "pp" and h.change is not None for h in every):
+        notes.append(t("pp_note", lang))
+    return table, notes
 
 
 def _q(h: Headline) -> str:
@@ -89,11 +134,22 @@ def _q(h: Headline) -> str:
 
 
 def _fmt(h: Headline, ws: Any, lang: str) -> str:
-    return format_value(h.value, h.unit, lang=lang, currency=ws.config.currency)
+    from funnelmetrics.i18n.format import format_value
+    from funnelmetrics.serialize import marks
+
+    text = format_value(h.value, h.unit, lang=lang, currency=ws.config.currency)
+    return f"{text} {marks(immature=h.immature)}" if h.immature and h.value is not None \
+        else text
 
 
 def _change(h: Headline, lang: str) -> str:
-    if h.change is None:
+    """▲ 4.6% (relative), or ▲ 2.1 pp for a rate (percentage points)."""
+    from funnelmetrics.i18n.format import number, percent
+
+    change = h.change
+    if change is None:
         return "—"
-    arrow = "▲" if h.change > 0 else "▼" if h.change < 0 else "="
-    return f"{arrow} {percent(abs(h.change), lang)}"
+    arrow = "▲" if change > 0 else "▼" if change < 0 else "="
+    if h.change_unit == "pp":
+        return f"{arrow} {number(round(abs(change), 1), lang, 1)} pp"
+    return f"{arrow} {percent(abs(change), lang)}"

@@ -48,15 +48,14 @@ def rich_table(df: pd.DataFrame, *, title: str | None = None, units: Mapping[str
     """A Rich table of a result; numeric columns right-aligned and formatted by unit/locale.
 
     The period flags are marks, not columns: the first cell of a partial period ends in `*`, of
-    an immature cohort in `†` (`footnotes` says what they mean).
+    an immature cohort in `†` (`footnotes` says what they mean); the first column is then kept
+    whole, so that a narrow terminal does not cut the marks off.
     """
     from funnelmetrics.i18n.format import format_value
 
     columns = [c for c in df.columns if c not in FLAGS]
-    table = Table(title=title, title_justify="left", header_style="bold cyan")
-    for col in columns:
-        table.add_column(str(col), justify="right" if _numeric(df, col) else "left")
     units = units or {}
+    rows, marked = [], False
     for row in df.to_dict(orient="records"):
         cells = []
         for col in columns:
@@ -66,7 +65,15 @@ def rich_table(df: pd.DataFrame, *, title: str | None = None, units: Mapping[str
                          format_value(v, unit, lang=lang, currency=currency) if unit else str(v))
         mark = marks(flagged(row, "partial"), flagged(row, "immature"))
         if mark and cells:
-            cells[0] = f"{cells[0]} {mark}"
+            cells[0], marked = f"{cells[0]} {mark}", True
+        rows.append(cells)
+    table = Table(title=title, title_justify="left", header_style="bold cyan")
+    for i, col in enumerate(columns):
+        first = i == 0 and marked
+        table.add_column(str(col), justify="right" if _numeric(df, col) else "left",
+                         no_wrap=first,
+                         min_width=min(max(len(r[0]) for r in rows), 24) if first else None)
+    for cells in rows:
         table.add_row(*cells)
     return table
 

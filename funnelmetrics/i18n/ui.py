@@ -35,6 +35,8 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "year": ("Year", "Tahun", "Tahun"),
     # tiles and statuses
     "vs_previous": ("vs previous period", "vs periode sebelumnya", "vs tempoh sebelumnya"),
+    "vs_prior": ("vs prior", "vs sebelumnya", "vs sebelumnya"),
+    "kpi_summary": ("KPI summary", "Ringkasan KPI", "Ringkasan KPI"),
     "benchmark": ("Benchmark", "Tolok ukur", "Penanda aras"),
     "great": ("great", "sangat baik", "sangat baik"),
     "good": ("good", "baik", "baik"),

@@ -22,7 +22,7 @@ from fastapi import (
 )
 from fastapi.responses import Response
 
-from funnelmetrics.serialize import records
+from funnelmetrics.serialize import metric_frame, metric_json, records
 from funnelmetrics.web import exports, rows, service, tiles
 from funnelmetrics.web.auth import (
     Principal,
@@ -120,11 +120,12 @@ def get_metric(metric_id: str, request: Request, session: SessionDep, who: Who,
                where: WhereQ = [], param: ParamQ = [],  # noqa: B006
                as_of: AsOfQ = None) -> Any:
     """By period (and dimension): `period_start`, dimensions, `value`, `numerator`,
-    `denominator` — exactly what `funnelmetrics metric ID --format json` prints."""
+    `denominator`, `immature` (cohort metrics), `partial` (the period is not over at `as_of`,
+    or now) — exactly what `funnelmetrics metric ID --format json` prints."""
     df = _metric_df(session, who, metric_id, grain, by, start, end, where, param, as_of)
     entry = service.known_metric(metric_id)
-    return _json(request, session, ("metric", entry.id), df, lambda: {
-        "metric": entry.id, "unit": entry.unit.value, "rows": records(df)})
+    return _json(request, session, ("metric", entry.id), df,
+                 lambda: metric_json(entry.id, entry.unit.value, df))
 
 
 def _json(request: Request, session: Session, tag: Any, result: Any,
@@ -184,16 +185,23 @@ async def get_insights(who: Who) -> Response:
 @on_loop
 def get_overview(request: Request, session: SessionDep, who: Who, grain: Grain = "month",
                  start: DateQ = None, end: DateQ = None, where: WhereQ = [],  # noqa: B006
-                 lang: Lang = "en", as_of: AsOfQ = None) -> Any:
-    """The headline metrics for the last period of the range, with the change against the
-    period before, a sparkline over the range, benchmark and target status."""
+                 lang: Lang = "en", as_of: AsOfQ = None,
+                 include_partial: Annotated[bool, Query(description=(
+                     "Compare the current period (not over yet: `partial`) with the one "
+                     "before, instead of the last full period; without `end`, the range runs "
+                     "to the current period's end."))] = False) -> Any:
+    """The headline metrics for the last full period of the range (or the current one with
+    `include_partial`), with the change against the period before (`change_unit` "pp":
+    percentage points for rates, else "relative"), a sparkline over the range (each point
+    flagged `partial`), benchmark and target status."""
     service.check_dates(start, end, as_of, None, "UTC")
-    lo, hi = tiles.default_range(grain, as_of, start, end)
+    lo, hi = tiles.default_range(grain, as_of, start, end, include_partial)
     filters = service.pairs(where, "where")
     found = tiles.tiles(session, who, grain=grain, start=lo, end=hi, where=filters, lang=lang,
-                        as_of=as_of)
-    return _json(request, session, ("overview", grain, lo, hi), found, lambda: {
+                        as_of=as_of, include_partial=include_partial)
+    return _json(request, session, ("overview", grain, lo, hi, include_partial), found, lambda: {
         "grain": grain, "start": lo.isoformat(), "end": hi.isoformat(),
+        "include_partial": include_partial,
         "tiles": [{**{k: v for k, v in t.__dict__.items() if k not in ("note", "params")},
                    "period_start": t.period_start.isoformat() if t.period_start else None}
                   for t in found]})
@@ -253,10 +261,11 @@ def export_metric(metric_id: str, fmt: Fmt, session: SessionDep, who: Who,
                   grain: Grain = "month", by: ByQ = [],  # noqa: B006
                   start: DateQ = None, end: DateQ = None, where: WhereQ = [],  # noqa: B006
                   param: ParamQ = [], as_of: AsOfQ = None) -> Response:  # noqa: B006
-    """The metric's rows (as GET /metric/{id}) as CSV or XLSX."""
+    """The metric's rows (as GET /metric/{id}, `partial` the last column) as CSV or XLSX."""
     df = _metric_df(session, who, metric_id, grain, by, start, end, where, param, as_of)
     entry = service.known_metric(metric_id)
-    return exports.download(df, fmt, metric_id, {"metric": entry.id, "unit": entry.unit.value})
+    return exports.download(metric_frame(df), fmt, metric_id,
+                            {"metric": entry.id, "unit": entry.unit.value})
 
 
 @router.get("/export/funnel.{fmt}", summary="Export the funnel", response_class=Response,

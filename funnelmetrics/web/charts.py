@@ -28,19 +28,28 @@ def axis_format(unit: str) -> dict[str, Any]:
 
 
 def lines(series: Sequence[tuple[str, list[Any], list[Any], list[str] | None]], *, unit: str,
-          kind: str = "scatter") -> Spec:
-    """One line (or bar group) per series: (name, x, y, drill-down URLs)."""
+          kind: str = "scatter", partial: Sequence[Sequence[bool]] | None = None,
+          partial_label: str = "partial") -> Spec:
+    """One line (or bar group) per series: (name, x, y, drill-down URLs).
+
+    `partial` flags each point of each series whose period is not over yet: such a point is
+    drawn lighter (a hollow marker, a pale bar) and its hover says `partial_label`.
+    """
     fmt = axis_format(unit)
     data = []
     for i, (name, x, y, urls) in enumerate(series):
+        color = PALETTE[i % len(PALETTE)]
         trace: dict[str, Any] = {
             "type": kind, "name": name, "x": x, "y": y, "customdata": urls,
-            "marker": {"color": PALETTE[i % len(PALETTE)]},
+            "marker": {"color": color},
             "hovertemplate": f"%{{x}}<br>{_esc(name)}: %{{y:{fmt['hover']}}}"
                              f"{fmt.get('suffix', '')}<extra></extra>",
         }
         if kind == "scatter":
             trace.update(mode="lines+markers", line={"width": 2, "shape": "linear"})
+        flags = list(partial[i]) if partial is not None and i < len(partial) else []
+        if any(flags):
+            _mark_partial(trace, flags, kind, partial_label)
         data.append(trace)
     return {"data": data, "layout": {
         "yaxis": {"tickformat": fmt["tickformat"], "rangemode": "tozero",
@@ -48,6 +57,18 @@ def lines(series: Sequence[tuple[str, list[Any], list[Any], list[str] | None]], 
         "xaxis": {"type": "category" if kind == "bar" and not _dates(series) else "-"},
         "showlegend": len(series) > 1, "barmode": "group", "hovermode": "closest",
         "legend": {"orientation": "h", "y": -0.2}}}
+
+
+def _mark_partial(trace: dict[str, Any], flags: list[bool], kind: str, label: str) -> None:
+    """Partial points lighter: hollow markers on a line, pale bars; " (label)" in the hover."""
+    trace["marker"]["opacity"] = [0.45 if f else 1.0 for f in flags]
+    if kind == "scatter":
+        trace["marker"]["symbol"] = ["circle-open" if f else "circle" for f in flags]
+        trace["marker"]["size"] = [9 if f else 6 for f in flags]
+    trace["text"] = [f" ({_esc(label)})" if f else "" for f in flags]
+    if kind == "bar":
+        trace["textposition"] = "none"  # hover only (a line's mode draws no text)
+    trace["hovertemplate"] = trace["hovertemplate"].replace("%{x}<br>", "%{x}%{text}<br>", 1)
 
 
 def _dates(series: Sequence[tuple[str, list[Any], list[Any], list[str] | None]]) -> bool:
@@ -111,17 +132,24 @@ def waterfall(labels: list[str], values: list[Any], measures: list[str],
                        "xaxis": {"type": "category"}}}
 
 
-def sparkline_points(values: Sequence[float | None], width: int = 120,
-                     height: int = 32) -> str:
-    """SVG polyline points for a tile's sparkline (gaps skipped)."""
+def sparkline_parts(values: Sequence[float | None], partial: Sequence[bool], width: int = 120,
+                    height: int = 32) -> tuple[str, str]:
+    """A sparkline as (solid, dashed) SVG polyline points on one scale: solid over the full
+    periods, dashed from the last full point over the partial periods (not over yet)."""
     known = [v for v in values if v is not None]
     if len(known) < 2:
-        return ""
+        return "", ""
     lo, hi = min(known), max(known)
     span = (hi - lo) or 1.0
     step = width / max(len(values) - 1, 1)
-    return " ".join(f"{i * step:.1f},{height - 2 - (v - lo) / span * (height - 4):.1f}"
-                    for i, v in enumerate(values) if v is not None)
+    points = [(i, f"{i * step:.1f},{height - 2 - (v - lo) / span * (height - 4):.1f}")
+              for i, v in enumerate(values) if v is not None]
+    first = next((i for i, flag in enumerate(partial) if flag), len(values))
+    solid = [xy for i, xy in points if i < first]
+    dashed = [xy for i, xy in points if i >= first]
+    if dashed and solid:
+        dashed.insert(0, solid[-1])  # the dashed end starts where the solid line stops
+    return " ".join(solid), " ".join(dashed) if len(dashed) > 1 else ""
 
 
 def _esc(text: str) -> str:

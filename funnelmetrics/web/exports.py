@@ -1,8 +1,8 @@
-"""Results as downloadable CSV or XLSX (openpyxl), cells JSON-safe (dates ISO, no NaN)."""
+"""Results as downloadable CSV or XLSX (openpyxl), cells JSON-safe (dates ISO, no NaN), in the
+layout `funnelmetrics.serialize` gives every surface (flags such as `partial` last)."""
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Mapping
 from typing import Any
@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 from fastapi.responses import Response
 
-from funnelmetrics.serialize import records
+from funnelmetrics.serialize import csv_text, ordered, records
 
 MEDIA = {"csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -18,14 +18,8 @@ XLSX_MAX_ROWS = 1_048_575
 
 
 def csv_bytes(df: pd.DataFrame, extra: Mapping[str, Any] | None = None) -> bytes:
-    buf = io.StringIO()
-    columns = [*(extra or {}), *map(str, df.columns)]
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in records(df):
-        writer.writerow({**(extra or {}), **{str(k): "" if v is None else v
-                                             for k, v in row.items()}})
-    return buf.getvalue().encode("utf-8")
+    """The CSV the CLI prints (`serialize.csv_text`): flags last, true/false, null empty."""
+    return csv_text(df, extra=extra).encode("utf-8")
 
 
 def xlsx_bytes(df: pd.DataFrame, sheet: str, extra: Mapping[str, Any] | None = None) -> bytes:
@@ -33,7 +27,7 @@ def xlsx_bytes(df: pd.DataFrame, sheet: str, extra: Mapping[str, Any] | None = N
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=_sheet_name(sheet))
-    ws.append([*(extra or {}), *map(str, df.columns)])
+    ws.append([*(extra or {}), *map(str, ordered(df.columns))])
     for row in records(df.head(XLSX_MAX_ROWS)):
         ws.append([*(extra or {}).values(), *(_cell(v) for v in row.values())])
     buf = io.BytesIO()

@@ -47,7 +47,9 @@ class MetricOut(BaseModel):
     metric: str
     unit: str
     rows: list[Row] = Field(description="period_start, dimensions, value, numerator, "
-                                        "denominator (null: no data).")
+                                        "denominator (null: no data), immature (cohort "
+                                        "metrics), partial (the period is not over at the "
+                                        "as-of instant, or now).")
 
 
 class FunnelOut(BaseModel):
@@ -107,18 +109,23 @@ class TileOut(BaseModel):
     period_start: str | None
     value: float | None
     previous: float | None
-    change: float | None
+    change: float | None = Field(description="Percentage points for rates (change_unit "
+                                             "\"pp\"), else relative (\"relative\").")
+    change_unit: str
     benchmark_status: str | None
     target: float | None
     target_status: str | None
     available: bool
-    sparkline: list[Row]
+    immature: bool = Field(description="A cohort still inside its conversion window.")
+    partial: bool = Field(description="The period shown is not over at the as-of instant.")
+    sparkline: list[Row] = Field(description="period_start, value, partial.")
 
 
 class OverviewOut(BaseModel):
     grain: str
     start: str
     end: str
+    include_partial: bool
     tiles: list[TileOut]
 
 

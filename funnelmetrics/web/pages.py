@@ -58,8 +58,9 @@ def filters_of(request: Request) -> Filters:
     start = parse_date(args.get("start") or None, "start")
     end = parse_date(args.get("end") or None, "end")
     as_of = args.get("as_of") or None
+    include_partial = str(args.get("include_partial") or "").lower() in ("1", "true", "on")
     service.check_dates(start, end, as_of, grain, "UTC")
-    lo, hi = tiles.default_range(grain, as_of, start, end)
+    lo, hi = tiles.default_range(grain, as_of, start, end, include_partial)
     if hi < lo:
         raise QueryError(f"end {hi} is before start {lo}")
     where = service.pairs(args.getlist("where"), "where")
@@ -68,7 +69,8 @@ def filters_of(request: Request) -> Filters:
         where[fdim] = fval
     config = request.app.state.source.config()
     return Filters(grain=grain, start=lo, end=hi, where=where, by=args.get("by") or None,
-                   lang=lang_of(request), currency=config.currency, as_of=as_of)
+                   lang=lang_of(request), currency=config.currency, as_of=as_of,
+                   include_partial=include_partial)
 
 
 def page_of(request: Request, template: str, who: Principal | None, f: Filters | None,
@@ -118,7 +120,7 @@ def _dashboard(name: str, build: Callable[..., dict[str, Any]]) -> Callable[...,
             return _login_redirect(request)
         f = filters_of(request)
         key = ("page", name, who.role.value, who.rep_ids, f.lang, f.start, f.end, f.grain,
-               service.frozen(f.where), f.by, f.as_of,
+               service.frozen(f.where), f.by, f.as_of, f.include_partial,
                tuple(sorted(request.query_params.multi_items())))
 
         def build_page() -> tuple[dict[str, Any], dict[str, Any]]:

@@ -19,8 +19,8 @@ from funnelmetrics import catalog
 from funnelmetrics.catalog.model import Metric
 from funnelmetrics.compile.time import floor, parse_grain, shift
 from funnelmetrics.errors import QueryError
-from funnelmetrics.serialize import jsonable
-from funnelmetrics.summary import HEADLINE, Headline
+from funnelmetrics.serialize import flagged, records
+from funnelmetrics.summary import HEADLINE, Headline, shown_period
 from funnelmetrics.web import service
 from funnelmetrics.web.auth import Principal
 from funnelmetrics.web.source import Session
@@ -37,24 +37,31 @@ class Tile:
     value: float | None = None
     previous: float | None = None
     change: float | None = None
+    change_unit: str = "relative"  # "pp": percentage points (rates); else relative
     benchmark_status: str | None = None  # great | good | below
     target: float | None = None
     target_status: str | None = None  # on_track | at_risk | behind | no_data
     available: bool = True
     immature: bool = False  # a cohort still inside its conversion window (value will grow)
+    partial: bool = False  # the period is not over at the as-of instant (figures may move)
     note: str | None = None  # why a tile has no figure (ui text key)
     params: dict[str, Any] = field(default_factory=dict)
     sparkline: list[dict[str, Any]] = field(default_factory=list)
 
 
 def default_range(grain: str, as_of: Any = None, start: Any = None,
-                  end: Any = None) -> tuple[dt.date, dt.date]:
-    """The last `SPARK_PERIODS` full periods before today (or as-of) unless given."""
+                  end: Any = None, include_partial: bool = False) -> tuple[dt.date, dt.date]:
+    """The last `SPARK_PERIODS` full periods before today (or as-of) unless given. With
+    `include_partial` the range runs to the end of the current period: by default, or when the
+    given end is the last full period's end (the form sends back the range it showed)."""
     g = parse_grain(grain if grain != "all" else "month")
     ref = service.today()
     if as_of:
         ref = dt.date.fromisoformat(str(as_of)[:10])
-    end_d = dt.date.fromisoformat(str(end)) if end else floor(ref, g) - dt.timedelta(days=1)
+    full_end = floor(ref, g) - dt.timedelta(days=1)
+    end_d = dt.date.fromisoformat(str(end)) if end else full_end
+    if include_partial and end_d == full_end:
+        end_d = shift(floor(ref, g), g) - dt.timedelta(days=1)
     start_d = (dt.date.fromisoformat(str(start)) if start
                else shift(floor(end_d, g), g, -(SPARK_PERIODS - 1)))
     return start_d, max(end_d, start_d)
@@ -79,20 +86,24 @@ def _kpis() -> Any:
 
 
 def tiles(session: Session, who: Principal, *, grain: str, start: dt.date, end: dt.date,
-          where: Mapping[str, Any], lang: str, as_of: Any = None) -> list[Tile]:
-    """One tile per headline metric the catalogue has (remembered per workspace version)."""
-    key = ("tiles", who.rep_ids, grain, start, end, service.frozen(dict(where)), lang, as_of)
+          where: Mapping[str, Any], lang: str, as_of: Any = None,
+          include_partial: bool = False) -> list[Tile]:
+    """One tile per headline metric the catalogue has (remembered per workspace version): the
+    last full period of the range, or its last period with `include_partial`."""
+    key = ("tiles", who.rep_ids, grain, start, end, service.frozen(dict(where)), lang, as_of,
+           include_partial)
 
     def compute() -> list[Tile]:
         with session.batch():  # the headline metrics share one library batch
             return _tiles(session, who, grain=grain, start=start, end=end, where=where,
-                          lang=lang, as_of=as_of)
+                          lang=lang, as_of=as_of, include_partial=include_partial)
 
     return session.remember(key, compute)
 
 
 def _tiles(session: Session, who: Principal, *, grain: str, start: dt.date, end: dt.date,
-           where: Mapping[str, Any], lang: str, as_of: Any = None) -> list[Tile]:
+           where: Mapping[str, Any], lang: str, as_of: Any = None,
+           include_partial: bool = False) -> list[Tile]:
     out = []
     for metric_id, params in HEADLINE:
         if not service.has_metric(metric_id):
@@ -112,25 +123,29 @@ def _tiles(session: Session, who: Principal, *, grain: str, start: dt.date, end:
             tile.available, tile.note = False, str(exc).split(";")[0]
             out.append(tile)
             continue
-        _fill(tile, metric, df)
+        _fill(tile, metric, df, include_partial)
         out.append(tile)
     if who.rep_ids is None and not where:
         _targets(session, out, grain, as_of)
     return out
 
 
-def _fill(tile: Tile, metric: Metric, df: Any) -> None:
-    series = [(row.period_start, jsonable(row.value)) for row in df.itertuples()]
-    tile.sparkline = [{"period_start": jsonable(p), "value": v} for p, v in series]
-    if not series:
+def _fill(tile: Tile, metric: Metric, df: Any, include_partial: bool = False) -> None:
+    rows = records(df)
+    tile.sparkline = [{"period_start": r["period_start"], "value": r["value"],
+                       "partial": flagged(r, "partial")} for r in rows]
+    if not rows:
         tile.note = "no_data"
         return
-    tile.period_start, tile.value = series[-1]
-    tile.immature = "immature" in df.columns and bool(df["immature"].iloc[-1])
-    tile.previous = series[-2][1] if len(series) > 1 else None
-    head = Headline(metric.id, tile.label, tile.unit, tile.period_start, tile.value,
-                    tile.previous)
-    tile.change = head.change
+    i = shown_period([flagged(r, "partial") for r in rows], include_partial)
+    shown = rows[i]
+    tile.period_start = dt.date.fromisoformat(str(shown["period_start"])[:10])
+    tile.value = shown["value"]
+    tile.previous = rows[i - 1]["value"] if i > 0 else None
+    tile.immature, tile.partial = flagged(shown, "immature"), flagged(shown, "partial")
+    head = Headline(metric.id, tile.label, metric.display_unit, tile.period_start, tile.value,
+                    tile.previous, partial=tile.partial, immature=tile.immature)
+    tile.change, tile.change_unit = head.change, head.change_unit
     tile.benchmark_status = benchmark_status(metric, tile.value)
     if tile.value is None:
         tile.note = "no_data"

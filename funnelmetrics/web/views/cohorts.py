@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from funnelmetrics.i18n.ui import t
-from funnelmetrics.serialize import jsonable
+from funnelmetrics.serialize import flagged, jsonable, mark_notes, marks
 from funnelmetrics.web import charts
 from funnelmetrics.web.auth import Principal
 from funnelmetrics.web.source import Session
@@ -26,8 +26,22 @@ SEGMENTS = 10
 
 
 def _cell(f: Filters, value: Any, immature: Any) -> str:
+    """A conversion rate, † when its cohort is younger than the conversion window."""
     text = f.fmt(value, "ratio")
-    return f"{text}*" if immature is True and value is not None else text
+    return f"{text}{marks(immature=immature is True)}" if value is not None else text
+
+
+def _row_label(f: Filters, period: Any, partial: bool) -> str:
+    """A cohort's period, * while it is not over (the cohort is still filling)."""
+    return f"{f.period_label(period)} {marks(partial)}".rstrip()
+
+
+def _note(f: Filters, df_list: list[Any]) -> str | None:
+    """The footnotes of the marks a heat-map of these results uses."""
+    rows = [r for df in df_list for r in df.to_dict(orient="records")]
+    notes = mark_notes(f.lang, partial=any(flagged(r, "partial") for r in rows),
+                       immature=any(flagged(r, "immature") for r in rows))
+    return " · ".join(notes) or None
 
 
 def transitions_card(session: Session, who: Principal, f: Filters, stages: list[str]) -> Card:
@@ -35,12 +49,13 @@ def transitions_card(session: Session, who: Principal, f: Filters, stages: list[
     title = t("conversion_heatmap", f.lang)
     pairs = [(a, b) for a, b in zip(stages[:-1], stages[1:], strict=True)]
     pairs.append((stages[0], stages[-1]))
-    columns, z, text, urls = [], [], [], []
+    columns, z, text, urls, frames = [], [], [], [], []
     periods: list[Any] = []
     for a, b in pairs:
         df = fetch(session, who, f, "stage_conversion_rate", {"from_stage": a, "to_stage": b})
         if isinstance(df, str):
             return unavailable(title, f.lang, df)
+        frames.append(df)
         periods = list(df["period_start"])
         columns.append(f"{a} → {b}")
         z.append([jsonable(v) for v in df["value"]])
@@ -48,12 +63,14 @@ def transitions_card(session: Session, who: Principal, f: Filters, stages: list[
         text.append([_cell(f, v, i) for v, i in zip(df["value"], imm, strict=True)])
         urls.append([rows_url(f, "stage_events", start=p, end=f.period_end(p),
                               where={"stage": a}) if who.sees_rows else None for p in periods])
-    rows = [f.period_label(p) for p in periods]
+    partial = [flagged(r, "partial") for r in frames[-1].to_dict(orient="records")] \
+        if frames else []
+    rows = [_row_label(f, p, flag) for p, flag in zip(periods, partial, strict=True)]
     transpose = [list(col) for col in zip(*z, strict=True)]
     card = Card(title, chart=charts.heatmap(
         columns, rows, transpose, [list(c) for c in zip(*text, strict=True)], unit="ratio",
         urls=[list(c) for c in zip(*urls, strict=True)]), wide=True,
-        height=max(300, 28 * len(rows) + 80), note=t("immature_note", f.lang))
+        height=max(300, 28 * len(rows) + 80), note=_note(f, frames))
     card.links = export_metric_links(f, "stage_conversion_rate", {}, None) + export_rows_links(
         f, who, "stage_events")
     return card
@@ -67,6 +84,8 @@ def segment_card(session: Session, who: Principal, f: Filters, metric_id: str, b
         return unavailable(title, f.lang, df)
     parts = series_of(df, by, SEGMENTS)
     periods = sorted({p for _, part in parts for p in part["period_start"]})
+    running = {p for p, flag in zip(df["period_start"], df["partial"], strict=True)
+               if jsonable(flag) is True} if "partial" in df.columns else set()
     z, text = [], []
     for p in periods:
         row_z, row_t = [], []
@@ -79,9 +98,9 @@ def segment_card(session: Session, who: Principal, f: Filters, metric_id: str, b
         z.append(row_z)
         text.append(row_t)
     card = Card(title, chart=charts.heatmap([label for label, _ in parts],
-                                            [f.period_label(p) for p in periods], z, text,
-                                            unit="ratio"),
-                wide=True, height=max(300, 28 * len(periods) + 80))
+                                            [_row_label(f, p, p in running) for p in periods],
+                                            z, text, unit="ratio"),
+                wide=True, height=max(300, 28 * len(periods) + 80), note=_note(f, [df]))
     card.links = export_metric_links(f, metric_id, params or {}, by) + export_rows_links(
         f, who, "leads")
     return card

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from funnelmetrics import catalog
+from funnelmetrics.i18n.format import number
 from funnelmetrics.i18n.ui import t
 from funnelmetrics.web import charts, service, tiles
 from funnelmetrics.web.auth import Principal
@@ -21,13 +22,26 @@ from funnelmetrics.web.views.common import (
 from funnelmetrics.web.views.funnel import funnel_chart
 
 
+def change_text(f: Filters, change: float | None, change_unit: str) -> str | None:
+    """▲ 4.6% (a relative change), or ▲ 2.1 pp for a rate (percentage points)."""
+    if change is None:
+        return None
+    arrow = "▲" if change > 0 else "▼" if change < 0 else "="
+    if change_unit == "pp":
+        return f"{arrow} {number(round(abs(change), 1), f.lang, 1)} pp"
+    return f"{arrow} {f.fmt(abs(change), 'ratio')}"
+
+
 def tile_view(f: Filters, tile: tiles.Tile) -> dict[str, Any]:
-    """A tile as the template shows it: formatted figures and a sparkline."""
+    """A tile as the template shows it: formatted figures and a sparkline (a dashed end over
+    partial periods)."""
     metric = catalog.get(tile.metric)
     unit = unit_of(metric)
     change = tile.change
     better = None if change is None or change == 0 else (change > 0) == metric.higher_is_better
     values = [p["value"] for p in tile.sparkline]
+    solid, dashed = charts.sparkline_parts(values, [p.get("partial") is True
+                                                    for p in tile.sparkline])
     params = "&".join(f"param={k}={v}" for k, v in tile.params.items())
     return {
         "metric": tile.metric, "label": label_of(metric, f.lang, tile.params), "unit": unit,
@@ -35,8 +49,8 @@ def tile_view(f: Filters, tile: tiles.Tile) -> dict[str, Any]:
         "full": f.fmt(tile.value, unit) if tile.available else "",
         "raw": tile.value,
         "period": f.period_label(tile.period_start) if tile.period_start else "",
-        "change": None if change is None else
-        f"{'▲' if change > 0 else '▼' if change < 0 else '='} {f.fmt(abs(change), 'ratio')}",
+        "change": change_text(f, change, tile.change_unit),
+        "change_note": t("pp_note", f.lang) if tile.change_unit == "pp" else None,
         "better": better,
         "benchmark": tile.benchmark_status,
         "benchmark_text": t(tile.benchmark_status, f.lang) if tile.benchmark_status else None,
@@ -45,7 +59,9 @@ def tile_view(f: Filters, tile: tiles.Tile) -> dict[str, Any]:
         "target_text": t(tile.target_status, f.lang) if tile.target_status else None,
         "note": t(tile.note, f.lang) if tile.note else None,
         "immature": t("immature_short", f.lang) if tile.immature else None,
-        "spark": charts.sparkline_points(values),
+        "partial": t("partial_short", f.lang) if tile.partial else None,
+        "spark": solid,
+        "spark_partial": dashed,
         "href": f.url("/trends", metric=tile.metric) + (f"&{params}" if params else ""),
     }
 
@@ -77,7 +93,7 @@ def targets_card(session: Session, who: Principal, f: Filters) -> Card | None:
 
 def page(session: Session, who: Principal, f: Filters) -> dict[str, Any]:
     found = tiles.tiles(session, who, grain=f.grain, start=f.start, end=f.end, where=f.where,
-                        lang=f.lang, as_of=f.as_of)
+                        lang=f.lang, as_of=f.as_of, include_partial=f.include_partial)
     cards: list[Card] = [funnel_chart(session, who, f, None, f.by),
                          metric_card(session, who, f, "leads_created", by=f.by),
                          metric_card(session, who, f, "win_rate", by=f.by),

@@ -65,8 +65,7 @@ def page(session: Session, who: Principal, f: Filters, args: Mapping[str, Any],
         if metric.is_ratio:
             columns += ["numerator", "denominator"]
             labels += [t("numerator", f.lang), t("denominator", f.lang)]
-        cards.append(Card(t("table", f.lang),
-                          table=value_table(f, df, unit_of(metric), columns, labels),
-                          wide=True))
+        table, note = value_table(f, df, unit_of(metric), columns, labels)
+        cards.append(Card(t("table", f.lang), table=table, note=note, wide=True))
     return {"cards": cards, "metric": metric, "description": metric.description(f.lang),
             "formula": metric.formula, "controls": controls(metric, params, stages, f.lang)}
