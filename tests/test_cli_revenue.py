@@ -150,6 +150,31 @@ def test_leaderboard_json(db):
     ]
 
 
+def test_leaderboard_flags_the_partial_month(db):
+    code, out = run("leaderboard", "--db", db, "--format", "json", "--as-of", "2026-02-15",
+                    "--start", "2026-01-01", "--end", "2026-02-28")
+    assert code == 0, out
+    (board,) = lines(out)
+    # as of Feb 15 January is over and February is not; O4 (Feb 4) has closed already
+    assert [(r["period_start"], r["rep_id"], r["partial"]) for r in board["rows"]] == [
+        ("2026-01-01", "r1", False), ("2026-01-01", "r3", False), ("2026-01-01", "r2", False),
+        ("2026-02-01", "r2", True)]
+    assert list(board["rows"][0])[-2:] == ["rank", "partial"]  # the flag last
+    code, out = run("leaderboard", "--db", db, "--as-of", "2026-02-15", "--start",
+                    "2026-01-01", "--end", "2026-02-28")
+    assert code == 0 and "2026-02-01 *" in out and "period not over yet" in out
+
+
+def test_mrr_cohorts_flag_the_partial_month(db):
+    code, out = run("mrr", "--db", db, "--format", "json", "--view", "cohorts",
+                    "--as-of", "2026-03-15", "--start", "2026-01-01", "--end", "2026-03-31")
+    assert code == 0, out
+    (cohorts,) = lines(out)
+    # the January cohort at its ends of January, February (over) and March (not over yet)
+    assert [(r["periods_since_start"], r["partial"]) for r in cohorts["rows"]] == [
+        (0, False), (1, False), (2, True)]
+
+
 def test_leaderboard_for_one_team(db):
     code, out = run("leaderboard", "--db", db, "--format", "json", "--where", "team=west",
                     "--start", "2026-01-01", "--end", "2026-01-31")
