@@ -245,3 +245,14 @@ def test_tile_view_shows_pp_and_the_partial_period():
     assert view["partial"] == "tempoh belum tamat"
     assert view["spark"] and view["spark_partial"]  # solid Jan–Feb, dashed Feb–Mar
     assert view["spark_partial"].split()[0] == view["spark"].split()[-1]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--lang", "fr"], "--lang"),
+    (["--as-of", "yesterday"], "--as-of"),
+])
+def test_summary_mistakes_are_one_line(db, args, message):
+    result = CliRunner().invoke(app, ["summary", "--db", db, *args])
+    assert result.exit_code == 1 and result.stdout == ""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.output

@@ -19,7 +19,8 @@ from funnelmetrics.cli.app import (
     open_workspace,
 )
 from funnelmetrics.cli.render import print_csv, print_json_line, print_notes
-from funnelmetrics.i18n.ui import t
+from funnelmetrics.errors import QueryError
+from funnelmetrics.i18n.ui import LANG_NAMES, t
 
 if TYPE_CHECKING:
     from funnelmetrics.summary import Headline
@@ -62,14 +63,17 @@ IncludePartialOption = Annotated[bool, typer.Option(
 @handle_errors
 def summary_cmd(db: DbOption = DEFAULT_DB, as_of: AsOfOption = None,
                 fmt: FormatOption = OutputFormat.table,
-                lang: Annotated[str | None, typer.Option("--lang")] = None,
+                lang: Annotated[str | None, typer.Option("--lang", help="en, id or ms.")] = None,
                 include_partial: IncludePartialOption = False) -> None:
     """Headline KPIs for the last full month and quarter, each against the period before.
 
     A rate's change is in percentage points (pp); any other's is relative (%).
     """
     with open_workspace(db, read_only=True) as ws:
-        _print_summary(ws, fmt, as_of, lang or ws.config.locale, include_partial)
+        chosen = lang or ws.config.locale
+        if chosen not in LANG_NAMES:
+            raise QueryError(f"--lang must be one of {', '.join(LANG_NAMES)}, not {chosen!r}")
+        _print_summary(ws, fmt, as_of, chosen, include_partial)
 
 
 def _print_summary(ws: Any, fmt: OutputFormat, as_of: Any, lang: str,

@@ -7,7 +7,7 @@ from typing import Any
 
 from funnelmetrics import catalog
 from funnelmetrics.i18n.ui import t
-from funnelmetrics.serialize import jsonable
+from funnelmetrics.serialize import jsonable, marks
 from funnelmetrics.web import charts, service
 from funnelmetrics.web.auth import Principal
 from funnelmetrics.web.source import Session
@@ -17,6 +17,7 @@ from funnelmetrics.web.views.common import (
     export_metric_links,
     export_rows_links,
     metric_card,
+    partial_note,
     unavailable,
     view_or_note,
 )
@@ -40,8 +41,9 @@ def waterfall_card(session: Session, who: Principal, f: Filters) -> Card:
     values = [jsonable(last[column]) for column, _ in STEPS]
     measures = ["absolute", *(["relative"] * (len(STEPS) - 2)), "total"]
     text = [f.fmt(v, "currency") for v in values]
-    card = Card(f"{title} · {f.period_label(last['period_start'])}",
-                chart=charts.waterfall(labels, values, measures, text), wide=True)
+    period = f"{f.period_label(last['period_start'])} {marks(last.get('partial'))}".rstrip()
+    card = Card(f"{title} · {period}", chart=charts.waterfall(labels, values, measures, text),
+                wide=True, note=partial_note(f, df.tail(1)))
     card.links = export_metric_links(f, "net_new_mrr", {}, None) + export_rows_links(
         f, who, "subscriptions", up_to_end=True)
     return card

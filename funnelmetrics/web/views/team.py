@@ -22,6 +22,7 @@ from funnelmetrics.web.views.common import (
     export_rows_links,
     fetch,
     metric_card,
+    partial_note,
     rows_url,
     unavailable,
 )
@@ -73,7 +74,7 @@ def leaderboard(session: Session, who: Principal, f: Filters) -> list[Card]:
     labels = [names.get(str(r["rep_id"]), str(r["rep_id"])) for r in records]
     chart = charts.hbars(labels, [jsonable(r["won_amount"]) for r in records], unit="currency",
                          text=[f.fmt(r["won_amount"], "currency") for r in records])
-    board = Card(title, table=table)
+    board = Card(title, table=table, note=partial_note(f, df))  # a range not over yet
     board.links = export_metric_links(f, "won_revenue", {}, "rep_id")
     bars = Card(f"{title} · {t('won_amount', f.lang)}", chart=chart,
                 height=max(260, 26 * len(labels) + 60))
