@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from funnelmetrics.config import Config, Funnel, Mode
 from funnelmetrics.errors import ConfigError, FunnelmetricsError, InputError, QueryError
-from funnelmetrics.workspace import Workspace, open
+
+if TYPE_CHECKING:
+    from funnelmetrics.config import Config, Funnel, Mode
+    from funnelmetrics.funnel import funnel_table
+    from funnelmetrics.workspace import Workspace, open
 
 __all__ = [
     "Config", "ConfigError", "Funnel", "FunnelmetricsError", "InputError", "Mode", "QueryError",
@@ -15,7 +18,16 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """`funnelmetrics.funnel_table(ws, ...)`: the funnel view, imported when first asked for."""
+    """The workspace, settings and funnel view, imported when first asked for: `import
+    funnelmetrics` (and so `funnelmetrics --help`) does not load Ibis, pandas or pydantic."""
+    if name in ("Workspace", "open"):
+        from funnelmetrics import workspace
+
+        return getattr(workspace, name)
+    if name in ("Config", "Funnel", "Mode"):
+        from funnelmetrics import config
+
+        return getattr(config, name)
     if name == "funnel_table":
         from funnelmetrics.funnel import funnel_table
 
