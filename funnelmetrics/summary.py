@@ -116,7 +116,8 @@ def kpi_summary(ws: Workspace, grain: Grain | str, *, as_of: Any = None, lang: s
     before it.
 
     The current period and the two before it are asked for together (one batch); the period
-    shown is the latest whose `partial` flag is false, or the latest with `include_partial`.
+    shown is chosen by the results' `partial` flags (`shown_period`): the latest full one, or
+    the current one with `include_partial`.
     """
     grain = parse_grain(grain)
     current = current_period(ws, grain, as_of)
