@@ -8,6 +8,7 @@ from __future__ import annotations
 import tomllib
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -53,6 +54,24 @@ SALES_LED = Funnel(name="sales", stages=("lead", "mql", "sql", "opportunity", "w
 PRODUCT_LED = Funnel(name="product", stages=("signup", "activated", "trial", "paid"))
 
 
+class IngestSettings(BaseModel):
+    """How ingest judges dates (`[ingest]`): years outside [min_year, max_year] are rejected;
+    a placeholder such as 9999-12-31 in an end or close date is rejected, or with
+    `placeholder_end_dates = "no date"` read as no date (open)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_year: int = Field(default=1900, ge=1, le=9998)
+    max_year: int = Field(default=2100, ge=1, le=9998)
+    placeholder_end_dates: Literal["reject", "no date"] = "reject"
+
+    @model_validator(mode="after")
+    def _window(self) -> IngestSettings:
+        if self.min_year > self.max_year:
+            raise ValueError("min_year is after max_year")
+        return self
+
+
 class Config(BaseModel):
     """Settings of one workspace; every field has a default."""
 
@@ -67,6 +86,7 @@ class Config(BaseModel):
     gross_margin: float = Field(default=1.0, gt=0, le=1)
     qualified_stage: str = "sql"
     locale: str = "en"
+    ingest: IngestSettings = IngestSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -154,4 +174,9 @@ stages = ["lead", "mql", "sql", "opportunity", "won"]
 
 [funnels.product]
 stages = ["signup", "activated", "trial", "paid"]
+
+[ingest]
+min_year = 1900               # dates outside these years are rejected
+max_year = 2100
+placeholder_end_dates = "reject"  # or "no date": 9999-12-31 as a close/end date means none
 """

@@ -120,7 +120,8 @@ def test_check_against_an_existing_workspace_sees_its_leads(runner, tmp_path):
 
 @pytest.mark.parametrize(("name", "content", "message"), [
     ("leads.csv", b"lead_id;created_at\nL1,2026-01-01\n", "fields"),
-    ("leads.csv", "lead_id,created_at\nL1,Jos\u00e9\n".encode("latin-1"), "not UTF-8"),
+    ("leads.csv", "lead_id,created_at\nL1,2026-01-01\n".encode("utf-16"), "UTF-16"),
+    ("leads.csv", b"lead_id,created_at\nL1,01/02/2026\n", "--date-format"),
     ("leads.csv", b"lead_id,created_at\nL1,\"2026", "unterminated quote"),
     ("leads.csv", b"lead_id,source\nL1,web\n", "missing required column created_at"),
     ("leads.csv", b"", "empty file"),

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from funnelmetrics.ingest import quarantine, set_rules, write
+from funnelmetrics.ingest.options import ReadOptions, read_options
 from funnelmetrics.ingest.readers import DataFile, discover, sql_str
 from funnelmetrics.ingest.report import FileReport, LoadReport, RejectedRowsError, TableReport
 from funnelmetrics.ingest.rules import DUPLICATE_KEY, Check, row_checks, set_checks
@@ -44,26 +45,36 @@ FLAGS = "__fm_flags"
 
 def load(ws: Workspace, paths: list[Path], *, table: str | None = None, dry_run: bool = False,
          strict: bool = False, progress: Progress | None = None,
-         quarantine_dir: Path | None = None) -> LoadReport:
+         quarantine_dir: Path | None = None, date_format: str | None = None,
+         decimal: str | None = None, encoding: str | None = None) -> LoadReport:
     """Validate and load files; rejected rows go to the quarantine. See SPEC §2 "Bad input".
 
     `dry_run` validates and reports without writing anything; `strict` writes nothing when any
     row is rejected and raises `RejectedRowsError` (an InputError carrying the report).
     `progress(file, fraction)` is called as files are read (from a helper thread for big files).
+    `date_format` (`DD/MM/YYYY`, `MM/DD/YYYY`, …) is the order of slash dates (default: inferred
+    per column, refused when the values cannot tell), `decimal` the decimal mark of CSV numbers
+    (`,` or `.`, with thousands separators), `encoding` the text files' codec (default: UTF-8,
+    else Windows-1252). Years outside `[ingest]` min_year–max_year are rejected.
     """
     con = ws.duckdb
+    settings = ws.config.ingest
+    options = read_options(date_format=date_format, decimal=decimal, encoding=encoding,
+                           min_year=settings.min_year, max_year=settings.max_year,
+                           placeholder_end_dates=settings.placeholder_end_dates)
     files = sorted(discover([Path(p) for p in paths], table),
                    key=lambda f: LOAD_ORDER.index(f.table))
     report = LoadReport(dry_run=dry_run)
     stages = list(ws.config.stages)
     with _session(con):
-        stager = Stager(con, stages, progress, temporary=dry_run)
+        stager = Stager(con, stages, progress, temporary=dry_run, options=options)
         if not dry_run:
             drop_leftovers(con)
         try:
-            plan = [(TABLES[name], _stage_table(stager, TABLES[name], list(group), stages))
+            plan = [(TABLES[name], _stage_table(stager, TABLES[name], list(group), stages,
+                                                options))
                     for name, group in groupby(files, key=lambda f: f.table)]
-            run = _Run(con, stages, report, stager)
+            run = _Run(con, stages, report, stager, options)
             qdir = quarantine_dir or (ws.directory / "quarantine" if ws.directory else None)
             run.transaction(plan, files, strict=strict, qdir=qdir)
         finally:
@@ -76,8 +87,8 @@ def load(ws: Workspace, paths: list[Path], *, table: str | None = None, dry_run:
 
 
 def _stage_table(stager: Stager, table: Table, files: list[DataFile],
-                 stages: list[str]) -> list[Staged]:
-    checks = row_checks(table, stages)
+                 stages: list[str], options: ReadOptions) -> list[Staged]:
+    checks = row_checks(table, stages, options)
     return [stager.stage(table, f, checks) for f in files]
 
 
@@ -85,9 +96,10 @@ class _Run:
     """Phase two: the transaction that checks, quarantines and writes the staged tables."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, stages: list[str], report: LoadReport,
-                 stager: Stager) -> None:
+                 stager: Stager, options: ReadOptions) -> None:
         self.con = con
         self.stages = stages
+        self.options = options
         self.report = report
         self.stager = stager
         self.loaded_at = datetime.now(UTC).replace(tzinfo=None)
@@ -116,7 +128,7 @@ class _Run:
 
     def table(self, table: Table, staged: list[Staged]) -> None:
         """Set rules, counts, quarantine lines and the write of one table's stages."""
-        checks = row_checks(table, self.stages)
+        checks = row_checks(table, self.stages, self.options)
         later = set_checks(table)
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {FLAGS} (ord BIGINT, bit BIGINT)")
         try:

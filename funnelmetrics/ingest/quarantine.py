@@ -16,7 +16,7 @@ import duckdb
 from funnelmetrics.errors import InputError
 from funnelmetrics.ingest.readers import ident, sql_str
 from funnelmetrics.ingest.report import Problem
-from funnelmetrics.ingest.rules import DUPLICATE_KEY, Check
+from funnelmetrics.ingest.rules import DUPLICATE_KEY, Check, has_control
 from funnelmetrics.ingest.stage import BAD, FILE, RAW, ROW
 from funnelmetrics.schema import QUARANTINE_COLUMNS, QUARANTINE_TABLE, Table
 
@@ -32,13 +32,18 @@ def create_problems(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _value_sql(check: Check, table: Table) -> str:
-    """The offending value of one check: the column's text (the key for a duplicate)."""
+    """The offending value of one check: the column's text (the key for a duplicate), with
+    control characters escaped as JSON does (`\\u0000`), never stored raw."""
     if check.code == DUPLICATE_KEY:
-        return "concat_ws(', ', " + ", ".join(f"CAST({ident(k)} AS VARCHAR)"
-                                             for k in table.key) + ")"
-    path = sql_str(f'$."{check.column}"')
-    return (f"coalesce(json_extract_string({RAW}, {path}), "
-            f"CAST({ident(check.column)} AS VARCHAR))")
+        value = "concat_ws(', ', " + ", ".join(f"CAST({ident(k)} AS VARCHAR)"
+                                              for k in table.key) + ")"
+    else:
+        path = sql_str(f'$."{check.column}"')
+        value = (f"coalesce(json_extract_string({RAW}, {path}), "
+                 f"CAST({ident(check.column)} AS VARCHAR))")
+    escaped = f"CAST(to_json({value}) AS VARCHAR)"
+    return (f"CASE WHEN {has_control(value)} THEN substr({escaped}, 2, strlen({escaped}) - 2) "
+            f"ELSE {value} END")
 
 
 def collect(con: duckdb.DuckDBPyConnection, table: Table, rows: str, checks: Sequence[Check],

@@ -1,8 +1,9 @@
 """Find the data files of a load and present each one to DuckDB as a relation of its columns.
 
 A reader never validates values: it says which columns the file has, the SQL that reads them
-(text, or the native type of a Parquet column), and how rows are numbered for the user. Broken
-files — empty, not UTF-8, wrong delimiter, truncated, corrupt — become one-line `InputError`s.
+(text, or the native type of a Parquet column), and how rows are numbered for the user. Text in
+another encoding than UTF-8 is transcoded first (see `encoding`). Broken files — empty, UTF-16
+without `--encoding`, wrong delimiter, truncated, corrupt — become one-line `InputError`s.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from funnelmetrics.errors import InputError
+from funnelmetrics.ingest import encoding as enc
 from funnelmetrics.schema import TABLES
 
 FORMATS: dict[str, str] = {
@@ -137,13 +139,32 @@ class Source:
         self.cleanup.clear()
 
 
-def open_source(con: duckdb.DuckDBPyConnection, file: DataFile, tag: str) -> Source:
-    """The Source of one data file; `tag` names any helper relation it needs."""
+def open_source(con: duckdb.DuckDBPyConnection, file: DataFile, tag: str,
+                encoding: str | None = None) -> Source:
+    """The Source of one data file; `tag` names any helper relation it needs; `encoding` is
+    the text files' codec (None: detected)."""
     if file.path.stat().st_size == 0:
         raise InputError(f"{file.path}: empty file")
-    reader = {"csv": _csv_source, "parquet": _parquet_source, "json": _json_source,
-              "xlsx": _xlsx_source}[file.format]
+    if file.format == "csv":
+        return _csv_source(con, file, tag, encoding)
+    if file.format == "json":
+        return _json_source(con, file, tag, encoding)
+    reader = {"parquet": _parquet_source, "xlsx": _xlsx_source}[file.format]
     return reader(con, file, tag)
+
+
+def _utf8_copy(file: DataFile, codec: str) -> tuple[Path, list[Callable[[], object]]]:
+    """The path DuckDB reads: the file itself, or a UTF-8 copy of it (with its cleanup)."""
+    if enc.is_utf8(codec):
+        return file.path, []
+    try:
+        copy = enc.transcode(file.path, codec)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{file.path}: not {codec} text ({exc.reason} at byte "
+                         f"{exc.start}); pass the file's --encoding") from None
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{file.path}: cannot read the file ({exc})") from None
+    return copy, [lambda: copy.unlink(missing_ok=True)]
 
 
 def unique_names(names: list[str], path: Path) -> list[str]:
@@ -165,26 +186,40 @@ def _open_binary(path: Path) -> io.BufferedIOBase:
     return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else path.open("rb")  # type: ignore[return-value]
 
 
-def _header_line(path: Path) -> str:
-    """The first line of a text file, decoded; empty, UTF-16 and non-UTF-8 files are errors."""
+def _header_line(path: Path, encoding: str | None = None) -> tuple[str, str]:
+    """The first line of a text file, decoded, and the file's codec (given or detected);
+    empty files, and UTF-16 without `--encoding`, are errors."""
     try:
         with _open_binary(path) as fh:
             head = fh.read(1 << 20)
     except (OSError, EOFError) as exc:
         raise InputError(f"{path}: cannot read the file ({exc})") from None
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(f"{path}: not UTF-8 text (it looks like UTF-16; save it as CSV UTF-8)")
-    head = head.removeprefix(b"\xef\xbb\xbf")
-    if not head.strip():
-        raise InputError(f"{path}: empty file")
-    line = head.split(b"\n", 1)[0].rstrip(b"\r")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) and not (encoding or "").startswith("utf-16"):
+        raise InputError(f"{path}: not UTF-8 text (it looks like UTF-16; save it as CSV UTF-8 "
+                         "or pass --encoding utf-16)")
+    codec = encoding or enc.sniff(head)
     try:
-        text = line.decode("utf-8")
+        text = enc.decode(head, codec) if not enc.is_utf8(codec) else None
     except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text (save it as CSV UTF-8)") from None
+        text = None  # the whole file is decoded (and checked) when it is transcoded
+    if text is None:
+        head = head.removeprefix(b"\xef\xbb\xbf")
+        if not head.strip():
+            raise InputError(f"{path}: empty file")
+        line = head.split(b"\n", 1)[0].rstrip(b"\r")
+        try:
+            text = line.decode("utf-8") if enc.is_utf8(codec) else enc.decode(line, codec)
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: not {codec} text in the header; pass the file's "
+                             "--encoding") from None
+    else:
+        text = text.lstrip("\ufeff")
+        if not text.strip():
+            raise InputError(f"{path}: empty file")
+        text = text.split("\n", 1)[0].rstrip("\r")
     if not text.strip():
         raise InputError(f"{path}: the first line is empty; expected a header row")
-    return text
+    return text, codec
 
 
 def choose_delimiter(header: str, preferred: str = ",") -> str:
@@ -197,17 +232,19 @@ def choose_delimiter(header: str, preferred: str = ",") -> str:
     return max(DELIMITERS, key=lambda d: counts[d])
 
 
-def _csv_source(con: duckdb.DuckDBPyConnection, file: DataFile, tag: str) -> Source:
-    header = _header_line(file.path)
+def _csv_source(con: duckdb.DuckDBPyConnection, file: DataFile, tag: str,
+                encoding: str | None = None) -> Source:
+    header, codec = _header_line(file.path, encoding)
     preferred = "\t" if _base_suffix(file.path) == ".tsv" else ","
     delim = choose_delimiter(header, preferred)
     names = unique_names(next(csv.reader([header], delimiter=delim)), file.path)
     columns = "{" + ", ".join(f"{sql_str(n)}: 'VARCHAR'" for n in names) + "}"
-    relation = (f"read_csv({sql_str(str(file.path))}, auto_detect=false, header=true, "
+    path, cleanup = _utf8_copy(file, codec)
+    relation = (f"read_csv({sql_str(str(path))}, auto_detect=false, header=true, "
                 f"delim={sql_str(delim)}, quote='\"', escape='\"', strict_mode=true, "
                 f"columns={columns})")
     return Source(file, relation, [SourceColumn(n, ident(n)) for n in names], row_offset=2,
-                  empty_is_null=True)
+                  empty_is_null=True, cleanup=cleanup)
 
 
 def describe_read_error(fmt: str, exc: Exception) -> str:
@@ -246,14 +283,19 @@ def _parquet_source(con: duckdb.DuckDBPyConnection, file: DataFile, tag: str) ->
 
 
 # ---- JSON lines ---------------------------------------------------------------------------------
-def _json_source(con: duckdb.DuckDBPyConnection, file: DataFile, tag: str) -> Source:
+def _json_source(con: duckdb.DuckDBPyConnection, file: DataFile, tag: str,
+                 encoding: str | None = None) -> Source:
     fmt = "auto" if _base_suffix(file.path) == ".json" else "newline_delimited"
     raw = f"__fm_json_{tag}"
+    path, cleanup = _utf8_copy(file, encoding or "utf-8")
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT json FROM "
-                    f"read_json_objects({sql_str(str(file.path))}, format={sql_str(fmt)})")
+                    f"read_json_objects({sql_str(str(path))}, format={sql_str(fmt)})")
     except duckdb.Error as exc:
         raise InputError(f"{file.path}: {describe_read_error('json', exc)}") from None
+    finally:
+        for step in cleanup:
+            step()
     source = Source(file, raw, [], row_offset=1)
     source.cleanup.append(lambda: con.execute(f"DROP TABLE IF EXISTS {raw}"))
     bad = con.execute(f"SELECT rowid - (SELECT min(rowid) FROM {raw}) + 1 FROM {raw} "

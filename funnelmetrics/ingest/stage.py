@@ -1,8 +1,9 @@
 """The staging SQL: one scan of a file into a table of typed values and rule results.
 
 For each canonical column the stage reads the file's text once (`__r_c`, empty = null, ids and
-codes trimmed), parses it (`__p_c`: ISO 8601 → naive UTC timestamp, text → double) and evaluates
-every row rule as one bit of `__fm_bad`. The stage keeps the table's own columns and types, so
+codes trimmed, control characters removed from free text), parses it (`__p_c`: ISO 8601 or a
+slash date in a known order → naive UTC timestamp, text → double under the decimal mark; `__u_c`:
+a slash date whose order is not known yet) and evaluates every row rule as one bit of `__fm_bad`. The stage keeps the table's own columns and types, so
 accepted rows go from it to the table as they are; rejected rows keep their original text as
 JSON in `__fm_raw` for the quarantine.
 """
@@ -12,8 +13,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from funnelmetrics.ingest import dates
+from funnelmetrics.ingest.numbers import number_sql
+from funnelmetrics.ingest.options import ReadOptions
 from funnelmetrics.ingest.readers import DataFile, Source, ident, sql_str
-from funnelmetrics.ingest.rules import STAGE_COLUMNS, Check, parsed, raw, sql_list
+from funnelmetrics.ingest.rules import (
+    CONTROL_IN_TEXT,
+    STAGE_COLUMNS,
+    Check,
+    date_only,
+    has_control,
+    needs_control_check,
+    no_date,
+    parsed,
+    raw,
+    sql_list,
+    undetermined,
+)
 from funnelmetrics.schema import Column, Kind, Table
 
 BAD = "__fm_bad"  # bit i set: the row breaks check i
@@ -120,19 +136,23 @@ def _stage_value(r: str, stages: Sequence[str]) -> str:
             f"ELSE (CASE lower({r}) {whens} END) END")
 
 
-def utc_timestamp(text: str) -> str:
-    """ISO 8601 text as a naive UTC timestamp: offsets applied, none (or a date alone) = UTC.
+@dataclass(frozen=True)
+class Reading:
+    """How one file's values are read: the load's options, the day/month order of each
+    timestamp column (None: not known yet), and whether numbers are text to localise."""
 
-    The TIMESTAMPTZ → TIMESTAMP cast goes through ICU calendars and is slow; the instant's
-    epoch microseconds are the same naive UTC value, so rebuild it from those.
-    """
-    return (f"make_timestamp(epoch_us(coalesce(TRY_CAST({text} AS TIMESTAMPTZ), "
-            f"TRY_CAST(trim({text}) AS TIMESTAMPTZ))))")
+    options: ReadOptions
+    orders: dict[str, str | None]
+    text_numbers: bool = False
+
+    def decimal(self) -> str | None:
+        return self.options.decimal if self.text_numbers else None
 
 
 def parse_sql(table: Table, col: Column, r: str, sql_type: str | None,
-              stages: Sequence[str]) -> str:
+              stages: Sequence[str], reading: Reading | None = None) -> str:
     """SQL reading column `col` from its raw value `r` (of DuckDB type `sql_type`)."""
+    reading = reading or Reading(ReadOptions(), {})
     if sql_type is None:
         return f"NULL::{PARSED_TYPE[col.kind]}"
     text = sql_type == "VARCHAR"
@@ -148,13 +168,29 @@ def parse_sql(table: Table, col: Column, r: str, sql_type: str | None,
             return f"make_timestamp(epoch_us({r}))"
         if sql_type.startswith(("TIMESTAMP", "DATE")):
             return f"TRY_CAST({r} AS TIMESTAMP)"
-        return utc_timestamp(as_text)
-    return f"TRY_CAST({r} AS DOUBLE)"
+        return dates.text_timestamp(as_text, reading.orders.get(col.name))
+    return number_sql(r, reading.decimal() if text else None)
 
 
-def _final(col: Column) -> str:
-    """The stored value: the table's own type, the column default when null."""
+def undetermined_sql(col: Column, r: str, sql_type: str | None, reading: Reading) -> str:
+    """`__u_c`: a text slash date of a column whose day/month order is not known."""
+    if col.kind is not Kind.TIMESTAMP or sql_type != "VARCHAR":
+        return f"false AS {undetermined(col.name)}"
+    return f"{dates.undetermined(r, reading.orders.get(col.name))} AS {undetermined(col.name)}"
+
+
+def _final(table: Table, col: Column, options: ReadOptions) -> str:
+    """The stored value: the table's own type, the column default when null; an end date that
+    is a placeholder read as no date (when configured), and a date-only end on its start's day
+    as the start (closed that day, never before it opened)."""
     value = parsed(col.name)
+    if no_date(table, col, options):
+        value = f"CASE WHEN {dates.placeholder(value)} THEN NULL ELSE {value} END"
+    start = next((s for s, e in table.ordered if e == col.name), None)
+    if start is not None:
+        s = parsed(start)
+        value = (f"CASE WHEN {value} < {s} AND {date_only(col.name)} THEN {s} "
+                 f"ELSE {value} END")
     if col.kind is Kind.INTEGER:
         value = f"TRY_CAST({value} AS BIGINT)"
     if col.default is not None:
@@ -170,6 +206,18 @@ def bad_bits(checks: Sequence[Check]) -> str:
                       for i, c in enumerate(checks))
 
 
+def free_text(table: Table, col: Column) -> bool:
+    """Text kept as written (names, sources, reasons): control characters are removed."""
+    coded = col.choices is not None or (table.name, col.name) in STAGE_COLUMNS
+    return col.kind is Kind.TEXT and not coded and not needs_control_check(table, col)
+
+
+def without_control(value: str) -> str:
+    """Text with its control characters (but tab and line breaks) removed."""
+    return (f"CASE WHEN {has_control(value, CONTROL_IN_TEXT)} THEN "
+            f"regexp_replace({value}, '{CONTROL_IN_TEXT}', '', 'g') ELSE {value} END")
+
+
 def _raw_columns(table: Table, source: Source, lay: Layout) -> list[str]:
     """First level: each canonical column's raw text (`__r_c`), the extras, the row number."""
     cols = {c.name: c for c in source.columns}
@@ -179,6 +227,8 @@ def _raw_columns(table: Table, source: Source, lay: Layout) -> list[str]:
         if col.name in lay.canonical:
             src = cols[lay.canonical[col.name]]
             value = _cleaned(src.expr, src.type, trim=needs_trim(table, col), empty_is_null=empty)
+            if src.type == "VARCHAR" and free_text(table, col):
+                value = without_control(value)
         else:
             value = "NULL::VARCHAR"
         out.append(f"{value} AS {raw(col.name)}")
@@ -186,26 +236,30 @@ def _raw_columns(table: Table, source: Source, lay: Layout) -> list[str]:
         text_null = empty and cols[e].type == "VARCHAR"
         value = _cleaned(f"CAST({cols[e].expr} AS VARCHAR)", "VARCHAR", trim=False,
                          empty_is_null=text_null)
-        out.append(f"{value} AS {ident(e)}")
+        out.append(f"{without_control(value)} AS {ident(e)}")
     if source.row_expr:
         out.append(f"{source.row_expr} AS {ROW}")
     return out
 
 
 def stage_sql(name: str, table: Table, source: Source, checks: Sequence[Check],
-              stages: Sequence[str]) -> str:
+              stages: Sequence[str], reading: Reading | None = None) -> str:
     """CREATE TEMP TABLE `name`: the file's rows, typed, with rule bits and raw text if bad.
 
     Columns: the table's columns in order and type, the extras, then the internal ones.
     """
+    reading = reading or Reading(ReadOptions(), {})
     lay = layout(table, source)
     types = {c: next(s.type for s in source.columns if s.name == f)
              for c, f in lay.canonical.items()}
-    l2 = [f"{parse_sql(table, c, raw(c.name), types.get(c.name), stages)} AS {parsed(c.name)}"
-          for c in table.columns]
+    l2 = [f"{parse_sql(table, c, raw(c.name), types.get(c.name), stages, reading)} "
+          f"AS {parsed(c.name)}" for c in table.columns]
+    l2 += [undetermined_sql(c, raw(c.name), types.get(c.name), reading) for c in table.columns
+           if c.kind is Kind.TIMESTAMP]
     pairs = [f"{sql_str(c)}, CAST({raw(c)} AS VARCHAR)" for c in lay.canonical]
     pairs += [f"{sql_str(e)}, {ident(e)}" for e in lay.extras]
-    final = [_final(c) for c in table.columns] + [ident(e) for e in lay.extras]
+    final = ([_final(table, c, reading.options) for c in table.columns]
+             + [ident(e) for e in lay.extras])
     if source.row_expr:
         final.append(ROW)
     return (

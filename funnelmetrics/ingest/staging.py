@@ -16,10 +16,13 @@ from pathlib import Path
 import duckdb
 
 from funnelmetrics.errors import InputError
+from funnelmetrics.ingest import dates
+from funnelmetrics.ingest.encoding import FALLBACK
+from funnelmetrics.ingest.options import ReadOptions
 from funnelmetrics.ingest.readers import DataFile, Source, open_source
-from funnelmetrics.ingest.rules import Check
-from funnelmetrics.ingest.stage import ROW, Layout, Staged, layout, stage_sql
-from funnelmetrics.schema import Table
+from funnelmetrics.ingest.rules import UNDETERMINED_ORDER, Check
+from funnelmetrics.ingest.stage import BAD, ROW, Layout, Reading, Staged, layout, stage_sql
+from funnelmetrics.schema import Kind, Table
 
 Progress = Callable[[Path, float], object]
 PROGRESS_MIN_BYTES = 4 << 20
@@ -31,35 +34,87 @@ class Stager:
     """Creates (and finally drops) the stage tables of one load."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, stages: list[str],
-                 progress: Progress | None, *, temporary: bool) -> None:
+                 progress: Progress | None, *, temporary: bool,
+                 options: ReadOptions | None = None) -> None:
         self.con = con
         self.stages = stages
         self.progress = progress
         self.temporary = temporary
+        self.options = options or ReadOptions()
         self.created: list[str] = []
 
     def stage(self, table: Table, file: DataFile, checks: list[Check]) -> Staged:
-        """Read one file into its stage table (one scan), or raise a one-line InputError."""
+        """Read one file into its stage table (one scan), or raise a one-line InputError.
+
+        A text file that turns out not to be UTF-8 is read again as Windows-1252 (unless its
+        encoding was given); a file with slash dates of unknown order is staged again once
+        their order is inferred (or refused, see `dates`).
+        """
         name = f"{PREFIX}{os.getpid()}_{len(self.created) + 1}"
         self.tick(file, 0.0)
-        source = open_source(self.con, file, name.removeprefix(PREFIX))
+        try:
+            source = self._stage(name, table, file, checks, self.options.encoding)
+        except InputError as exc:
+            if self.options.encoding or "not UTF-8" not in str(exc):
+                raise
+            self.con.execute(f"DROP TABLE IF EXISTS {name}")
+            source = self._stage(name, table, file, checks, FALLBACK)
+        first = self.con.execute(f"SELECT min(rowid) FROM {name}").fetchone()
+        base = first[0] if first and first[0] is not None else 0
+        row_sql = ROW if source.row_expr else f"rowid - {base} + {source.row_offset}"
+        return Staged(file, name, layout(table, source), row_sql, base,
+                      temporary=self.temporary)
+
+    def _stage(self, name: str, table: Table, file: DataFile, checks: list[Check],
+               codec: str | None) -> Source:
+        """Create the stage table `name` (twice when slash dates need their order inferred)."""
+        source = open_source(self.con, file, name.removeprefix(PREFIX), codec)
         try:
             lay = layout(table, source)
             require_columns(table, source, lay)
-            sql = stage_sql(name, table, source, checks, self.stages)
-            if not self.temporary:
-                sql = sql.replace("CREATE TEMP TABLE", "CREATE TABLE", 1)
-            self.created.append(name)
-            with self._watch(file):
-                self.con.execute(sql)
+            stamps = [c.name for c in table.columns if c.kind is Kind.TIMESTAMP]
+            reading = Reading(self.options, dict.fromkeys(stamps, self.options.date_format),
+                              text_numbers=file.format == "csv")
+            self._create(name, table, source, checks, reading)
+            unknown = self._undetermined(name, checks)
+            if unknown:
+                orders = self._infer(source, lay.canonical, unknown)
+                self.con.execute(f"DROP TABLE {name}")
+                self._create(name, table, source, checks,
+                             Reading(self.options, reading.orders | orders,
+                                     reading.text_numbers))
         except READ_ERRORS as exc:
             raise source.error(exc) from None
         finally:
             source.close()
-        first = self.con.execute(f"SELECT min(rowid) FROM {name}").fetchone()
-        base = first[0] if first and first[0] is not None else 0
-        row_sql = ROW if source.row_expr else f"rowid - {base} + {source.row_offset}"
-        return Staged(file, name, lay, row_sql, base, temporary=self.temporary)
+        return source
+
+    def _create(self, name: str, table: Table, source: Source, checks: list[Check],
+                reading: Reading) -> None:
+        sql = stage_sql(name, table, source, checks, self.stages, reading)
+        if not self.temporary:
+            sql = sql.replace("CREATE TEMP TABLE", "CREATE TABLE", 1)
+        if name not in self.created:
+            self.created.append(name)
+        with self._watch(source.file):
+            self.con.execute(sql)
+
+    def _undetermined(self, name: str, checks: list[Check]) -> list[str]:
+        """Columns with slash dates whose order is not known (from the stage's rule bits)."""
+        bits = {i: c.column for i, c in enumerate(checks) if c.code == UNDETERMINED_ORDER}
+        if not bits:
+            return []
+        row = self.con.execute(f"SELECT bit_or({BAD}) FROM {name}").fetchone()
+        found = row[0] if row and row[0] is not None else 0
+        return [column for i, column in bits.items() if found & (1 << i)]
+
+    def _infer(self, source: Source, canonical: dict[str, str],
+               columns: list[str]) -> dict[str, str | None]:
+        """The day/month order of each column, from its values (or an InputError)."""
+        by_name = {c.name: c for c in source.columns}
+        found = dates.infer_orders(self.con, source.relation,
+                                   [by_name[canonical[c]] for c in columns])
+        return {c: e.order(source.file.path) for c, e in zip(columns, found, strict=True)}
 
     def drop_all(self) -> None:
         """Drop every stage table this load made (an adopted one no longer exists)."""
