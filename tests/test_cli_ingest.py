@@ -3,6 +3,7 @@ errors)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -149,3 +150,23 @@ def test_init_creates_tables_and_settings(runner, tmp_path):
         assert ws.has_table("leads") and ws.has_table("_quarantine")
     again = runner.invoke(app, ["init", "--db", str(db)])
     assert again.exit_code == 0 and "already" in again.stdout
+
+
+@pytest.mark.parametrize("command", ["ingest", "check"])
+def test_date_format_decimal_and_encoding_options(runner, tmp_path, command):
+    path = tmp_path / "opportunities.csv"
+    path.write_bytes("opportunity_id;created_at;status;amount;name\n"
+                     "O1;03/04/2026;open;1.234,50;Caf\u00e9\n".encode("cp1252"))
+    db = tmp_path / "w.duckdb"
+    result = runner.invoke(app, [command, str(path), "--db", str(db), "--date-format",
+                                 "DD/MM/YYYY", "--decimal", ",", "--encoding", "cp1252",
+                                 "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["tables"]["opportunities"]["rejected"] == 0
+    if command == "ingest":
+        with funnelmetrics.open(db) as ws:
+            assert ws.duckdb.execute("SELECT created_at, amount, name FROM opportunities"
+                                     ).fetchall() == [(dt.datetime(2026, 4, 3), 1234.5,
+                                                       "Caf\u00e9")]
+    bad = runner.invoke(app, [command, str(path), "--db", str(db), "--decimal", ";"])
+    assert bad.exit_code != 0 and "--decimal" in bad.output

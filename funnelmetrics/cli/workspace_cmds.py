@@ -36,6 +36,13 @@ StrictOption = Annotated[bool, typer.Option(
     "--strict", help="Load nothing and exit 1 when any row is rejected.")]
 QuarantineOption = Annotated[Path | None, typer.Option(
     "--quarantine", help="Directory for the quarantine CSV files (default: <workspace>/quarantine).")]
+DateFormatOption = Annotated[str | None, typer.Option(
+    "--date-format", help="Order of slash dates: DD/MM/YYYY, MM/DD/YYYY or YYYY/MM/DD "
+    "(default: inferred per column; an ambiguous column is refused).")]
+DecimalOption = Annotated[str | None, typer.Option(
+    "--decimal", help="Decimal mark of CSV numbers: , (1.234.567,00) or . (1,234,567.00).")]
+EncodingOption = Annotated[str | None, typer.Option(
+    "--encoding", help="Text encoding of CSV/JSON files (default: UTF-8, else Windows-1252).")]
 PROGRESS_MIN_BYTES = 4 << 20
 SHOWN_PROBLEMS = 20
 
@@ -60,6 +67,8 @@ def init_cmd(db: DbOption = DEFAULT_DB) -> None:
 @handle_errors
 def ingest_cmd(paths: PathsArgument, db: DbOption = DEFAULT_DB, table: TableOption = None,
                strict: StrictOption = False, quarantine: QuarantineOption = None,
+               date_format: DateFormatOption = None, decimal: DecimalOption = None,
+               encoding: EncodingOption = None,
                fmt: FormatOption = OutputFormat.table) -> None:
     """Validate and load data files; rejected rows go to the quarantine (exit 0 unless --strict)."""
     new = "://" not in str(db) and not db.exists()
@@ -67,16 +76,20 @@ def ingest_cmd(paths: PathsArgument, db: DbOption = DEFAULT_DB, table: TableOpti
         if new:
             ws.init()  # a new workspace gets its funnelmetrics.toml too
         _run(ws, paths, fmt, dry_run=False, table=table, strict=strict,
-             quarantine_dir=quarantine)
+             quarantine_dir=quarantine, date_format=date_format, decimal=decimal,
+             encoding=encoding)
 
 
 @app.command("check")
 @handle_errors
 def check_cmd(paths: PathsArgument, db: DbOption = DEFAULT_DB, table: TableOption = None,
-              strict: StrictOption = False, fmt: FormatOption = OutputFormat.table) -> None:
+              strict: StrictOption = False, date_format: DateFormatOption = None,
+              decimal: DecimalOption = None, encoding: EncodingOption = None,
+              fmt: FormatOption = OutputFormat.table) -> None:
     """Validate data files exactly as `ingest` would, without writing anything."""
     with _workspace_for_check(db) as ws:
-        _run(ws, paths, fmt, dry_run=True, table=table, strict=strict)
+        _run(ws, paths, fmt, dry_run=True, table=table, strict=strict,
+             date_format=date_format, decimal=decimal, encoding=encoding)
 
 
 def _workspace_for_check(db: Path) -> Any:
