@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from funnelmetrics.compile.time import Grain, floor, parse_instant, shift
+from funnelmetrics.query import query_range
 
 if TYPE_CHECKING:
     from funnelmetrics.workspace import Workspace
@@ -60,12 +61,15 @@ def funnel_table(ws: Workspace, *, start: Any = None, end: Any = None, funnel: s
     """One row per stage (and dimension value): reached, conversion to next, drop-off, days.
 
     No start and no end: the last full quarter before the as-of date (or today). One of them:
-    the other bound is each metric's own default (its data's first or last day), as `ws.metric`
-    gives it — the figures are those of every row on that side.
+    the other bound is the default of `stage_reached` for the funnel's second stage (the first
+    or last day a lead was created or reached a stage), one range for every figure.
     """
     stages = ws.config.funnel(funnel).stages
     if start is None and end is None:
         start, end = default_period(_today(ws, as_of))
+    elif start is None or end is None:
+        start, end = query_range(ws, "stage_reached", grain="all", by=by, start=start, end=end,
+                                 where=where, as_of=as_of, stage=stages[1], mode=mode)
     frames = ws.metrics(_queries(stages, mode, window_days), grain="all", by=by, start=start,
                         end=end, where=where, as_of=as_of)
     dims = [c for c in frames[0].columns if c not in _NOT_DIMS]

@@ -21,9 +21,9 @@ import ibis
 import pandas as pd
 
 from funnelmetrics.compile.context import safe_div
-from funnelmetrics.compile.time import Grain, Window, local_to_utc
+from funnelmetrics.compile.time import Grain, Window, local_to_utc, parse_grain, parse_instant
 from funnelmetrics.errors import QueryError
-from funnelmetrics.query import _default_range, parse_query
+from funnelmetrics.query import query_range
 from funnelmetrics.revenue.mrr import active_at, paid_subscriptions
 from funnelmetrics.semantic.model import Scope
 
@@ -84,12 +84,12 @@ def cohort_expr(scope: Scope, window: Window, now: dt.datetime | None = None) ->
 def mrr_cohorts(ws: Workspace, *, grain: str = "month", start: Any = None, end: Any = None,
                 as_of: Any = None) -> pd.DataFrame:
     """Cohort retention for the cohorts starting in [start, end], followed up to `end`."""
-    q = parse_query(ws, "net_new_mrr", grain=grain, start=start, end=end, as_of=as_of)
-    if q.grain is Grain.ALL:
+    step = parse_grain(grain)
+    if step is Grain.ALL:
         raise QueryError("cohorts need a calendar grain (day, week, month, quarter or year)")
-    if q.start is None or q.end is None:
-        q.start, q.end = _default_range(ws, q)
-    window = Window(q.grain, q.start, q.end, ws.config.timezone)
-    df = cohort_expr(Scope(ws, as_of=q.as_of), window).execute()
+    start, end = query_range(ws, "net_new_mrr", grain=step, start=start, end=end, as_of=as_of)
+    window = Window(step, start, end, ws.config.timezone)
+    scope = Scope(ws, as_of=parse_instant(as_of, ws.config.timezone))
+    df = cohort_expr(scope, window).execute()
     df["cohort"] = df["cohort"].map(lambda v: v.date() if hasattr(v, "date") else v)
     return df

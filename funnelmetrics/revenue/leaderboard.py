@@ -5,8 +5,8 @@ Every figure is a catalogue metric split by rep_id (`won_revenue`, `win_rate`,
 `sales_cycle_days`, `quota_attainment`), asked in one batch; the rank orders reps within a
 period by won amount (ties share the better rank). Reps with no activity in a period are left
 out of it. `partial` marks a period not over at the query's instant (as the metrics do).
-Without a start at grain `all`, the one period starts at the earliest of the metrics' own
-default starts.
+Without a start or an end, the range runs from the earliest of the metrics' own default starts
+to the latest of their ends: one range for every figure.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+from funnelmetrics.query import query_range
 
 if TYPE_CHECKING:
     from funnelmetrics.workspace import Workspace
@@ -36,13 +38,13 @@ def leaderboard(ws: Workspace, *, grain: str = "month", start: Any = None, end: 
     query = {"grain": grain, "by": "rep_id", "start": start, "end": end, "as_of": as_of,
              "where": where or {}}
     queries = [(metric_id, {"params": params}) for metric_id, params in FIGURES.values()]
+    if start is None or end is None:
+        # one range for every figure: from the earliest of the metrics' own default starts to
+        # the latest of their ends (each alone would split the periods, grain `all` above all)
+        ranges = [query_range(ws, metric_id, **{**query, **options})
+                  for metric_id, options in queries]
+        query.update(start=min(r[0] for r in ranges), end=max(r[1] for r in ranges))
     frames = ws.metrics(queries, **query)
-    if start is None and str(grain).strip().lower() == "all":
-        # Each metric's default range starts at its own first row: one period for all of them
-        # starts at the earliest (the figures are those of every row from there on).
-        first = min((p for df in frames for p in df["period_start"]), default=None)
-        if first is not None:
-            frames = ws.metrics(queries, **{**query, "start": first})
     parts = [df[KEYS + ["value"]].rename(columns={"value": column})
              for column, df in zip(FIGURES, frames, strict=True)]
     table = reduce(lambda a, b: a.merge(b, on=KEYS, how="outer"), parts)
