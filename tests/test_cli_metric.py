@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 from journeys import journeys
@@ -318,3 +320,14 @@ def test_glossary_in_indonesian():
     assert "Of the opportunities closed" not in result.stdout  # no English description
     english = run("glossary", "--lang", "en")
     assert "Win rate" in english.stdout
+
+
+def test_help_imports_no_heavy_module():
+    """Start-up time: `funnelmetrics --help` (every command registered) loads no data stack,
+    web framework or charting library — commands import them when they run."""
+    code = ("import sys; from typer.testing import CliRunner; from funnelmetrics.cli import app; "
+            "result = CliRunner().invoke(app, ['--help']); assert result.exit_code == 0; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'ibis', 'numpy', "
+            "'duckdb', 'fastapi', 'plotly', 'babel'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
