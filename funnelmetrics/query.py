@@ -194,7 +194,10 @@ def _default_range(ws: Workspace, q: MetricQuery) -> tuple[dt.date, dt.date]:
         table = registry.base(probe.scope, table_name)
         if column not in table.columns:
             continue
-        local = to_local(table[column], tz)
+        calendar = column in registry.get(table_name).calendar_dates if \
+            table_name in registry.ENTITIES else False
+        # a calendar date is its own local day; an instant is read in the workspace's zone
+        local = table[column] if calendar else to_local(table[column], tz)
         lo, hi = table.aggregate(lo=local.min(), hi=local.max()).to_pyarrow().to_pylist()[0] \
             .values()
         if lo is not None:

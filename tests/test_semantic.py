@@ -218,3 +218,43 @@ def test_a_metric_breaking_a_rule_is_not_registered(own_metrics):
     with pytest.raises(ConfigError, match=r"C005 my_count: a ratio metric must be is_ratio"):
         own_metrics(BROKEN["C005"])
     assert "my_count" not in catalog.CATALOG
+
+
+# ---- calendar dates are local days, in the default range and as of an instant ------------------
+def _spend_ws(tmp_path, backend="duckdb"):
+    from journeys import _copy_to, _insert
+
+    ws = journeys(tmp_path, {"L1": [("lead", "2026-01-15T12:00")]}, leads={"L1": {"source": "ads"}},
+                  timezone="America/New_York")
+    _insert(ws, "spend", [dict(date="2026-01-01", amount=100, channel="ads"),
+                          dict(date="2026-01-31", amount=50, channel="ads"),
+                          dict(date="2026-02-01", amount=10, channel="ads")])
+    return ws if backend == "duckdb" else _copy_to(ws, backend)
+
+
+def test_a_default_range_reads_calendar_dates_as_their_own_day(tmp_path):
+    ws = _spend_ws(tmp_path)
+    try:
+        df = ws.metric("cost_per_lead", grain="all")
+        # New York is UTC−5: read as instants, 2026-01-01 00:00 would be Dec 31 local and the
+        # range would start 2025-12-31; read as days it is Jan 1 … Feb 1, all 160 of spend
+        assert str(df["period_start"].iloc[0]) == "2026-01-01"
+        assert float(df["numerator"].iloc[0]) == 160.0
+    finally:
+        ws.close()
+
+
+def test_a_spend_day_exists_once_it_has_begun_in_the_workspace_zone(tmp_path):
+    ws = _spend_ws(tmp_path)
+    try:
+        def spend(as_of: str) -> float:
+            df = ws.metric("cost_per_lead", grain="all", start="2026-01-01", end="2026-02-28",
+                           as_of=as_of)
+            return float(df["numerator"].iloc[0])
+
+        # as of Jan 31 00:00 New York (05:00 UTC) the 31st has not begun: 100 only
+        assert spend("2026-01-31") == 100.0
+        assert spend("2026-01-31T00:00:01") == 150.0  # it has: 100 + 50
+        assert spend("2026-02-02") == 160.0
+    finally:
+        ws.close()

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import ibis
 
 from funnelmetrics.attribution.base import RuleModel
-from funnelmetrics.attribution.journeys import NO_TOUCH, Journeys, build_journeys
+from funnelmetrics.attribution.journeys import NO_TOUCH, Journeys, build_journeys, credit_stage
 from funnelmetrics.attribution.markov import Markov
 from funnelmetrics.attribution.models import MODELS, make_model
 from funnelmetrics.revenue.credit import register_credit_model
@@ -31,15 +31,9 @@ if TYPE_CHECKING:
     from funnelmetrics.semantic.model import Scope
 
 
-def conversion_stage(scope: Scope) -> str:
-    """`won`, or the last stage of the default funnel where there is no `won` stage."""
-    config = scope.ws.config
-    return "won" if "won" in config.stages else config.funnel().last
-
-
 def credit_rows(scope: Scope, model: str = "linear") -> ibis.Table:
     """Won deals' amounts credited to channels and campaigns by `model` (see the module doc)."""
-    journeys = build_journeys(scope.ws, conversion=conversion_stage(scope), scope=scope)
+    journeys = build_journeys(scope.ws, conversion=credit_stage(scope.ws.config), scope=scope)
     fitted = make_model(model)
     opps = base(scope, "opportunities")
     won = opps.filter((opps.status == "won") & opps.lead_id.notnull())

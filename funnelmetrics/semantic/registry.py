@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 
 import ibis
 
+from funnelmetrics.compile.time import to_local
 from funnelmetrics.errors import QueryError
 from funnelmetrics.schema import TABLES
 from funnelmetrics.semantic.currency import to_reporting
@@ -65,11 +66,22 @@ def base(scope: Scope, name: str) -> ibis.Table:
         assert entity.table is not None, f"entity {name} has neither table nor rows"
         t = scope.ws.table(entity.table)
         if scope.as_of is not None and entity.as_of_time:
-            t = t.filter(scope.before(t[entity.as_of_time]))
+            t = t.filter(_as_of(scope, entity, t))
     if entity.currency is not None:
         t = to_reporting(scope, t, entity.currency.amounts, entity.currency.when, name)
         scope.built[name] = t  # probed once per scope
     return t
+
+
+def _as_of(scope: Scope, entity: Entity, t: ibis.Table) -> ibis.Value:
+    """Rows that exist at the scope's instant: an instant before it; a calendar date (a local
+    day) that began before it in the workspace's zone."""
+    column = entity.as_of_time
+    assert column is not None and scope.as_of is not None
+    if column not in entity.calendar_dates:
+        return scope.before(t[column])
+    local = to_local(ibis.literal(scope.as_of, "timestamp"), scope.ws.config.timezone)
+    return t[column] < local
 
 
 def _columns(scope: Scope, entity: Entity) -> list[str]:
