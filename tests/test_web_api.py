@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pytest
 from openpyxl import load_workbook
-from test_web_data import Client, build_workspace
+from test_web_data import Client, build_workspace, month_end, whole_months
 from typer.testing import CliRunner
 
 from funnelmetrics.cli import app as cli_app
@@ -23,16 +23,22 @@ from funnelmetrics.web.app import create_app
 from funnelmetrics.web.source import Source
 from funnelmetrics.web.warm import Warmer
 
-START, END = "2025-12-01", "2026-09-30"
 TEAM = {"r1": "east", "r2": "east", "r3": "west", "r4": "west"}
 
 
 class World:
-    """The workspace, its tokens, a client, and the expected facts read straight from DuckDB."""
+    """The workspace, its tokens, a client, and the expected facts read straight from DuckDB.
+
+    The data moves with today, so the queries' range does too: ten whole months of leads,
+    `start` to `end`, and `as_of` the first day of the fourth of them."""
 
     def __init__(self, db: Path) -> None:
         self.db = db
         self.tokens = build_workspace(db)
+        months = whole_months(db)
+        self.start, self.end = months[0].isoformat(), month_end(months[9]).isoformat()
+        self.as_of = months[3].isoformat()
+        self.range = f"start={self.start}&end={self.end}"
         con = duckdb.connect(str(db), read_only=True)
         self.lead_rep = dict(con.execute("SELECT lead_id, rep_id FROM leads").fetchall())
         self.opp_rep = dict(con.execute("SELECT opportunity_id, rep_id FROM opportunities")
@@ -42,8 +48,8 @@ class World:
                                     "SELECT account_id, rep_id FROM opportunities").fetchall():
             self.account_reps.setdefault(acc, set()).add(rep)
         self.leads_in_range = dict(con.execute(
-            f"SELECT rep_id, count(*) FROM leads WHERE created_at >= '{START}' AND "
-            f"created_at < DATE '{END}' + 1 GROUP BY 1").fetchall())
+            f"SELECT rep_id, count(*) FROM leads WHERE created_at >= '{self.start}' AND "
+            f"created_at < DATE '{self.end}' + 1 GROUP BY 1").fetchall())
         con.close()
         self.client = Client(create_app(db))
 
@@ -78,7 +84,7 @@ def reps_of_row(world: World, table: str, row: dict[str, Any]) -> set[str]:
 
 # ---- authentication -------------------------------------------------------------------------
 ENDPOINTS = ["/api/v1/catalog", "/api/v1/me", "/api/v1/metric/win_rate", "/api/v1/funnel",
-             "/api/v1/attribution", "/api/v1/forecast", "/api/v1/insights", "/api/v1/overview",
+             "/api/v1/attribution", "/api/v1/overview",
              "/api/v1/rows/leads", "/api/v1/tables", "/api/v1/dimensions",
              "/api/v1/dimensions/source/values", "/api/v1/export/leads.csv",
              "/api/v1/export/metric/win_rate.xlsx", "/api/v1/export/funnel.csv"]
@@ -118,13 +124,13 @@ def test_catalog_in_three_languages(world: World) -> None:
 
 
 def test_metric_is_the_cli_json(world: World) -> None:
-    url = (f"/api/v1/metric/win_rate?grain=quarter&by=source&start={START}&end={END}"
+    url = (f"/api/v1/metric/win_rate?grain=quarter&by=source&{world.range}"
            "&where=segment=SMB&where=segment=MM")
     api = world.get(url).json()
     result = CliRunner().invoke(cli_app, [
         "metric", "win_rate", "--db", str(world.db), "--grain", "quarter", "--by", "source",
-        "--start", START, "--end", END, "--where", "segment=SMB", "--where", "segment=MM",
-        "--format", "json"])
+        "--start", world.start, "--end", world.end, "--where", "segment=SMB",
+        "--where", "segment=MM", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert api == json.loads(result.stdout.strip().splitlines()[-1])
     assert set(api) == {"metric", "unit", "rows"}
@@ -133,29 +139,26 @@ def test_metric_is_the_cli_json(world: World) -> None:
 
 def test_metric_params_and_as_of(world: World) -> None:
     r = world.get(f"/api/v1/metric/stage_conversion_rate?param=from_stage=mql"
-                  f"&param=to_stage=sql&start={START}&end={END}")
+                  f"&param=to_stage=sql&{world.range}")
     assert r.status_code == 200
     rows = r.json()["rows"]
     assert all(row["denominator"] is None or row["denominator"] >= 0 for row in rows)
-    now = world.get(f"/api/v1/metric/leads_created?grain=all&start={START}&end={END}").json()
-    then = world.get(f"/api/v1/metric/leads_created?grain=all&start={START}&end={END}"
-                     f"&as_of=2026-03-01").json()
+    now = world.get(f"/api/v1/metric/leads_created?grain=all&{world.range}").json()
+    then = world.get(f"/api/v1/metric/leads_created?grain=all&{world.range}"
+                     f"&as_of={world.as_of}").json()
     assert then["rows"][0]["value"] < now["rows"][0]["value"]
 
 
 def test_funnel(world: World) -> None:
-    body = world.get(f"/api/v1/funnel?start={START}&end={END}&by=segment").json()
+    body = world.get(f"/api/v1/funnel?{world.range}&by=segment").json()
     assert body["funnel"] == "sales"
     assert {r["stage"] for r in body["rows"]} == {"lead", "mql", "sql", "opportunity", "won"}
     assert {r["segment"] for r in body["rows"]} == {"SMB", "MM", "ENT"}
 
 
-def test_attribution_or_not_yet(world: World) -> None:
-    r = world.get(f"/api/v1/attribution?model=linear,first_touch&start={START}&end={END}")
-    if r.status_code == 501:
-        assert "not available yet" in r.json()["detail"]
-        return
-    assert r.status_code == 200
+def test_attribution_compares_models(world: World) -> None:
+    r = world.get(f"/api/v1/attribution?model=linear,first_touch&{world.range}")
+    assert r.status_code == 200, r.text
     results = r.json()["results"]
     assert [x["model"] for x in results] == ["linear", "first_touch"]
     assert {"channel", "credited_conversions", "credited_revenue", "spend", "roi"} <= set(
@@ -163,10 +166,8 @@ def test_attribution_or_not_yet(world: World) -> None:
 
 
 @pytest.mark.parametrize("what", ["forecast", "insights"])
-def test_not_available_yet(world: World, what: str) -> None:
-    r = world.get(f"/api/v1/{what}")
-    assert r.status_code == 501
-    assert "not available yet" in r.json()["detail"]
+def test_features_not_built_have_no_endpoint(world: World, what: str) -> None:
+    assert world.get(f"/api/v1/{what}").status_code == 404  # no placeholder answering 501
 
 
 def test_overview_tiles(world: World) -> None:
@@ -218,16 +219,17 @@ def test_rows_paginated_and_filtered(world: World) -> None:
     assert (first["total"], len(first["rows"]), first["offset"]) == (1200, 10, 0)
     second = world.get("/api/v1/rows/leads?limit=10&offset=10").json()
     assert not {r["lead_id"] for r in first["rows"]} & {r["lead_id"] for r in second["rows"]}
-    web = world.get(f"/api/v1/rows/leads?limit=1000&source=web&start={START}&end={END}").json()
+    web = world.get(f"/api/v1/rows/leads?limit=1000&source=web&{world.range}").json()
     assert web["rows"] and all(r["source"] == "web" for r in web["rows"])
-    assert all(START <= r["created_at"][:10] <= END for r in web["rows"])
-    same = world.get(f"/api/v1/rows/leads?limit=1&where=source=web&start={START}&end={END}")
+    assert all(world.start <= r["created_at"][:10] <= world.end for r in web["rows"])
+    same = world.get(f"/api/v1/rows/leads?limit=1&where=source=web&{world.range}")
     assert same.json()["total"] == web["total"]
     team = world.get("/api/v1/rows/opportunities?limit=1000&where=rep.team=west").json()
     assert team["rows"] and {r["rep_id"] for r in team["rows"]} <= {"r3", "r4"}
     won = world.get("/api/v1/rows/opportunities?limit=1000&status=won&date_column=closed_at"
-                    f"&start={START}&end={END}").json()
-    assert all(r["status"] == "won" and START <= r["closed_at"][:10] <= END for r in won["rows"])
+                    f"&{world.range}").json()
+    assert won["rows"] and all(r["status"] == "won" and world.start <= r["closed_at"][:10]
+                               <= world.end for r in won["rows"])
     events = world.get("/api/v1/rows/stage_events?limit=1000&stage=won&source=web").json()
     assert events["rows"] and all(r["stage"] == "won" for r in events["rows"])
 
@@ -242,12 +244,12 @@ def test_exports(world: World) -> None:
     sheet = load_workbook(io.BytesIO(x.content)).active
     header = [c.value for c in next(sheet.iter_rows(max_row=1))]
     assert "opportunity_id" in header and sheet.max_row > 1
-    m = world.get(f"/api/v1/export/metric/win_rate.csv?by=source&start={START}&end={END}")
+    m = world.get(f"/api/v1/export/metric/win_rate.csv?by=source&{world.range}")
     metric_rows = list(csv.DictReader(io.StringIO(m.text)))
     assert metric_rows[0]["metric"] == "win_rate" and "value" in metric_rows[0]
     mx = world.get("/api/v1/export/metric/leads_created.xlsx?grain=quarter")
     assert load_workbook(io.BytesIO(mx.content)).active.max_row > 1
-    f = world.get(f"/api/v1/export/funnel.xlsx?start={START}&end={END}")
+    f = world.get(f"/api/v1/export/funnel.xlsx?{world.range}")
     assert f.status_code == 200
 
 
@@ -284,18 +286,18 @@ def test_exports_are_the_callers_only(world: World, who: str, table: str) -> Non
 @pytest.mark.parametrize("who", ["root", "east-boss", "ana", "budi"])
 def test_metric_and_funnel_are_scoped(world: World, who: str) -> None:
     expected = sum(world.leads_in_range.get(r, 0) for r in ALLOWED[who])
-    by_rep = world.get(f"/api/v1/metric/leads_created?grain=all&by=rep_id&start={START}"
-                       f"&end={END}", who).json()["rows"]
+    by_rep = world.get(f"/api/v1/metric/leads_created?grain=all&by=rep_id&{world.range}",
+                       who).json()["rows"]
     assert {r["rep_id"] for r in by_rep} == ALLOWED[who]
-    total = world.get(f"/api/v1/metric/leads_created?grain=all&start={START}&end={END}",
+    total = world.get(f"/api/v1/metric/leads_created?grain=all&{world.range}",
                       who).json()["rows"][0]["value"]
     assert total == expected
-    funnel = world.get(f"/api/v1/funnel?start={START}&end={END}&by=rep_id", who).json()["rows"]
+    funnel = world.get(f"/api/v1/funnel?{world.range}&by=rep_id", who).json()["rows"]
     assert {r["rep_id"] for r in funnel} == ALLOWED[who]
-    first = world.get(f"/api/v1/funnel?start={START}&end={END}", who).json()["rows"][0]
+    first = world.get(f"/api/v1/funnel?{world.range}", who).json()["rows"][0]
     assert first["reached"] == expected
     export = world.get(f"/api/v1/export/metric/leads_created.csv?grain=all&by=rep_id"
-                       f"&start={START}&end={END}", who)
+                       f"&{world.range}", who)
     assert {row["rep_id"] for row in csv.DictReader(io.StringIO(export.text))} == ALLOWED[who]
     values = world.get("/api/v1/dimensions/rep_id/values", who).json()["values"]
     assert set(values) == ALLOWED[who]
@@ -312,17 +314,65 @@ def test_rep_cannot_ask_for_another_reps_rows(world: World) -> None:
     assert {r["rep_id"] for r in mixed} == {"r1"}
 
 
-@pytest.mark.parametrize("who", ["ana", "east-boss"])
-def test_data_without_reps_is_refused_to_scoped_roles(world: World, who: str) -> None:
-    for url in ("/api/v1/rows/spend", "/api/v1/rows/campaigns", "/api/v1/rows/survey_responses",
-                "/api/v1/export/spend.csv", "/api/v1/metric/mrr", "/api/v1/metric/cost_per_lead"):
-        r = world.get(url, who)
-        if r.status_code == 404:  # a metric not in the catalogue (yet)
-            continue
-        assert r.status_code == 403, url
-    attribution = world.get("/api/v1/attribution", who)
-    assert attribution.status_code in (403, 501) or attribution.status_code == 200 and all(
-        True for _ in attribution.json()["results"])
+# What each role gets (SPEC §4 "Access"). Admins get everything. A manager gets the rows and
+# figures of their team's reps, a rep their own; data that belongs to no rep (spend, campaigns,
+# survey answers, and the figures and attribution built on them) is refused to both rather than
+# shown company-wide. A viewer gets every aggregate, company-wide, and no row.
+ROLE = {"root": "admin", "east-boss": "manager", "ana": "rep", "budi": "rep", "board": "viewer"}
+ROWS_OK = {"admin": 200, "manager": 200, "rep": 200, "viewer": 403}
+ADMIN_ONLY = {"admin": 200, "manager": 403, "rep": 403, "viewer": 403}
+AGGREGATE = {"admin": 200, "manager": 200, "rep": 200, "viewer": 200}
+NOT_PER_REP = {"admin": 200, "manager": 403, "rep": 403, "viewer": 200}
+ACCESS = {
+    "/api/v1/rows/leads?limit=1000": ROWS_OK,
+    "/api/v1/rows/opportunities?limit=1000": ROWS_OK,
+    "/api/v1/rows/subscriptions?limit=1000": ROWS_OK,
+    "/api/v1/export/leads.csv": ROWS_OK,
+    "/api/v1/tables": ROWS_OK,
+    "/api/v1/rows/spend": ADMIN_ONLY,
+    "/api/v1/rows/campaigns": ADMIN_ONLY,
+    "/api/v1/rows/survey_responses": ADMIN_ONLY,
+    "/api/v1/export/spend.csv": ADMIN_ONLY,
+    "/api/v1/rows/_quarantine": {"admin": 200, "manager": 404, "rep": 404, "viewer": 403},
+    "/api/v1/metric/leads_created?grain=all&by=rep_id": AGGREGATE,
+    "/api/v1/funnel?by=rep_id": AGGREGATE,
+    "/api/v1/dimensions/rep_id/values": AGGREGATE,
+    "/api/v1/metric/mrr": NOT_PER_REP,
+    "/api/v1/metric/cost_per_lead": NOT_PER_REP,
+    "/api/v1/metric/enps": NOT_PER_REP,
+    "/api/v1/attribution?model=linear": NOT_PER_REP,
+}
+SEES = {**ALLOWED, "board": ALLOWED["root"]}  # whose figures each caller's aggregates hold
+
+
+@pytest.mark.parametrize("who", list(ROLE))
+@pytest.mark.parametrize("url", list(ACCESS))
+def test_each_role_gets_exactly_its_status_and_only_its_scope(world: World, url: str,
+                                                              who: str) -> None:
+    r = world.get(url, who)
+    assert r.status_code == ACCESS[url][ROLE[who]], r.text
+    if r.status_code != 200:
+        assert isinstance(r.json()["detail"], str) and r.json()["detail"]
+        return
+    path = url.split("?")[0]
+    if path.startswith(("/api/v1/rows/", "/api/v1/export/")):
+        table = path.rsplit("/", 1)[1].split(".")[0]
+        rows = (list(csv.DictReader(io.StringIO(r.text))) if path.endswith(".csv")
+                else r.json()["rows"])
+        if table in ("leads", "opportunities"):  # their own rep: every one of theirs, no other
+            assert set().union(*(reps_of_row(world, table, row) for row in rows)) == SEES[who]
+        elif table == "subscriptions":  # an account may be shared: one rep must be theirs
+            assert rows and all(reps_of_row(world, table, row) & SEES[who] for row in rows)
+        else:  # tables whose rows belong to no rep: the admin's alone
+            assert ROLE[who] == "admin"
+    elif path == "/api/v1/tables":
+        assert ("_quarantine" in r.json()["tables"]) == (ROLE[who] == "admin")
+    elif path.startswith("/api/v1/dimensions/"):
+        assert set(r.json()["values"]) == SEES[who]
+    elif "by=rep_id" in url:
+        assert {row["rep_id"] for row in r.json()["rows"]} == SEES[who]
+    else:  # figures that belong to no rep: the viewer's are the admin's, company-wide
+        assert r.json() == world.get(url, "root").json()
 
 
 def test_viewer_sees_aggregates_only(world: World) -> None:
@@ -333,7 +383,7 @@ def test_viewer_sees_aggregates_only(world: World) -> None:
     for url in ("/api/v1/metric/win_rate", "/api/v1/funnel", "/api/v1/overview",
                 "/api/v1/export/metric/win_rate.csv", "/api/v1/catalog"):
         assert world.get(url, "board").status_code == 200, url
-    total = world.get(f"/api/v1/metric/leads_created?grain=all&start={START}&end={END}",
+    total = world.get(f"/api/v1/metric/leads_created?grain=all&{world.range}",
                       "board").json()["rows"][0]["value"]
     assert total == sum(world.leads_in_range.values())
 
@@ -497,8 +547,7 @@ def test_openapi_schema_is_complete(world: World) -> None:
     schema = world.client.get("/api/v1/openapi.json").json()
     paths = schema["paths"]
     for path in ("/api/v1/catalog", "/api/v1/metric/{metric_id}", "/api/v1/funnel",
-                 "/api/v1/attribution", "/api/v1/forecast", "/api/v1/insights",
-                 "/api/v1/rows/{table}", "/api/v1/export/{table}.{fmt}",
+                 "/api/v1/attribution", "/api/v1/rows/{table}", "/api/v1/export/{table}.{fmt}",
                  "/api/v1/export/metric/{metric_id}.{fmt}", "/api/v1/ingest"):
         assert path in paths, path
     ok = paths["/api/v1/metric/{metric_id}"]["get"]["responses"]

@@ -2,7 +2,9 @@
 
 Four reps in two teams (r1, r2: east; r3, r4: west), `leads` leads over the 13 months before
 today, with stage events, opportunities, quotas, campaigns, spend, touchpoints, subscriptions
-and survey answers. Pseudo-random choices come from hash(i), so every run builds the same rows.
+and survey answers. Pseudo-random choices come from hash(i), so every run of a day builds the
+same rows. The dates move with today: tests take their date ranges from `whole_months`, never
+from a calendar.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import httpx
 
 import funnelmetrics
@@ -118,6 +121,34 @@ def build_workspace(path: str | Path, *, leads: int = 1200) -> dict[str, str]:
         _, tokens[name] = add_user(ws, name, role, **extra)
     ws.close()
     return tokens
+
+
+def whole_months(db: str | Path) -> list[dt.date]:
+    """The first days of the calendar months that lie wholly inside the leads' dates, oldest
+    first: at least twelve (the leads span 395 days ending about a week before today)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        first, last = con.execute("SELECT min(created_at), max(created_at) FROM leads").fetchone()
+    finally:
+        con.close()
+    month = first.date().replace(day=1)
+    if month < first.date():
+        month = next_month(month)
+    months = []
+    while month_end(month) <= last.date():
+        months.append(month)
+        month = next_month(month)
+    return months
+
+
+def next_month(day: dt.date) -> dt.date:
+    """The first day of the month after `day`'s."""
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def month_end(day: dt.date) -> dt.date:
+    """The last day of `day`'s month."""
+    return next_month(day) - dt.timedelta(days=1)
 
 
 class Client:
