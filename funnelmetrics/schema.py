@@ -92,10 +92,11 @@ TABLES: dict[str, Table] = {
             _c("occurred_at", TS, True),
         ), key=("lead_id", "stage", "occurred_at"),
             references=(Reference("lead_id", "leads", "lead_id"),), depends_on=("leads",)),
+        # amount may be empty: unknown, not zero (amount metrics leave it out, counts keep it)
         Table("opportunities", (
             _c("opportunity_id", required=True), _c("created_at", TS, True),
             _c("status", required=True, choices=("open", "won", "lost")),
-            _c("amount", N, True, non_negative=True), _c("lead_id"), _c("account_id"),
+            _c("amount", N, non_negative=True), _c("lead_id"), _c("account_id"),
             _c("rep_id"), _c("closed_at", TS), _c("expected_close_at", TS), _c("deal_stage"),
             _c("probability", N, minimum=0.0, maximum=1.0),
             _c("contract_months", N, non_negative=True, default="12"), _c("lost_reason"),

@@ -8,8 +8,21 @@ from funnelmetrics.catalog import common as c
 from funnelmetrics.catalog.model import Agg, Kind, Measure, Metric, Text, Time, Unit
 from funnelmetrics.compile.context import safe_div
 
-_WON_AMOUNT = Measure("opportunities", Agg.SUM, time="closed_at", expr="amount", where=c.is_won)
+
+def _known(ctx: c.Context, t: ibis.Table) -> ibis.Value:
+    """The deal's amount is known (an opportunity without one is kept, amount null)."""
+    return t.amount.notnull()
+
+
+def _won_known(ctx: c.Context, t: ibis.Table) -> ibis.Value:
+    return c.is_won(ctx, t) & _known(ctx, t)
+
+
+# Amount metrics leave unknown amounts out; an average divides by the deals with a known amount.
+_WON_AMOUNT = Measure("opportunities", Agg.SUM, time="closed_at", expr="amount",
+                      where=_won_known)
 _WON_COUNT = Measure("opportunities", Agg.COUNT, time="closed_at", where=c.is_won)
+_WON_KNOWN = Measure("opportunities", Agg.COUNT, time="closed_at", where=_won_known)
 _QUOTA = Measure("quotas", Agg.SUM, time="period_start", expr="amount")
 
 WIN_RATE = Metric(
@@ -38,8 +51,9 @@ AVERAGE_DEAL_SIZE = Metric(
         "Nilai kemenangan dibagi jumlah peluang yang dimenangkan dalam periode.",
         "Jumlah dimenangi dibahagi bilangan peluang yang dimenangi dalam tempoh."),
     unit=Unit.CURRENCY, higher_is_better=True, entity="opportunities", group="deals",
-    measures={"won_amount": _WON_AMOUNT, "won": _WON_COUNT},
-    combine=c.ratio_of("won_amount", "won"), is_ratio=True, formula="sum(amount) / count(won)",
+    measures={"won_amount": _WON_AMOUNT, "won": _WON_KNOWN},
+    combine=c.ratio_of("won_amount", "won"), is_ratio=True,
+    formula="sum(amount) / count(won with an amount)",
 )
 
 SALES_CYCLE_DAYS = Metric(
@@ -62,9 +76,24 @@ SALES_CYCLE_DAYS = Metric(
 
 _OPEN_AMOUNT = Measure("opportunities", Agg.SUM, expr=c.deal_amount, time_kind=Time.SNAPSHOT,
                        active=c.open_at)
+_OPEN = Measure("opportunities", Agg.COUNT, time_kind=Time.SNAPSHOT, active=c.open_at)
+_OPEN_KNOWN = Measure("opportunities", Agg.COUNT, time_kind=Time.SNAPSHOT, active=c.open_at,
+                      where=_known)
+
+
+def _pipeline(ctx: c.Context, m: dict) -> dict:
+    """Open deals whose amounts are all unknown have no pipeline value (null, never 0); no
+    open deal at all is a pipeline of 0."""
+    unknown = (m["open"] > 0) & (m["open_known"] == 0)
+    return {"value": ibis.ifelse(unknown, ibis.null("float64"),
+                                 m["open_amount"].cast("float64"))}
+
+
 _PIPELINE_TEXT = dict(
     unit=Unit.CURRENCY, higher_is_better=True, entity="opportunities", group="deals",
-    time=Time.SNAPSHOT, measures={"open_amount": _OPEN_AMOUNT}, combine=c.value_of("open_amount"),
+    time=Time.SNAPSHOT,
+    measures={"open_amount": _OPEN_AMOUNT, "open": _OPEN, "open_known": _OPEN_KNOWN},
+    combine=_pipeline,
 )
 
 PIPELINE_VALUE = Metric(
@@ -129,7 +158,10 @@ PIPELINE_COVERAGE = Metric(
 
 
 def _velocity(ctx: c.Context, m: dict) -> dict:
-    per_deal = safe_div(m["won_amount"], m["closed"])  # win_rate × average_deal_size
+    # win_rate (every closed deal) × average_deal_size (won deals with a known amount)
+    per_deal = ibis.ifelse(m["won"] == 0, safe_div(m["won_amount"], m["closed"]),
+                           safe_div(m["won"], m["closed"])
+                           * safe_div(m["won_amount"], m["won_known"]))
     numerator = m["open_count"] * per_deal
     return {"value": safe_div(numerator, m["cycle"]), "numerator": numerator,
             "denominator": m["cycle"]}
@@ -149,7 +181,7 @@ SALES_VELOCITY = Metric(
     unit=Unit.CURRENCY_PER_DAY, higher_is_better=True, entity="opportunities", group="deals",
     measures={"open_count": Measure("opportunities", Agg.COUNT, time_kind=Time.SNAPSHOT,
                                     active=c.open_at),
-              "won_amount": _WON_AMOUNT, "won": _WON_COUNT,
+              "won_amount": _WON_AMOUNT, "won": _WON_COUNT, "won_known": _WON_KNOWN,
               "closed": Measure("opportunities", Agg.COUNT, time="closed_at", where=c.is_closed),
               "cycle": Measure("opportunities", Agg.MEAN, time="closed_at",
                                expr=lambda ctx, t: c.days_between(t.created_at, t.closed_at),
@@ -194,7 +226,7 @@ def _per_won_deal(expr: object, metric_id: str, name: Text, description: Text,
         id=metric_id, kind=Kind.RATIO, name=name, description=description, unit=Unit.CURRENCY,
         higher_is_better=True, entity="opportunities", group="deals",
         measures={"total": Measure("opportunities", Agg.SUM, time="closed_at", expr=expr,
-                                   where=c.is_won), "won": _WON_COUNT},
+                                   where=_won_known), "won": _WON_KNOWN},
         combine=c.ratio_of("total", "won"), is_ratio=True, formula=formula,
     )
 
