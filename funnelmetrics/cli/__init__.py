@@ -5,18 +5,14 @@ Each command group lives in its own module and registers itself on `app` when im
 
 from __future__ import annotations
 
-import importlib
-
+from funnelmetrics.cli import (  # noqa: F401  (each registers its commands on `app`)
+    attribution_cmds,
+    demo_cmds,
+    metric_cmds,
+    revenue_cmds,
+    serve_cmds,
+    workspace_cmds,
+)
 from funnelmetrics.cli.app import app, main
-
-COMMAND_MODULES = ("workspace_cmds", "metric_cmds", "demo_cmds", "revenue_cmds",
-                   "attribution_cmds", "serve_cmds")
-
-for _name in COMMAND_MODULES:
-    try:
-        importlib.import_module(f"funnelmetrics.cli.{_name}")
-    except ModuleNotFoundError as _exc:  # a command group not built yet
-        if _exc.name != f"funnelmetrics.cli.{_name}":
-            raise
 
 __all__ = ["app", "main"]

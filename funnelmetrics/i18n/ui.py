@@ -13,7 +13,6 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "cohorts": ("Cohorts", "Kohort", "Kohort"),
     "revenue": ("Revenue", "Pendapatan", "Hasil"),
     "marketing": ("Marketing", "Pemasaran", "Pemasaran"),
-    "forecast": ("Forecast", "Prakiraan", "Ramalan"),
     "team": ("Team", "Tim", "Pasukan"),
     "rows": ("Rows", "Baris", "Baris"),
     # filters
@@ -124,14 +123,6 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "won_amount": ("Won amount", "Nilai menang", "Jumlah dimenangi"),
     "quota": ("Quota", "Kuota", "Kuota"),
     "rank": ("#", "#", "#"),
-    "fan_chart": ("Bookings forecast (P10–P90 fan chart)", "Prakiraan pemesanan (P10–P90)",
-                  "Ramalan tempahan (P10–P90)"),
-    "forecast_todo": ("Forecasting is not available yet: the fan chart appears here once the "
-                      "forecast module is installed.",
-                      "Prakiraan belum tersedia: grafik kipas muncul di sini setelah modul "
-                      "prakiraan terpasang.",
-                      "Ramalan belum tersedia: carta kipas dipaparkan di sini selepas modul "
-                      "ramalan dipasang."),
     "insights": ("Insights", "Wawasan", "Cerapan"),
     # access
     "login": ("Sign in", "Masuk", "Log masuk"),

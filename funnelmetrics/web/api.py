@@ -60,7 +60,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
                        (404, "No such metric or table."),
                        (422, "A parameter has the wrong type."))
 }
-NOT_YET = {501: {"model": ErrorOut, "description": "Not available yet."}}
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 
@@ -156,8 +155,7 @@ def get_funnel(session: SessionDep, who: Who, start: DateQ = None, end: DateQ = 
     return {"funnel": name, "start": start, "end": end, "rows": records(df)}
 
 
-@router.get("/attribution", response_model=AttributionOut, summary="Attribution models",
-            responses=NOT_YET)
+@router.get("/attribution", response_model=AttributionOut, summary="Attribution models")
 @on_loop
 def get_attribution(session: SessionDep, who: Who, model: str = "all",
                     by: Literal["channel", "campaign_id"] = "channel",
@@ -169,16 +167,6 @@ def get_attribution(session: SessionDep, who: Who, model: str = "all",
                                   start=start, end=end, as_of=as_of)
     return {"results": [{"model": name, "conversion": conversion, "rows": records(df)}
                         for name, df in results.items()]}
-
-
-@router.get("/forecast", summary="Forecast (not available yet)", responses=NOT_YET)
-async def get_forecast(who: Who) -> Response:
-    raise service.NotAvailable("forecast is not available yet")
-
-
-@router.get("/insights", summary="Insights (not available yet)", responses=NOT_YET)
-async def get_insights(who: Who) -> Response:
-    raise service.NotAvailable("insights are not available yet")
 
 
 @router.get("/overview", response_model=OverviewOut, summary="KPI tiles")

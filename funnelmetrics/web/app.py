@@ -26,7 +26,6 @@ from starlette.middleware.gzip import GZipMiddleware
 import funnelmetrics
 from funnelmetrics.errors import FunnelmetricsError, QueryError
 from funnelmetrics.web import api, pages
-from funnelmetrics.web.service import NotAvailable
 from funnelmetrics.web.source import Source
 from funnelmetrics.web.warm import Warmer
 
@@ -122,10 +121,6 @@ def _handlers(app: FastAPI) -> None:
     async def database_error(request: Request, exc: duckdb.Error) -> Response:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return _error(request, 400, f"the database could not run this query: {message}")
-
-    @app.exception_handler(NotAvailable)
-    async def not_yet(request: Request, exc: NotAvailable) -> Response:
-        return _error(request, 501, str(exc))
 
     @app.exception_handler(HTTPException)
     async def fastapi_error(request: Request, exc: HTTPException) -> Response:

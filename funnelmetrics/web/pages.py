@@ -38,7 +38,7 @@ from funnelmetrics.web.views.common import GRAINS, Filters
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 LANG_COOKIE = "fm_lang"
-NAV = ("overview", "funnel", "trends", "cohorts", "revenue", "marketing", "forecast", "team")
+NAV = ("overview", "funnel", "trends", "cohorts", "revenue", "marketing", "team")
 PATHS = {"overview": "/", **{name: f"/{name}" for name in NAV[1:]}}
 router = APIRouter(include_in_schema=False)
 
@@ -171,7 +171,6 @@ BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
     "cohorts": _cohorts_page,
     "revenue": lambda s, w, f, r: revenue.page(s, w, f),
     "marketing": lambda s, w, f, r: marketing.page(s, w, f),
-    "forecast": lambda s, w, f, r: {},
     "team": lambda s, w, f, r: team.page(s, w, f),
 }
 for _name, _build in BUILDERS.items():

@@ -8,7 +8,7 @@ scope (a `where` on `rep_id`), and remembers results for the current version of 
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
+import importlib
 import inspect
 import math
 from collections.abc import Mapping, Sequence
@@ -30,10 +30,6 @@ from funnelmetrics.web.source import Session
 MIN_YEAR, MAX_YEAR = 1900, 2200
 MAX_PERIODS = 5000
 GRAIN_DAYS = {"day": 1, "week": 7, "month": 28, "quarter": 90, "year": 365, "all": 10**9}
-
-
-class NotAvailable(Exception):
-    """A feature or metric that is not installed (yet): the page says so, the API answers 501."""
 
 
 def pairs(values: Sequence[str] | None, what: str) -> dict[str, Any]:
@@ -191,16 +187,10 @@ def funnel(session: Session, who: Principal, *, start: Any = None, end: Any = No
         raise
 
 
-def attribution_available() -> bool:
-    return importlib.util.find_spec("funnelmetrics.attribution") is not None
-
-
 def attribution(session: Session, who: Principal, *, model: str = "all", by: str = "channel",
                 conversion: str = "won", start: Any = None, end: Any = None,
                 as_of: Any = None) -> dict[str, pd.DataFrame]:
     """{model: table of channel, credited_conversions, credited_revenue, spend, roi}."""
-    if not attribution_available():
-        raise NotAvailable("attribution is not available yet")
     import funnelmetrics.attribution as attr
 
     check_dates(start, end, as_of, None, "UTC")
@@ -225,7 +215,7 @@ def attribution(session: Session, who: Principal, *, model: str = "all", by: str
 def view(session: Session, who: Principal, module: str, function: str,
          **query: Any) -> pd.DataFrame:
     """A library view such as `funnelmetrics.revenue.movements.mrr_waterfall(ws, **query)`,
-    scoped to the caller (its `where`) and cached; NotAvailable when it is not installed."""
+    scoped to the caller (its `where`) and cached."""
     fn = _library_function(module, function)
     check_dates(query.get("start"), query.get("end"), query.get("as_of"), query.get("grain"),
                 "UTC")
@@ -243,13 +233,7 @@ def view(session: Session, who: Principal, module: str, function: str,
 
 
 def _library_function(module: str, function: str) -> Any:
-    parent = module.rsplit(".", 1)[0]
-    if importlib.util.find_spec(parent) is None or importlib.util.find_spec(module) is None:
-        raise NotAvailable(f"{function} is not available yet")
-    fn = getattr(importlib.import_module(module), function, None)
-    if fn is None:
-        raise NotAvailable(f"{function} is not available yet")
-    return fn
+    return getattr(importlib.import_module(module), function)
 
 
 # ---- dimensions -------------------------------------------------------------------------------

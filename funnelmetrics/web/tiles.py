@@ -6,8 +6,6 @@ status. Figures come from `ws.metric`; the change from `summary.Headline`.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +17,7 @@ from funnelmetrics import catalog
 from funnelmetrics.catalog.model import Metric
 from funnelmetrics.compile.time import floor, parse_grain, shift
 from funnelmetrics.errors import QueryError
+from funnelmetrics.insights import kpis
 from funnelmetrics.serialize import flagged, records
 from funnelmetrics.summary import HEADLINE, Headline, shown_period
 from funnelmetrics.web import service
@@ -75,14 +74,6 @@ def benchmark_status(metric: Metric, value: float | None) -> str | None:
     if metric.higher_is_better:
         return "great" if value >= great else "good" if value >= good else "below"
     return "great" if value <= great else "good" if value <= good else "below"
-
-
-def _kpis() -> Any:
-    """`funnelmetrics.insights.kpis` (KPI targets and their status), when it exists."""
-    if importlib.util.find_spec("funnelmetrics.insights") is None or \
-            importlib.util.find_spec("funnelmetrics.insights.kpis") is None:
-        return None
-    return importlib.import_module("funnelmetrics.insights.kpis")
 
 
 def tiles(session: Session, who: Principal, *, grain: str, start: dt.date, end: dt.date,
@@ -154,9 +145,6 @@ def _fill(tile: Tile, metric: Metric, df: Any, include_partial: bool = False) ->
 def _targets(session: Session, out: list[Tile], grain: str, as_of: Any) -> None:
     """Each tile's KPI target for its period and its status (`insights.kpis`): on track, at
     risk, behind. Targets are company-wide, so only unscoped, unfiltered tiles get one."""
-    kpis = _kpis()
-    if kpis is None:
-        return
     targets = session.cached(("kpi_targets",), kpis.read_targets)
     tz = ZoneInfo(session.source.config().timezone)
     now = dt.datetime.now(dt.UTC).astimezone(tz).replace(tzinfo=None)

@@ -225,8 +225,6 @@ def view_or_note(session: Session, who: Principal, title: str, lang: str, module
     none: not available here, not for the caller's role, the query's error, no data)."""
     try:
         df = service.view(session, who, module, function, **query)
-    except service.NotAvailable:
-        return None, unavailable(title, lang)
     except HTTPException as exc:
         if exc.status_code != 403:
             raise

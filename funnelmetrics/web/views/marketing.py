@@ -33,8 +33,6 @@ def attribution_cards(session: Session, who: Principal, f: Filters) -> list[Card
     try:
         results = service.attribution(session, who, model="all", start=f.start, end=f.end,
                                       as_of=f.as_of)
-    except service.NotAvailable:
-        return [unavailable(title, f.lang)]
     except HTTPException as exc:
         if exc.status_code == 403:
             return [unavailable(title, f.lang, "not_for_role")]

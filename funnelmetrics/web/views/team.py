@@ -49,8 +49,6 @@ def leaderboard(session: Session, who: Principal, f: Filters) -> list[Card]:
         df = service.view(session, who, "funnelmetrics.revenue.leaderboard", "leaderboard",
                           grain="all", start=f.start, end=f.end, as_of=f.as_of,
                           where=dict(f.where))
-    except service.NotAvailable:
-        return [unavailable(title, f.lang)]
     except HTTPException as exc:
         if exc.status_code != 403:
             raise
