@@ -42,10 +42,9 @@ def test_ingest_json_is_the_spec_object_on_one_line(runner, tmp_path):
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1
     obj = json.loads(lines[0])
-    quarantine = tmp_path / "quarantine" / "leads.quarantine.csv"
+    [quarantine] = (tmp_path / "quarantine").glob("leads.*.quarantine.csv")
     assert obj == {"tables": {"leads": {"rows": 3, "accepted": 2, "rejected": 1}},
                    "quarantine": str(quarantine)}
-    assert quarantine.exists()
     assert lead_ids(db) == ["L1", "L2"]
 
 
@@ -71,7 +70,7 @@ def test_table_output_says_how_many_were_rejected_and_where(runner, tmp_path):
                            terminal_width=200)
     assert result.exit_code == 0
     assert "1 row(s) rejected" in result.stdout
-    assert "leads.quarantine.csv" in result.stdout
+    assert ".quarantine.csv" in result.stdout
     assert "created_at is not an ISO 8601" in result.stdout
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -167,7 +168,8 @@ def test_each_bad_row_is_quarantined_with_its_reason(ws, tmp_path, case):
     # every good row is kept
     for t, n in total.items():
         assert len(rows(ws, t)) == n - (1 if t == table else 0)
-    assert report.quarantine == tmp_path / "quarantine" / f"{table}.quarantine.csv"
+    assert report.quarantine.parent == tmp_path / "quarantine"
+    assert re.fullmatch(rf"{table}\.\d{{8}}T\d{{12}}\.quarantine\.csv", report.quarantine.name)
     text = report.quarantine.read_text(encoding="utf-8")
     assert problem.reason in text and f",{row}," in text
 
@@ -236,10 +238,17 @@ def test_references_to_rows_loaded_earlier_are_accepted(ws, tmp_path):
 
 # ---- idempotency, replacement, transactions -----------------------------------------------------
 def snapshot(ws) -> dict[str, list[tuple]]:
+    """The tables, and the quarantine lines of the latest load."""
     return {t: rows(ws, t) for t in ("leads", "stage_events", "opportunities",
                                      "engagement_events")} | {
         "_quarantine": ws.duckdb.execute("SELECT file, row_number, column_name, reason, value, "
-                                         "raw FROM _quarantine ORDER BY ALL").fetchall()}
+                                         "raw FROM _quarantine WHERE loaded_at = (SELECT "
+                                         "max(loaded_at) FROM _quarantine) ORDER BY ALL"
+                                         ).fetchall()}
+
+
+def quarantine_files(directory: Path) -> list[Path]:
+    return sorted((directory / "quarantine").glob("*.quarantine.csv"))
 
 
 def test_loading_twice_is_loading_once(ws, tmp_path):
@@ -250,11 +259,15 @@ def test_loading_twice_is_loading_once(ws, tmp_path):
           "A1,2026-01-01,login,\nA1,2026-01-01,login,\nA1,2026-01-02,login,2\n")
     first = ws.ingest([tmp_path / "d"])
     once = snapshot(ws)
-    quarantine_file = (tmp_path / "quarantine" / "leads.quarantine.csv").read_text()
     second = ws.ingest([tmp_path / "d"])
     assert snapshot(ws) == once
-    assert second.to_json() == first.to_json()
-    assert (tmp_path / "quarantine" / "leads.quarantine.csv").read_text() == quarantine_file
+    assert {k: v for k, v in second.to_json().items() if k != "quarantine"} == \
+        {k: v for k, v in first.to_json().items() if k != "quarantine"}
+    # each load keeps its own quarantine files, with the same lines
+    before = [f.quarantine for f in first.files if f.quarantine]
+    after = [f.quarantine for f in second.files if f.quarantine]
+    assert len(before) == 2 and quarantine_files(tmp_path) == sorted(before + after)
+    assert [q.read_text() for q in before] == [q.read_text() for q in after]
     assert len(once["engagement_events"]) == 2 and len(once["stage_events"]) == 1
 
 
@@ -265,15 +278,33 @@ def test_a_newer_row_replaces_the_stored_one(ws, tmp_path):
         ("L1", dt.datetime(2026, 1, 5), "web"), ("L2", dt.datetime(2026, 2, 1), "event")]
 
 
-def test_reloading_a_fixed_file_clears_its_quarantine(ws, tmp_path):
+def test_reloading_a_fixed_file_keeps_the_earlier_quarantine(ws, tmp_path):
+    """Issue 13 item 6: a later load of a file with the same name never overwrites the
+    quarantine of an earlier one (file or table lines)."""
     path = write(tmp_path, "leads.csv", LEADS + "L3,bad,x\n")
-    ws.ingest([path])
+    first = ws.ingest([path])
     assert len(quarantined(ws)) == 1
     write(tmp_path, "leads.csv", LEADS + "L3,2026-01-09,x\n")
     report = ws.ingest([path])
-    assert report.quarantine is None and quarantined(ws) == []
-    assert not (tmp_path / "quarantine" / "leads.quarantine.csv").exists()
-    assert len(rows(ws, "leads")) == 3
+    assert report.quarantine is None and len(quarantined(ws)) == 1
+    assert quarantine_files(tmp_path) == [first.quarantine]
+    write(tmp_path, "leads.csv", LEADS + "L3,later,x\n")
+    third = ws.ingest([path])
+    assert quarantine_files(tmp_path) == sorted([first.quarantine, third.quarantine])
+    assert "bad" in first.quarantine.read_text() and "later" in third.quarantine.read_text()
+    assert [r[4] for r in quarantined(ws)] == [
+        "created_at is not an ISO 8601 date or date-time (e.g. 2026-01-31 or "
+        "2026-01-31T14:00:00+07:00)"] * 2
+    assert len(rows(ws, "leads")) == 3  # L3 as the second load stored it
+
+
+def test_a_load_records_the_name_it_is_given_not_a_temporary_path(ws, tmp_path):
+    """API uploads are written to a temporary directory; the quarantine names the upload."""
+    path = write(tmp_path, "tmp123/leads.csv", LEADS + "L3,bad,x\n")
+    report = ws.ingest([path], names={path: "leads.csv"})
+    assert [line[0] for line in quarantined(ws)] == ["leads.csv"]
+    assert report.problems[0].file == "leads.csv"
+    assert report.quarantine.name.startswith("leads.")
 
 
 def test_a_load_is_all_or_nothing(ws, tmp_path):
@@ -312,7 +343,8 @@ def test_explicit_table_and_quarantine_dir(ws, tmp_path):
     report = load(ws, [write(tmp_path, "export.csv", LEADS + "L3,bad,x\n")], table="leads",
                   quarantine_dir=tmp_path / "q")
     assert report.tables["leads"].accepted == 2
-    assert report.quarantine == tmp_path / "q" / "export.quarantine.csv"
+    assert report.quarantine.parent == tmp_path / "q"
+    assert report.quarantine.name.startswith("export.")
 
 
 # ---- formats ------------------------------------------------------------------------------------
@@ -478,7 +510,7 @@ def test_counts_add_up_and_loading_twice_is_loading_once(tmp_path_factory, data)
         assert len({p.row for p in first.problems}) == table.rejected
         once = snapshot(w)
         second = w.ingest([path])
-        assert snapshot(w) == once and second.to_json() == first.to_json()
+        assert snapshot(w) == once and second.to_json()["tables"] == first.to_json()["tables"]
 
 
 def test_loaded_tables_keep_the_contract_types(ws, tmp_path):

@@ -10,8 +10,9 @@ rows go to the quarantine, and accepted rows replace any stored row with the sam
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
@@ -46,7 +47,8 @@ FLAGS = "__fm_flags"
 def load(ws: Workspace, paths: list[Path], *, table: str | None = None, dry_run: bool = False,
          strict: bool = False, progress: Progress | None = None,
          quarantine_dir: Path | None = None, date_format: str | None = None,
-         decimal: str | None = None, encoding: str | None = None) -> LoadReport:
+         decimal: str | None = None, encoding: str | None = None,
+         names: Mapping[str | Path, str] | None = None) -> LoadReport:
     """Validate and load files; rejected rows go to the quarantine. See SPEC §2 "Bad input".
 
     `dry_run` validates and reports without writing anything; `strict` writes nothing when any
@@ -56,13 +58,19 @@ def load(ws: Workspace, paths: list[Path], *, table: str | None = None, dry_run:
     per column, refused when the values cannot tell), `decimal` the decimal mark of CSV numbers
     (`,` or `.`, with thousands separators), `encoding` the text files' codec (default: UTF-8,
     else Windows-1252). Years outside `[ingest]` min_year–max_year are rejected.
+    `names` maps a path to the name the quarantine records for it (an upload's own file name
+    rather than its temporary path).
+
+    Each load keeps its own quarantine: its lines are added to `_quarantine` (stamped with the
+    load's `loaded_at`) and its files are `<stem>.<load id>.quarantine.csv`, so a later load of
+    a file with the same name never overwrites them.
     """
     con = ws.duckdb
     settings = ws.config.ingest
     options = read_options(date_format=date_format, decimal=decimal, encoding=encoding,
                            min_year=settings.min_year, max_year=settings.max_year,
                            placeholder_end_dates=settings.placeholder_end_dates)
-    files = sorted(discover([Path(p) for p in paths], table),
+    files = sorted(_labelled(discover([Path(p) for p in paths], table), names),
                    key=lambda f: LOAD_ORDER.index(f.table))
     report = LoadReport(dry_run=dry_run)
     stages = list(ws.config.stages)
@@ -84,6 +92,14 @@ def load(ws: Workspace, paths: list[Path], *, table: str | None = None, dry_run:
         raise RejectedRowsError(f"{report.rejected} row(s) rejected, nothing loaded "
                                 f"(strict mode){where}", report)
     return report
+
+
+def _labelled(files: list[DataFile], names: Mapping[str | Path, str] | None) -> list[DataFile]:
+    """Files with the names the caller gave them (by path as given or absolute)."""
+    if not names:
+        return files
+    given = {Path(p).resolve(): name for p, name in names.items()}
+    return [dataclasses.replace(f, label=given.get(f.path.resolve())) for f in files]
 
 
 def _stage_table(stager: Stager, table: Table, files: list[DataFile],
@@ -116,8 +132,8 @@ class _Run:
                 self.table(table, staged)
             report.problems, report.problems_truncated = quarantine.problems(con, MAX_PROBLEMS)
             if not report.dry_run:
-                quarantine.store(con, [str(f.path.resolve()) for f in files], self.loaded_at)
-                _write_quarantine_files(con, report, qdir)
+                quarantine.store(con, self.loaded_at)
+                _write_quarantine_files(con, report, qdir, files, load_id(self.loaded_at))
             con.execute(f"DROP TABLE IF EXISTS {quarantine.PROBLEMS}")
             con.execute("ROLLBACK" if report.dry_run or (strict and report.rejected)
                         else "COMMIT")
@@ -238,21 +254,28 @@ def _default_memory_limit() -> object:
         return _setting(fresh, "memory_limit")
 
 
+def load_id(loaded_at: datetime) -> str:
+    """The load's id in quarantine file names: its UTC start, `20260105T101500123456`."""
+    return loaded_at.strftime("%Y%m%dT%H%M%S%f")
+
+
 def _write_quarantine_files(con: duckdb.DuckDBPyConnection, report: LoadReport,
-                            qdir: Path | None) -> None:
-    """One `<stem>.quarantine.csv` per file with rejected rows; the report points at them."""
+                            qdir: Path | None, files: list[DataFile], load: str) -> None:
+    """One `<stem>.<load>.quarantine.csv` per file with rejected rows (earlier loads' files
+    are kept); the report points at them."""
     if qdir is None:
         return
+    keys = {f.path: f.key for f in files}
     written = []
     for f in report.files:
-        path = qdir / f"{_stem(f.path)}.quarantine.csv"
-        if quarantine.write_csv(con, str(f.path.resolve()), path):
+        path = qdir / f"{_stem(Path(keys[f.path]).name)}.{load}.quarantine.csv"
+        if quarantine.write_csv(con, keys[f.path], path):
             f.quarantine = path
             written.append(path)
     report.quarantine = written[0] if len(written) == 1 else (qdir if written else None)
 
 
-def _stem(path: Path) -> str:
+def _stem(name: str) -> str:
     """`leads.csv.gz` → `leads`, `leads.2026-01.csv` → `leads.2026-01`."""
-    name = path.name[:-3] if path.name.lower().endswith(".gz") else path.name
+    name = name[:-3] if name.lower().endswith(".gz") else name
     return name.rsplit(".", 1)[0]

@@ -2,7 +2,8 @@
 
 SPEC §2: a rejected row is never dropped silently. Lines carry the file, the row number as the
 user sees it, the column, the reason, the offending value and the row's original text (`raw`).
-Loading a file again replaces its quarantine lines and its quarantine file.
+The quarantine keeps everything: each load adds its lines (stamped with its `loaded_at`) and
+writes its own files, so loading a file again never removes or overwrites an earlier load's.
 """
 
 from __future__ import annotations
@@ -63,10 +64,8 @@ def collect(con: duckdb.DuckDBPyConnection, table: Table, rows: str, checks: Seq
         con.execute(f"INSERT INTO {PROBLEMS} " + " UNION ALL ".join(selects))
 
 
-def store(con: duckdb.DuckDBPyConnection, files: Sequence[str], loaded_at: datetime) -> None:
-    """Replace the quarantine lines of these files with this load's lines."""
-    names = ", ".join(sql_str(f) for f in files)
-    con.execute(f'DELETE FROM "{QUARANTINE_TABLE}" WHERE file IN ({names})')
+def store(con: duckdb.DuckDBPyConnection, loaded_at: datetime) -> None:
+    """Add this load's lines to the quarantine table (earlier loads' lines are kept)."""
     cols = ", ".join(ident(c) for c in QUARANTINE_COLUMNS if c != "loaded_at")
     con.execute(f'INSERT INTO "{QUARANTINE_TABLE}" (loaded_at, {cols}) '
                 f"SELECT TIMESTAMP {sql_str(loaded_at.isoformat(sep=' '))}, {cols} "
@@ -74,11 +73,11 @@ def store(con: duckdb.DuckDBPyConnection, files: Sequence[str], loaded_at: datet
 
 
 def write_csv(con: duckdb.DuckDBPyConnection, file: str, path: Path) -> bool:
-    """Write one input file's problem lines to `path`; remove a stale file when there are none."""
+    """Write one input file's problem lines to `path` (a new file for each load); False when
+    the file had none."""
     # (literals, not parameters: a parameterised statement is slow here the first time)
     count = con.execute(f"SELECT count(*) FROM {PROBLEMS} WHERE file = {sql_str(file)}").fetchone()
     if not count or not count[0]:
-        path.unlink(missing_ok=True)
         return False
     cols = ", ".join(CSV_COLUMNS)
     try:

@@ -50,6 +50,12 @@ class DataFile:
     path: Path
     table: str
     format: str
+    label: str | None = None  # the name the quarantine records (an upload's own file name)
+
+    @property
+    def key(self) -> str:
+        """The file as the quarantine names it: its label, else its absolute path."""
+        return self.label or str(self.path.resolve())
 
 
 def _base_suffix(path: Path) -> str:

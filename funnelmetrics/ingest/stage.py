@@ -69,7 +69,7 @@ class Staged:
     @property
     def key(self) -> str:
         """The file as the quarantine names it."""
-        return str(self.file.path.resolve())
+        return self.file.key
 
 
 def with_flags(rows: str, flags: str) -> str:
