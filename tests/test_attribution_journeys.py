@@ -240,10 +240,10 @@ def test_credited_revenue_for_marketing_roi(ws: Workspace) -> None:
 def test_conversion_instant_equals_reach_times(ws: Workspace, as_of: str | None) -> None:
     """The one-stage conversion query gives `reach_times`' cumulative reach of every stage."""
     from funnelmetrics.attribution.journeys import _converted
-    from funnelmetrics.semantic.model import Scope
-    from funnelmetrics.semantic.reach import reach_column, reach_times
     from funnelmetrics.compile.time import parse_instant
     from funnelmetrics.config import Mode
+    from funnelmetrics.semantic.model import Scope
+    from funnelmetrics.semantic.reach import reach_column, reach_times
 
     fill(ws, {
         "A": {"created": "2026-01-01", "stages": {"mql": "2026-01-05", "won": "2026-01-25"}},
