@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from funnelmetrics.connection import Connection as Workspace
 
 STAGE_PARAMS = ("stage", "from_stage", "to_stage")
+MIN_YEAR, MAX_YEAR = 1900, 2200  # dates a query may name (the backend's calendar arithmetic)
+MAX_WINDOW_DAYS = 3650  # a `*_days` parameter: 0 < days <= ten years
 
 
 @dataclass
@@ -73,7 +76,12 @@ def parse_query(ws: Workspace, metric_id: str, *, grain: str | Grain = "month",
     metric = catalog.get(metric_id)
     dims = [by] if isinstance(by, str) else list(by or [])
     dims = [part.strip() for d in dims for part in d.split(",") if part.strip()]
+    dims = list(dict.fromkeys(dims))  # a repeated dimension is the same split
     start_d, end_d = parse_date(start, "start"), parse_date(end, "end")
+    grain_ = parse_grain(grain)
+    _check_year("start", start_d)
+    if grain_ is not Grain.ALL or (end_d is not None and end_d >= dt.date.max):
+        _check_year("end", end_d)  # one period (grain all) may run to "every day" (9999-12-30)
     if start_d and end_d and end_d < start_d:
         raise QueryError(f"end {end_d} is before start {start_d}")
     if isinstance(where, str | list | tuple):  # "segment=SMB" text, as on the command line
@@ -81,10 +89,26 @@ def parse_query(ws: Workspace, metric_id: str, *, grain: str | Grain = "month",
     elif where is not None and not isinstance(where, Mapping):
         raise QueryError(f"where takes a mapping or KEY=VALUE text, not {where!r}")
     given = {**(params or {}), **more_params}
-    return MetricQuery(metric=metric, grain=parse_grain(grain), by=dims, start=start_d,
+    moment = parse_instant(as_of, ws.config.timezone)
+    _check_year("as_of", moment)
+    return MetricQuery(metric=metric, grain=grain_, by=dims, start=start_d,
                        end=end_d, where=dict(where or {}),
-                       params=resolve_params(ws, metric, given),
-                       as_of=parse_instant(as_of, ws.config.timezone))
+                       params=resolve_params(ws, metric, given), as_of=moment)
+
+
+def _check_year(what: str, day: dt.date | None) -> None:
+    """A date the backend can compute with (9999-12-31 overflows a period's end)."""
+    if day is not None and not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise QueryError(f"{what}: {day.isoformat()} is out of range ({MIN_YEAR}-{MAX_YEAR})")
+
+
+def _check_number(metric: Metric, name: str, value: Any) -> None:
+    """A number parameter is finite; a `*_days` one lies in (0, MAX_WINDOW_DAYS]."""
+    if not math.isfinite(value):
+        raise QueryError(f"{metric.id}: {name} must be a finite number, not {value!r}")
+    if name.endswith("_days") and not 0 < value <= MAX_WINDOW_DAYS:
+        raise QueryError(f"{metric.id}: {name} must be more than 0 and at most "
+                         f"{MAX_WINDOW_DAYS} days, not {value:g}")
 
 
 def _stage_keyword(ws: Workspace, value: Any) -> Any:
@@ -106,6 +130,8 @@ def resolve_params(ws: Workspace, metric: Metric, given: Mapping[str, Any]) -> d
     for name, param in known.items():
         if name in given and given[name] is not None:
             value = param.parse(given[name])
+            if param.kind == "number":
+                _check_number(metric, name, value)
             if param.choices and value not in param.choices:
                 raise QueryError(f"{metric.id}: {name} must be one of "
                                  f"{', '.join(param.choices)}, not {value!r}")

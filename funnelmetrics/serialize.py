@@ -18,6 +18,7 @@ import datetime as dt
 import io
 import json
 import math
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -53,13 +54,46 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+# OWASP "CSV injection": a spreadsheet runs a cell starting with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Control characters a spreadsheet (XLSX is XML 1.0) cannot hold; tab, LF and CR are kept.
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def spreadsheet_text(value: Any) -> Any:
+    r"""A cell or header that is safe to open in a spreadsheet: control characters removed and
+    text that would start a formula prefixed with a single quote (OWASP's rule). Numbers, and
+    text that is a plain number such as "-5", are left as they are.
+
+    >>> [spreadsheet_text(v) for v in ("=HYPERLINK(1)", "-2+3", "-5", -5, "a\x00b")]
+    ["'=HYPERLINK(1)", "'-2+3", '-5', -5, 'ab']
+    """
+    if not isinstance(value, str):
+        return value
+    text = CONTROL_CHARS.sub("", value)
+    if text.startswith(FORMULA_STARTS) and not _is_number(text):
+        return "'" + text
+    return text
+
+
 def csv_cell(value: Any) -> Any:
-    """A JSON-able cell as CSV text: null as empty, booleans as JSON writes them."""
+    """A JSON-able cell as CSV text: null as empty, booleans as JSON writes them, text safe for
+    a spreadsheet (`spreadsheet_text`), line breaks as LF (the csv module leaves a lone CR
+    unquoted when lines end in LF, which splits the row)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return value
+    text = spreadsheet_text(value)
+    return text.replace("\r\n", "\n").replace("\r", "\n") if isinstance(text, str) else text
 
 
 # ---- rows -------------------------------------------------------------------------------------
@@ -107,13 +141,12 @@ def csv_text(df: pd.DataFrame, *, extra: Mapping[str, Any] | None = None,
              header: bool = True) -> str:
     """A result as CSV: `extra` columns first (e.g. metric, unit), nulls empty, flags last."""
     buf = io.StringIO()
-    rows = records(df)
-    columns = [*(extra or {}), *map(str, ordered(df.columns))]
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer = csv.writer(buf, lineterminator="\n")
     if header:
-        writer.writeheader()
-    for row in rows:
-        writer.writerow({**(extra or {}), **{k: csv_cell(v) for k, v in row.items()}})
+        writer.writerow(csv_cell(c) for c in [*(extra or {}), *map(str, ordered(df.columns))])
+    fixed = [csv_cell(v) for v in (extra or {}).values()]
+    for row in records(df):
+        writer.writerow([*fixed, *(csv_cell(v) for v in row.values())])
     return buf.getvalue()
 
 

@@ -35,6 +35,12 @@ def serve_cmd(
     warm: Annotated[bool, typer.Option(
         "--warm/--no-warm", help="Precompute the overview at startup and after every data "
                                  "change, so first visits are fast.")] = True,
+    allowed_host: Annotated[list[str] | None, typer.Option(
+        "--allowed-host", help="A host name browsers may use to reach the server besides "
+                               "localhost and --host (repeatable; '*' allows any, which lets "
+                               "DNS rebinding through).")] = None,
+    max_rows: Annotated[int, typer.Option(
+        "--max-rows", min=1, help="The most rows one metric answer may have.")] = 100_000,
 ) -> None:
     """The web dashboard and the REST API (/api/v1, docs at /api/docs)."""
     if no_auth and host not in LOCAL_HOSTS:
@@ -51,7 +57,8 @@ def serve_cmd(
         err_console.print("[yellow]No users yet:[/] add one with "
                           f"[bold]funnelmetrics user add NAME --role admin --db {db}[/] "
                           "(or use --no-auth on localhost).")
-    application = create_app(db, auth=not no_auth, warm=warm)
+    application = create_app(db, auth=not no_auth, warm=warm,
+                             hosts=[host, *(allowed_host or [])], max_rows=max_rows)
     shown = f"[{host}]" if ":" in host else host
     console.print(f"funnelmetrics dashboard on [bold]http://{shown}:{port}[/] "
                   f"({'no auth' if no_auth else 'token auth'}); API docs at /api/docs")

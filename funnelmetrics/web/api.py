@@ -87,6 +87,7 @@ ParamQ = Annotated[list[str], Query(description="Metric parameter KEY=VALUE (rep
 DateQ = Annotated[str | None, Query(description="YYYY-MM-DD (end inclusive).")]
 AsOfQ = Annotated[str | None, Query(description="See the workspace as it stood at this "
                                                 "date/instant.")]
+MAX_FILE_NAME = 255  # bytes: the longest name most file systems take
 ROW_PARAMS = {"limit", "offset", "start", "end", "where", "date_column", "lang"}
 
 
@@ -185,6 +186,7 @@ def get_overview(request: Request, session: SessionDep, who: Who, grain: Grain =
     service.check_dates(start, end, as_of, None, "UTC")
     lo, hi = tiles.default_range(grain, as_of, start, end, include_partial)
     filters = service.pairs(where, "where")
+    service.check_aggregate_only(who, list(filters), "the overview")
     found = tiles.tiles(session, who, grain=grain, start=lo, end=hi, where=filters, lang=lang,
                         as_of=as_of, include_partial=include_partial)
     return _json(request, session, ("overview", grain, lo, hi, include_partial), found, lambda: {
@@ -301,10 +303,15 @@ def post_ingest(request: Request, session: SessionDep,
             name = Path(upload.filename or "").name
             if not name or name.startswith("."):
                 raise HTTPException(400, "every file needs its table's name, e.g. leads.csv")
+            if len(name.encode("utf-8")) > MAX_FILE_NAME or not name.isprintable():
+                raise HTTPException(400, f"a file name must be printable and at most "
+                                         f"{MAX_FILE_NAME} bytes, e.g. leads.csv")
             path = Path(tmp) / name
             with path.open("wb") as out:
                 shutil.copyfileobj(upload.file, out)
             paths.append(path)
         with request.app.state.source.writing() as ws:
-            report = ws.ingest(paths, table=table, strict=strict)
+            # the quarantine records the uploaded file's name, not the temporary path
+            report = ws.ingest(paths, table=table, strict=strict,
+                               names={p: p.name for p in paths})
     return report.to_json()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import gzip
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from functools import cache
 from importlib.resources import files
@@ -26,6 +26,8 @@ from starlette.middleware.gzip import GZipMiddleware
 import funnelmetrics
 from funnelmetrics.errors import FunnelmetricsError, QueryError
 from funnelmetrics.web import api, pages
+from funnelmetrics.web.guard import RequestGuard, allowed_hosts
+from funnelmetrics.web.service import MAX_ROWS
 from funnelmetrics.web.source import Source
 from funnelmetrics.web.warm import Warmer
 
@@ -34,14 +36,18 @@ ONE_WEEK = "public, max-age=604800"
 
 
 def create_app(db_path: str | Path, *, auth: bool = True, secret: bytes | None = None,
-               warm: bool = False) -> FastAPI:
+               warm: bool = False, hosts: Iterable[str] = (),
+               max_rows: int = MAX_ROWS) -> FastAPI:
     """The dashboard and REST API over the workspace at `db_path`.
 
     `auth=False` lets everyone in as admin (the CLI allows it on localhost only). `secret` signs
     session cookies (default: $FUNNELMETRICS_SECRET, else random per process). `warm` computes
     the overview in the background at startup and after every change of the workspace file.
+    `hosts` are the Host names allowed besides loopback ones ("*": any); a state-changing
+    request must come from the server's own origin (`guard`). `max_rows` caps an answer.
     """
     source = Source(db_path)
+    source.max_rows = max_rows
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -62,6 +68,7 @@ def create_app(db_path: str | Path, *, auth: bool = True, secret: bytes | None =
     env = os.environ.get("FUNNELMETRICS_SECRET")
     app.state.secret = secret or (env.encode() if env else secrets.token_bytes(32))
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(RequestGuard, hosts=allowed_hosts(hosts))
     _handlers(app)
     app.include_router(api.router)
     app.add_api_route("/static/vendor/plotly.min.js", plotly_js, methods=["GET"],

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 from fastapi.responses import Response
 
-from funnelmetrics.serialize import csv_text, ordered, records
+from funnelmetrics.serialize import csv_text, ordered, records, spreadsheet_text
 
 MEDIA = {"csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -27,18 +27,14 @@ def xlsx_bytes(df: pd.DataFrame, sheet: str, extra: Mapping[str, Any] | None = N
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=_sheet_name(sheet))
-    ws.append([*(extra or {}), *map(str, ordered(df.columns))])
+    # headers and text cells as plain strings, never formulas (`serialize.spreadsheet_text`)
+    ws.append([spreadsheet_text(c) for c in [*(extra or {}), *map(str, ordered(df.columns))]])
+    fixed = [spreadsheet_text(v) for v in (extra or {}).values()]
     for row in records(df.head(XLSX_MAX_ROWS)):
-        ws.append([*(extra or {}).values(), *(_cell(v) for v in row.values())])
+        ws.append([*fixed, *(spreadsheet_text(v) for v in row.values())])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value  # never a formula in someone's spreadsheet
-    return value
 
 
 def _sheet_name(name: str) -> str:

@@ -21,13 +21,21 @@ from funnelmetrics import catalog
 from funnelmetrics.catalog.model import Metric
 from funnelmetrics.compile.time import parse_date, parse_instant
 from funnelmetrics.errors import QueryError
+from funnelmetrics.query import metric_expr
 from funnelmetrics.semantic import registry
 from funnelmetrics.semantic.model import Scope
 from funnelmetrics.serialize import metric_frame
 from funnelmetrics.web.auth import Principal
 from funnelmetrics.web.source import Session
+from funnelmetrics.web.users import Role
 
 MIN_YEAR, MAX_YEAR = 1900, 2200
+MAX_ROWS = 100_000  # the most rows of one metric answer (`create_app(max_rows=)`)
+# Entity keys a viewer may still split by: reps (a leaderboard) and campaigns name no customer.
+SHOWN_KEYS = frozenset({"rep_id", "campaign_id"})
+# Columns that name a person or a company, whatever entity they belong to.
+PERSONAL = frozenset({"name", "first_name", "last_name", "full_name", "contact_name",
+                      "account_name", "company_name", "email", "phone"})
 MAX_PERIODS = 5000
 GRAIN_DAYS = {"day": 1, "week": 7, "month": 28, "quarter": 90, "year": 365, "all": 10**9}
 
@@ -121,6 +129,29 @@ def check_params(metric: Metric, params: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def identifying_columns() -> frozenset[str]:
+    """Columns that single out one record: every entity's `*_id` key as the semantic model
+    declares it (lead_id, opportunity_id, account_id, respondent_id, …), bar `SHOWN_KEYS`,
+    and names and contact details (`PERSONAL`)."""
+    catalog.load()  # every entity is declared
+    keys = {c for e in registry.ENTITIES.values() for c in e.key if c.endswith("_id")}
+    return frozenset(keys - SHOWN_KEYS) | PERSONAL
+
+
+def check_aggregate_only(who: Principal, dims: Sequence[str], what: str) -> None:
+    """A viewer sees aggregates only: no split, filter or value list by a column that
+    identifies one lead, deal, account or respondent (a group of one is a row)."""
+    if who.role is not Role.VIEWER:
+        return
+    identifying = identifying_columns()
+    for dim in dims:
+        for part in str(dim).split(","):
+            column = part.strip().rsplit(".", 1)[-1]
+            if column in identifying or "email" in column:
+                raise HTTPException(403, f"viewers see aggregates only: {what} by "
+                                         f"{part.strip()!r} would show single records")
+
+
 def scoped_where(who: Principal, where: Mapping[str, Any] | None) -> dict[str, Any]:
     """The caller's filters plus their scope: a rep or manager only ever sees their reps."""
     out = dict(where or {})
@@ -155,12 +186,22 @@ def metric(session: Session, who: Principal, metric_id: str, *, grain: str = "mo
     entry = known_metric(metric_id)
     params = check_params(entry, params or {})
     check_dates(start, end, as_of, str(grain).lower(), "UTC")
+    check_aggregate_only(who, [*by, *(where or {})], f"metric {metric_id}")
     where = scoped_where(who, where)
     query = {"grain": grain, "by": list(by), "start": start, "end": end, "where": where,
              "params": params, "as_of": as_of}
+    cap = session.source.max_rows
 
     def compute(ws: Any) -> pd.DataFrame:
-        return metric_frame(ws.metric(metric_id, **query))
+        # one row past the cap tells an answer too large without fetching all of it; the
+        # error is raised inside, so nothing is cached
+        expr = metric_expr(ws, metric_id, **query).limit(cap + 1)
+        df = expr.to_pyarrow().to_pandas(date_as_object=True)
+        if len(df) > cap:
+            raise QueryError(f"metric {metric_id}: the answer has more than {cap:,} rows; "
+                             "narrow it: fewer `by` dimensions, a coarser grain, a shorter "
+                             "start/end range or a `where` filter")
+        return metric_frame(df)
 
     try:
         return session.cached(("metric", metric_id, frozen(query)), compute)
@@ -177,6 +218,7 @@ def funnel(session: Session, who: Principal, *, start: Any = None, end: Any = No
     from funnelmetrics.funnel import funnel_table
 
     check_dates(start, end, as_of, None, "UTC")
+    check_aggregate_only(who, [*([by] if by else []), *(where or {})], "the funnel")
     where = scoped_where(who, where)
     query = {"start": start, "end": end, "funnel": funnel_name, "by": by, "where": where,
              "mode": mode, "as_of": as_of}
@@ -219,6 +261,9 @@ def view(session: Session, who: Principal, module: str, function: str,
     fn = _library_function(module, function)
     check_dates(query.get("start"), query.get("end"), query.get("as_of"), query.get("grain"),
                 "UTC")
+    by = query.get("by")
+    check_aggregate_only(who, [*([by] if isinstance(by, str) else by or []),
+                               *(query.get("where") or {})], function)
     if who.rep_ids is not None:
         if "where" not in inspect.signature(fn).parameters:
             raise HTTPException(403, f"{function} cannot be limited to your reps' rows, so your "
@@ -255,6 +300,7 @@ def dimensions(session: Session, entity: str = "leads") -> list[str]:
 def dimension_values(session: Session, who: Principal, name: str, *, entity: str = "leads",
                      limit: int = 200) -> list[str | None]:
     """The distinct values of a dimension in the caller's rows (most frequent first)."""
+    check_aggregate_only(who, [name], "listing values")
     where = scoped_where(who, None)
 
     def compute(ws: Any) -> list[str | None]:

@@ -121,6 +121,7 @@ class Source:
         self.bodies = ResultCache(cache_size)
         self._directory = self.path.resolve().parent
         self._config: tuple[tuple[int, ...], Config] | None = None
+        self.max_rows = 100_000  # the most rows one answer may have (`create_app(max_rows=)`)
 
     def version(self) -> tuple[int, ...]:
         """Modification time and size of the database and its write-ahead log."""

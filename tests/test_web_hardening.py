@@ -1,0 +1,225 @@
+"""Issue 19, "safe by default, no 500s": the probe's reproductions, each one refused cleanly.
+
+Cross-site writes and foreign Host names, formulas in CSV/XLSX exports, a viewer rebuilding
+rows from aggregates, unbounded answers, and inputs that used to answer 500 or a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+from test_web_data import Client, build_workspace
+from typer.testing import CliRunner
+
+from funnelmetrics.cli import app as cli_app
+from funnelmetrics.serialize import csv_text
+from funnelmetrics.web.app import create_app
+from funnelmetrics.web.exports import xlsx_bytes
+
+EVIL = ("=HYPERLINK(\"http://evil.example\",\"x\")", "+cmd|' /C calc'!A0", "@SUM(1+1)",
+        "-2+3+cmd|' /C calc'!A0", "\tTAB", "\rCR")
+NUL = "nul\x00byte"
+
+
+class World:
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self.tokens = build_workspace(db, leads=300)
+        con = duckdb.connect(str(db))
+        for k, source in enumerate((*EVIL, NUL)):
+            con.execute("INSERT INTO leads SELECT * REPLACE (? AS lead_id, ? AS source) "
+                        "FROM leads ORDER BY lead_id LIMIT 1", [f"EVIL{k}", source])
+        con.close()
+        self.client = Client(create_app(db))
+
+    def get(self, url: str, who: str = "root", **kw: object) -> object:
+        return self.client.get(url, token=self.tokens[who], **kw)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    w = World(tmp_path_factory.mktemp("hardening") / "funnel.duckdb")
+    yield w
+    w.client.close()
+
+
+def _leads(db: Path) -> int:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT count(*) FROM leads").fetchone()[0]
+    finally:
+        con.close()
+
+
+# ---- 1. cross-site writes and DNS rebinding ---------------------------------------------------
+UPLOAD = {"files": ("leads.csv", b"lead_id,created_at,source,rep_id\nXS1,2026-06-01,web,r1\n")}
+
+
+@pytest.mark.parametrize("headers", [{"Origin": "http://evil.example"},
+                                     {"Origin": "null"},
+                                     {"Origin": "http://testserver:3000"},
+                                     {"Referer": "http://evil.example/page.html"}])
+def test_no_auth_refuses_a_cross_site_upload(world: World, headers: dict[str, str]) -> None:
+    client = Client(create_app(world.db, auth=False))
+    try:
+        before = _leads(world.db)
+        r = client.post("/api/v1/ingest", files=UPLOAD, headers=headers)
+        assert r.status_code == 403, r.text
+        assert "cross-site" in r.json()["detail"]
+        assert _leads(world.db) == before
+    finally:
+        client.close()
+
+
+def test_cross_site_write_refused_with_a_token_too(world: World) -> None:
+    r = world.client.post("/api/v1/ingest", token=world.tokens["root"], files=UPLOAD,
+                          headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403
+    assert world.client.post("/logout", headers={"Origin": "http://evil.example"},
+                             data={}).status_code == 403
+    # the server's own pages, and clients that are no browser (no Origin, no Referer), pass
+    bad = {"files": ("leads.csv", b"nothing,useful\n1,2\n")}  # refused by ingest, not the guard
+    for headers in ({"Origin": "http://testserver"}, {"Referer": "http://testserver/upload"},
+                    {}):
+        r = world.client.post("/api/v1/ingest", token=world.tokens["root"], files=bad,
+                              headers=headers)
+        assert r.status_code == 400, r.text
+        assert "cross-site" not in r.json()["detail"]
+
+
+def test_a_foreign_host_is_refused_dns_rebinding(world: World) -> None:
+    for who in ("root",):
+        r = world.get("/api/v1/me", who, headers={"Host": "rebind.evil.example"})
+        assert r.status_code == 400
+        assert "not allowed" in r.json()["detail"]
+    client = Client(create_app(world.db, auth=False))
+    try:
+        assert client.get("/api/v1/me", headers={"Host": "evil.example:8000"}).status_code \
+            == 400
+        for host in ("localhost:8000", "127.0.0.1:8000", "[::1]:8000"):
+            assert client.get("/api/v1/me", headers={"Host": host}).status_code == 200, host
+    finally:
+        client.close()
+    allowed = Client(create_app(world.db, auth=False, hosts=["dash.example.com"]))
+    try:
+        assert allowed.get("/api/v1/me",
+                           headers={"Host": "dash.example.com"}).status_code == 200
+    finally:
+        allowed.close()
+
+
+# ---- 2. exports never carry a formula ---------------------------------------------------------
+def test_csv_export_neutralises_formulas_but_keeps_numbers(world: World) -> None:
+    r = world.get("/api/v1/export/metric/leads_created.csv?grain=all&by=source")
+    assert r.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    sources = {row["source"] for row in rows}
+    for text in EVIL:
+        assert "'" + text.replace("\r", "\n") in sources, text
+    assert "nulbyte" in sources
+    assert not any(s.startswith(("=", "+", "-", "@", "\t", "\r")) for s in sources)
+    df = pd.DataFrame({"label": ["=1+1"], "value": [-5.0], "text_number": ["-7"]})
+    assert csv_text(df).splitlines()[1] == "'=1+1,-5.0,-7"
+
+
+def test_xlsx_export_protects_headers_and_strips_nul(world: World) -> None:
+    r = world.get("/api/v1/export/metric/leads_created.xlsx?grain=all&by=source")
+    assert r.status_code == 200, r.text  # a NUL byte in a value was a 500
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    values = [c for row in sheet.iter_rows(values_only=True) for c in row]
+    assert "nulbyte" in values
+    assert not any(isinstance(v, str) and v.startswith("=") for v in values)
+    df = pd.DataFrame({'=HYPERLINK("http://evil.example")': ["a"], "value": [-2.5]})
+    book = load_workbook(io.BytesIO(xlsx_bytes(df, "x")))
+    head, row = list(book.active.iter_rows(values_only=True))
+    assert head[0] == "'=HYPERLINK(\"http://evil.example\")"
+    assert book.active.cell(1, 1).data_type == "s"
+    assert row == ("a", -2.5)
+
+
+# ---- 3. a viewer sees aggregates, never rows --------------------------------------------------
+REBUILDS = ["/api/v1/metric/leads_created?by=lead_id&by=source&grain=day",
+            "/api/v1/metric/leads_created?by=source&where=lead_id=L1",
+            "/api/v1/metric/leads_created?by=lead.account_id",
+            "/api/v1/export/metric/won_revenue.csv?by=opportunity_id",
+            "/api/v1/dimensions/lead_id/values",
+            "/api/v1/dimensions/account_id/values",
+            "/api/v1/metric/enps?by=respondent_id",
+            "/api/v1/funnel?by=account_id"]
+
+
+@pytest.mark.parametrize("url", REBUILDS)
+def test_a_viewer_cannot_split_by_an_identifying_key(world: World, url: str) -> None:
+    r = world.get(url, "board")
+    assert r.status_code == 403, r.text
+    assert "aggregates only" in r.json()["detail"]
+    # others keep their splits (their own rows), and a viewer the non-identifying ones
+    assert world.get("/api/v1/metric/leads_created?grain=all&by=lead_id").status_code == 200
+    assert world.get("/api/v1/metric/leads_created?grain=all&by=lead_id", "ana") \
+        .status_code == 200
+    for url in ("/api/v1/metric/leads_created?grain=all&by=source",
+                "/api/v1/metric/leads_created?grain=all&by=rep_id",
+                "/api/v1/dimensions/source/values"):
+        assert world.get(url, "board").status_code == 200, url
+
+
+# ---- 4. answers are bounded -------------------------------------------------------------------
+def test_an_answer_over_the_cap_is_refused_and_not_cached(world: World) -> None:
+    app = create_app(world.db, max_rows=50)
+    client = Client(app)
+    try:
+        url = "/api/v1/metric/leads_created?by=lead_id&by=source&grain=day"
+        r = client.get(url, token=world.tokens["root"])
+        assert r.status_code == 400
+        assert "more than 50 rows" in r.json()["detail"]
+        assert "narrow" in r.json()["detail"]
+        assert not any("metric" in str(k) for k in app.state.source.cache._data)
+        small = "/api/v1/metric/leads_created?by=source&grain=all"
+        assert client.get(small, token=world.tokens["root"]).status_code == 200
+    finally:
+        client.close()
+    assert create_app(world.db).state.source.max_rows == 100_000
+
+
+# ---- 5. no 500 and no traceback for a user's input --------------------------------------------
+@pytest.mark.parametrize("days", ["1e308", "1e18", "3651"])
+def test_window_days_out_of_range_is_a_400(world: World, days: str) -> None:
+    r = world.get(f"/api/v1/metric/lead_conversion_rate?param=window_days={days}")
+    assert r.status_code == 400, r.text
+    assert "window_days" in r.json()["detail"]
+
+
+def test_a_repeated_dimension_is_one_split(world: World) -> None:
+    r = world.get("/api/v1/metric/leads_created?grain=all&by=source&by=source")
+    assert r.status_code == 200, r.text
+    once = world.get("/api/v1/metric/leads_created?grain=all&by=source")
+    assert r.json() == once.json()
+
+
+def test_a_long_upload_name_is_a_400(world: World) -> None:
+    r = world.client.post("/api/v1/ingest", token=world.tokens["root"],
+                          files={"files": ("l" * 300 + ".csv", b"lead_id\n")})
+    assert r.status_code == 400
+    assert "255 bytes" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("args", [
+    ["--start", "9999-12-31"],
+    ["--end", "9999-12-31"],
+    ["--start", "0001-01-01"],
+    *(["--param", f"window_days={v}"] for v in ("nan", "inf", "1e308", "0", "-1")),
+])
+def test_cli_refuses_bad_input_in_one_line(world: World, args: list[str]) -> None:
+    r = CliRunner().invoke(cli_app, ["metric", "lead_conversion_rate", *args,
+                                     "--db", str(world.db)])
+    assert r.exit_code == 1, r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    assert "Traceback" not in r.output
+    assert len(r.output.strip().splitlines()) == 1, r.output
