@@ -7,8 +7,6 @@ customer's is its lead's. Instants are UTC; "Jan 5" is 2026-01-05T00:00Z.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from journeys import by, values
 
@@ -50,13 +48,9 @@ SQL = [
 
 
 @pytest.fixture
-def ws(tmp_path: Path):
-    workspace = funnelmetrics.open(tmp_path / "w.duckdb")
-    for sql in SQL:
-        workspace.duckdb.execute(sql)
-    yield workspace
-    workspace.close()
-
+def ws(make_sql_ws):
+    """The rows above, on each backend."""
+    return make_sql_ws(*SQL)
 
 
 # ---- cost per lead / opportunity --------------------------------------------------------------

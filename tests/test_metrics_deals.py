@@ -145,6 +145,78 @@ def test_win_rate_in_jakarta_time(make_ws):
     assert ratio(df, "2026-02-01") == (None, 0, 0)  # the win (20:00Z) has not happened yet
 
 
+# ---- daylight saving time: America/New_York ---------------------------------------------------
+# 2026: clocks go from 02:00 EST (UTC−5) to 03:00 EDT (UTC−4) on Sun Mar 8 (07:00Z), and back
+# from 02:00 EDT to 01:00 EST on Sun Nov 1 (06:00Z). Local midnight is 05:00Z before the spring
+# change and 04:00Z after it, until November. An engine that used one offset all year would put the
+# deals below in the wrong day, week or month.
+# On Spark the local wall time of an instant fails in a zone with daylight saving: to_local
+# (compile/time.py) calls DuckDB's timezone(), which Spark SQL lacks (its from_utc_timestamp is
+# the same thing); fixed-offset zones such as Jakarta add an interval and work (reported).
+LOCAL_TIME_ON_SPARK = pytest.mark.spark_differs(
+    "compile/time.py to_local calls DuckDB's timezone(); Spark SQL has no TIMEZONE routine")
+SPRING = [
+    dict(created_at="2026-03-01", status="won", closed_at="2026-03-08T04:59", amount=1),
+    # Sat Mar 7 23:59 EST
+    dict(created_at="2026-03-01", status="lost", closed_at="2026-03-08T05:00", amount=1),
+    # Sun Mar 8 00:00 EST
+    dict(created_at="2026-03-01", status="lost", closed_at="2026-03-09T03:30", amount=1),
+    # Sun Mar 8 23:30 EDT (a fixed −5 h would say 22:30, the same day)
+    dict(created_at="2026-03-01", status="won", closed_at="2026-03-09T04:30", amount=1),
+    # Mon Mar 9 00:30 EDT (a fixed −5 h would say Sun 23:30: the day and the week before)
+]
+
+
+@LOCAL_TIME_ON_SPARK
+def test_win_rate_days_and_weeks_across_the_spring_change(make_ws):
+    ws = make_ws(timezone="America/New_York", opportunities=SPRING)
+    df = ws.metric("win_rate", grain="day", start="2026-03-07", end="2026-03-09")
+    assert ratio(df, "2026-03-07") == (1.0, 1, 1)  # the 04:59Z win
+    assert ratio(df, "2026-03-08") == (0.0, 0, 2)  # the 05:00Z and 03:30Z (Mar 9) losses
+    assert ratio(df, "2026-03-09") == (1.0, 1, 1)  # the 04:30Z win
+    df = ws.metric("win_rate", grain="week", start="2026-03-02", end="2026-03-15")
+    # ISO weeks from Monday 00:00 local: Mar 2 (EST) to Mar 9 00:00 EDT = 04:00Z
+    assert ratio(df, "2026-03-02") == (pytest.approx(1 / 3), 1, 3)
+    assert ratio(df, "2026-03-09") == (1.0, 1, 1)
+
+
+@LOCAL_TIME_ON_SPARK
+def test_as_of_a_date_is_local_midnight_after_the_spring_change(make_ws):
+    ws = make_ws(timezone="America/New_York", opportunities=SPRING)
+    # as of Mar 9 = Mon 00:00 EDT = 04:00Z: the 03:30Z loss has happened, the 04:30Z win not.
+    df = ws.metric("win_rate", grain="day", start="2026-03-07", end="2026-03-09",
+                   as_of="2026-03-09")
+    assert ratio(df, "2026-03-08") == (0.0, 0, 2)
+    assert ratio(df, "2026-03-09") == (None, 0, 0)
+
+
+def test_pipeline_value_at_month_ends_either_side_of_the_autumn_change(make_ws):
+    ws = make_ws(timezone="America/New_York", opportunities=[
+        dict(created_at="2026-11-01T03:30", amount=100),  # Sat Oct 31 23:30 EDT
+        dict(created_at="2026-11-01T04:30", amount=10),  # Sun Nov 1 00:30 EDT
+        dict(created_at="2026-12-01T04:30", amount=1),  # Mon Nov 30 23:30 EST
+        dict(created_at="2026-12-01T05:30", amount=1000),  # Tue Dec 1 00:30 EST
+    ])
+    df = ws.metric("pipeline_value", start="2026-10-01", end="2026-11-30")
+    # open just before Nov 1 00:00 EDT (04:00Z): 100; before Dec 1 00:00 EST (05:00Z): 100 + 10
+    # + 1 (an engine still on EDT would end November at 04:00Z and miss the 1)
+    assert values(df) == [100.0, 111.0]
+
+
+@LOCAL_TIME_ON_SPARK
+def test_sales_cycle_days_are_elapsed_time_across_both_changes(make_ws):
+    ws = make_ws(timezone="America/New_York", opportunities=[
+        dict(created_at="2026-03-07T17:00", status="won", closed_at="2026-03-09T16:00",
+             amount=1),  # Sat 12:00 EST → Mon 12:00 EDT: 47 h, two calendar days
+        dict(created_at="2026-10-31T16:00", status="won", closed_at="2026-11-02T17:00",
+             amount=1),  # Sat 12:00 EDT → Mon 12:00 EST: 49 h
+    ])
+    march = ws.metric("sales_cycle_days", start="2026-03-01", end="2026-03-31")
+    assert values(march) == [pytest.approx(47 / 24)]
+    november = ws.metric("sales_cycle_days", start="2026-11-01", end="2026-11-30")
+    assert values(november) == [pytest.approx(49 / 24)]
+
+
 # ---- average_deal_size, acv, tcv --------------------------------------------------------------
 def test_average_deal_size(deals):
     df = deals.metric("average_deal_size", **RANGE)

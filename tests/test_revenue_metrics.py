@@ -9,7 +9,6 @@ instant — so one that ends at Feb 1 00:00 is still active at the end of Januar
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -42,20 +41,17 @@ SUBSCRIPTIONS = [
 ACCOUNTS = [("A", "saas"), ("B", "fintech"), ("C", "saas")]  # D is not in accounts
 
 
-def make_workspace(path: Path, config: funnelmetrics.Config | None = None):
-    ws = funnelmetrics.open(path / "w.duckdb", config=config)
+def fill(ws) -> None:
     ws.duckdb.executemany(
         "INSERT INTO subscriptions (subscription_id, account_id, mrr, started_at, ended_at, plan) "
         "VALUES (?, ?, ?, CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP), 'basic')", SUBSCRIPTIONS)
     ws.duckdb.executemany("INSERT INTO accounts (account_id, industry) VALUES (?, ?)", ACCOUNTS)
-    return ws
 
 
 @pytest.fixture
-def ws(tmp_path: Path):
-    workspace = make_workspace(tmp_path)
-    yield workspace
-    workspace.close()
+def ws(make_sql_ws):
+    """The accounts above, on each backend."""
+    return make_sql_ws(fill)
 
 
 def values(df) -> list:
@@ -77,7 +73,7 @@ def test_arr_is_twelve_times_mrr(ws):
     assert values(ws.metric("arr", **Q)) == [3600, 2880, 3240, 6840]  # 12 × 300, 240, 270, 570
 
 
-def test_mrr_by_plan_and_by_account_industry(ws):
+def test_mrr_by_account_industry_unknown_without_an_account_row(ws):
     df = ws.metric("mrr", by="industry", **Q)
     apr = df[df.period_start.astype(str) == "2026-04-01"].set_index("industry")["value"]
     assert apr["saas"] == 230  # A 150 + C 80
@@ -198,19 +194,25 @@ def test_totals_by_account_attribute_from_a_later_start(ws):
                    ("2026-03-01", None): 40, ("2026-04-01", None): 40}
 
 
+SHAPES = [{**Q}, {"start": "2026-03-01", "end": "2026-04-30"}, {**Q, "as_of": "2026-02-15"},
+          {**Q, "grain": "quarter"}, {**Q, "by": "industry"}, {**Q, "where": {"industry": "saas"}}]
+BATCH = [(m, q) for m in ("new_mrr", "reactivation_mrr", "customer_churn_rate",
+                          "net_revenue_retention", "arpa", "ltv", "mrr") for q in SHAPES]
+BATCH += [("ltv_to_cac", q) for q in SHAPES[:4]]  # spend splits by no account attribute
+
+
 def test_a_batch_gives_the_figures_of_single_queries(ws):
-    shapes = [{**Q}, {"start": "2026-03-01", "end": "2026-04-30"}, {**Q, "as_of": "2026-02-15"},
-              {**Q, "grain": "quarter"}, {**Q, "by": "industry"},
-              {**Q, "where": {"industry": "saas"}}]
-    queries = [(m, q) for m in ("new_mrr", "reactivation_mrr", "customer_churn_rate",
-                                "net_revenue_retention", "arpa", "ltv", "mrr") for q in shapes]
-    queries += [("ltv_to_cac", q) for q in shapes[:4]]  # spend splits by no account attribute
-    single = [ws.metric(m, **q) for m, q in queries]
-    batched = ws.metrics(queries)
-    for (m, q), a, b in zip(queries, single, batched, strict=True):
+    single = [ws.metric(m, **q) for m, q in BATCH]
+    batched = ws.metrics(BATCH)
+    for (m, q), a, b in zip(BATCH, single, batched, strict=True):
         pd.testing.assert_frame_equal(a, b, check_exact=False, obj=f"{m} {q}")
+
+
+@pytest.mark.duckdb_only("reads DuckDB's own catalogue (duckdb_tables) for temporary tables")
+def test_a_batch_drops_its_shared_movement_tables(ws):
+    ws.metrics(BATCH)
     temporary = ws.duckdb.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary")
-    assert temporary.fetchone()[0] == 0  # the batch's shared movement tables are dropped
+    assert temporary.fetchone()[0] == 0
 
 
 # ---- ltv ------------------------------------------------------------------------------------
@@ -220,11 +222,10 @@ def test_ltv_is_null_without_churned_accounts(ws):
     assert values(ws.metric("ltv", **Q)) == approx([None, 160, None, None])
 
 
-def test_ltv_uses_the_configured_gross_margin(tmp_path):
-    ws = make_workspace(tmp_path, config=funnelmetrics.Config(gross_margin=0.8))
+def test_ltv_uses_the_configured_gross_margin(make_sql_ws):
+    ws = make_sql_ws(fill, config=funnelmetrics.Config(gross_margin=0.8))
     df = ws.metric("ltv", start="2026-02-01", end="2026-02-28")
     assert values(df) == [pytest.approx(128)]  # 80 × 0.8 / 0.5
-    ws.close()
 
 
 # ---- as of, grains, time zones ----------------------------------------------------------------
@@ -247,16 +248,14 @@ def test_quarter_grain(ws):
                             end="2026-06-30")) == [0]
 
 
-def test_period_ends_follow_the_workspace_time_zone(tmp_path):
-    ws = funnelmetrics.open(tmp_path / "w.duckdb",
-                            config=funnelmetrics.Config(timezone="Asia/Jakarta"))
+def test_period_ends_follow_the_workspace_time_zone(make_sql_ws):
     # Jakarta is UTC+7: Feb 1 00:00 local = Jan 31 17:00 UTC.
-    ws.duckdb.execute(
+    ws = make_sql_ws(
         "INSERT INTO subscriptions (subscription_id, account_id, mrr, started_at, ended_at) VALUES "
         "('T1', 'X', 10, '2026-01-05', '2026-01-31 17:00'),"  # ends exactly at local Feb 1
-        "('T2', 'Y', 20, '2026-01-05', '2026-01-31 16:59')")  # ends a minute before it
+        "('T2', 'Y', 20, '2026-01-05', '2026-01-31 16:59')",  # ends a minute before it
+        config=funnelmetrics.Config(timezone="Asia/Jakarta"))
     assert values(ws.metric("mrr", start="2026-01-01", end="2026-01-31")) == [10]
-    ws.close()
 
 
 # ---- the waterfall and cohorts (library behind `funnelmetrics mrr`) ---------------------------

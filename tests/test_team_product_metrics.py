@@ -5,22 +5,10 @@ Expected values are worked out by hand beside each assert. Instants are UTC.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from journeys import by, values
 
-import funnelmetrics
-
 Q = {"start": "2026-01-01", "end": "2026-02-28"}
-
-
-@pytest.fixture
-def ws(tmp_path: Path):
-    workspace = funnelmetrics.open(tmp_path / "w.duckdb")
-    yield workspace
-    workspace.close()
-
 
 
 # ---- eNPS -------------------------------------------------------------------------------------
@@ -30,8 +18,8 @@ SURVEY = """INSERT INTO survey_responses VALUES
     ('q1', 'e5', '2026-01-12', 6, 'east'), ('q2', 'e1', '2026-02-01', 8, 'east')"""
 
 
-def test_enps_promoters_minus_detractors(ws):
-    ws.duckdb.execute(SURVEY)
+def test_enps_promoters_minus_detractors(make_sql_ws):
+    ws = make_sql_ws(SURVEY)
     df = ws.metric("enps", **Q)
     # Jan: promoters e1 (10), e2 (9); detractors e4 (3), e5 (6, the top of 0–6); passive e3 (7).
     # (2 − 2)/5 × 100 = 0. Feb (Feb 1 belongs to February): one passive → (0 − 0)/1 = 0.
@@ -39,28 +27,26 @@ def test_enps_promoters_minus_detractors(ws):
     assert list(df.denominator) == [5, 1]
 
 
-def test_enps_by_team(ws):
-    ws.duckdb.execute(SURVEY)
+def test_enps_by_team(make_sql_ws):
+    ws = make_sql_ws(SURVEY)
     df = ws.metric("enps", by="team", start="2026-01-01", end="2026-01-31")
     # east: e1, e2 promoters, e5 detractor → (2 − 1)/3 × 100; west: e3 passive, e4 detractor
     # → (0 − 1)/2 × 100 = −50.
     assert by(df, "2026-01-01", "team") == {"east": pytest.approx(100 / 3), "west": -50}
 
 
-def test_enps_without_responses_is_null(ws):
-    ws.duckdb.execute(SURVEY)
+def test_enps_without_responses_is_null(make_sql_ws):
+    ws = make_sql_ws(SURVEY)
     df = ws.metric("enps", start="2026-03-01", end="2026-03-31")
     assert values(df) == [None]  # no responses in March: no data, not 0
 
 
 # ---- quota attainment by rep and team -----------------------------------------------------------
-def test_quota_attainment_by_rep_and_team(ws):
-    ws.duckdb.execute("INSERT INTO reps (rep_id, team) VALUES ('r1', 'east'), ('r2', 'west'), "
-                      "('r3', 'east')")
-    ws.duckdb.execute("INSERT INTO quotas VALUES ('r1', '2026-01-01', '2026-01-31', 2000), "
-                      "('r2', '2026-01-01', '2026-01-31', 1000), "
-                      "('r3', '2026-01-01', '2026-01-31', 1000)")
-    ws.duckdb.execute(
+def test_quota_attainment_by_rep_and_team(make_sql_ws):
+    ws = make_sql_ws(
+        "INSERT INTO reps (rep_id, team) VALUES ('r1', 'east'), ('r2', 'west'), ('r3', 'east')",
+        "INSERT INTO quotas VALUES ('r1', '2026-01-01', '2026-01-31', 2000), "
+        "('r2', '2026-01-01', '2026-01-31', 1000), ('r3', '2026-01-01', '2026-01-31', 1000)",
         "INSERT INTO opportunities (opportunity_id, created_at, status, amount, closed_at, "
         "rep_id) VALUES ('O1', '2026-01-02', 'won', 1000, '2026-01-20', 'r1'), "
         "('O2', '2026-01-02', 'won', 500, '2026-01-21', 'r2'), "
@@ -76,31 +62,31 @@ def test_quota_attainment_by_rep_and_team(ws):
 
 
 # ---- product-led funnel ------------------------------------------------------------------------
-def product_journeys(ws) -> None:
-    # signup is the lead's created_at (first stage of the product funnel).
-    # P1: signup Jan 1, activated Jan 5, trial Jan 6, paid Jan 20
-    # P2: signup Jan 2, trial Jan 10 (skips activated: reaches it cumulatively at Jan 10)
-    # P3: signup Jan 3, activated Feb 1
-    # P4: signup Jan 4, trial Jan 5, paid Sep 1 (after the 180-day window: not converted)
-    ws.duckdb.execute("INSERT INTO leads (lead_id, created_at) VALUES ('P1', '2026-01-01'), "
-                      "('P2', '2026-01-02'), ('P3', '2026-01-03'), ('P4', '2026-01-04')")
-    ws.duckdb.execute(
-        "INSERT INTO stage_events VALUES ('P1', 'activated', '2026-01-05'), "
-        "('P1', 'trial', '2026-01-06'), ('P1', 'paid', '2026-01-20'), "
-        "('P2', 'trial', '2026-01-10'), ('P3', 'activated', '2026-02-01'), "
-        "('P4', 'trial', '2026-01-05'), ('P4', 'paid', '2026-09-01')")
+# signup is the lead's created_at (first stage of the product funnel).
+# P1: signup Jan 1, activated Jan 5, trial Jan 6, paid Jan 20
+# P2: signup Jan 2, trial Jan 10 (skips activated: reaches it cumulatively at Jan 10)
+# P3: signup Jan 3, activated Feb 1
+# P4: signup Jan 4, trial Jan 5, paid Sep 1 (after the 180-day window: not converted)
+PRODUCT = (
+    "INSERT INTO leads (lead_id, created_at) VALUES ('P1', '2026-01-01'), "
+    "('P2', '2026-01-02'), ('P3', '2026-01-03'), ('P4', '2026-01-04')",
+    "INSERT INTO stage_events VALUES ('P1', 'activated', '2026-01-05'), "
+    "('P1', 'trial', '2026-01-06'), ('P1', 'paid', '2026-01-20'), "
+    "('P2', 'trial', '2026-01-10'), ('P3', 'activated', '2026-02-01'), "
+    "('P4', 'trial', '2026-01-05'), ('P4', 'paid', '2026-09-01')",
+)
 
 
-def test_trial_to_paid_rate(ws):
-    product_journeys(ws)
+def test_trial_to_paid_rate(make_sql_ws):
+    ws = make_sql_ws(*PRODUCT)
     df = ws.metric("trial_to_paid_rate", **Q)
     # Jan trials: P1, P2, P4. Paid within 180 days: P1 only (P4 pays after 239 days) → 1/3.
     assert values(df) == [pytest.approx(1 / 3), None]
     assert list(df.denominator) == [3, 0]
 
 
-def test_activation_rate(ws):
-    product_journeys(ws)
+def test_activation_rate(make_sql_ws):
+    ws = make_sql_ws(*PRODUCT)
     df = ws.metric("activation_rate", **Q)
     # Jan sign-ups: P1..P4. Activated (or a later stage, cumulative): P1 (Jan 5), P2 (trial
     # Jan 10), P3 (Feb 1), P4 (trial Jan 5) → 4/4.
@@ -110,21 +96,21 @@ def test_activation_rate(ws):
 
 
 # ---- engagement score --------------------------------------------------------------------------
-def engagement(ws) -> None:
-    ws.duckdb.execute("INSERT INTO accounts (account_id, segment) VALUES ('A', 'SMB'), "
-                      "('B', 'ENT'), ('C', 'SMB'), ('D', 'ENT')")
-    ws.duckdb.execute(
-        "INSERT INTO engagement_events (account_id, occurred_at, event, weight) VALUES "
-        "('A', '2026-01-02', 'login', 1), ('A', '2026-01-03', 'login', 1), "
-        "('B', '2026-01-05', 'report', 5), ('C', '2026-01-06', 'login', NULL), "
-        "('A', '2026-02-01', 'login', 1)")
+ENGAGEMENT = (
+    "INSERT INTO accounts (account_id, segment) VALUES ('A', 'SMB'), ('B', 'ENT'), "
+    "('C', 'SMB'), ('D', 'ENT')",
+    "INSERT INTO engagement_events (account_id, occurred_at, event, weight) VALUES "
+    "('A', '2026-01-02', 'login', 1), ('A', '2026-01-03', 'login', 1), "
+    "('B', '2026-01-05', 'report', 5), ('C', '2026-01-06', 'login', NULL), "
+    "('A', '2026-02-01', 'login', 1)",
     # D pays but has no events: it is one of January's and February's accounts, with score 0.
-    ws.duckdb.execute("INSERT INTO subscriptions (subscription_id, account_id, mrr, started_at) "
-                      "VALUES ('S1', 'D', 10, '2026-01-01')")
+    "INSERT INTO subscriptions (subscription_id, account_id, mrr, started_at) "
+    "VALUES ('S1', 'D', 10, '2026-01-01')",
+)
 
 
-def test_engagement_score_per_account(ws):
-    engagement(ws)
+def test_engagement_score_per_account(make_sql_ws):
+    ws = make_sql_ws(*ENGAGEMENT)
     df = ws.metric("engagement_score", by="account_id", **Q)
     # Jan weighted events: A 2, B 5, C 1 (no weight → 1), D 0. cume_dist over 4 accounts:
     # C 2/4, A 3/4, B 4/4; D has none → 0.
@@ -133,14 +119,14 @@ def test_engagement_score_per_account(ws):
     assert by(df, "2026-02-01", "account_id") == {"A": 100, "B": None, "C": None, "D": 0}
 
 
-def test_engagement_score_mean_without_by(ws):
-    engagement(ws)
+def test_engagement_score_mean_without_by(make_sql_ws):
+    ws = make_sql_ws(*ENGAGEMENT)
     # Jan: (75 + 100 + 50 + 0)/4 = 56.25; Feb: (100 + 0)/2 = 50.
     assert values(ws.metric("engagement_score", **Q)) == [56.25, 50]
 
 
-def test_engagement_scores_are_ranked_before_a_filter(ws):
-    engagement(ws)
+def test_engagement_scores_are_ranked_before_a_filter(make_sql_ws):
+    ws = make_sql_ws(*ENGAGEMENT)
     df = ws.metric("engagement_score", where={"segment": "SMB"}, start="2026-01-01",
                    end="2026-01-31")
     # SMB: A 75 and C 50, ranked among all four accounts → mean 62.5 (not re-ranked within SMB).
