@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -223,3 +225,34 @@ def test_cli_refuses_bad_input_in_one_line(world: World, args: list[str]) -> Non
     assert r.exception is None or isinstance(r.exception, SystemExit)
     assert "Traceback" not in r.output
     assert len(r.output.strip().splitlines()) == 1, r.output
+
+
+# ---- safe by default: headers, and a busy workspace is a 503 without paths --------------------
+def test_every_response_has_the_security_headers(world: World) -> None:
+    for r in (world.get("/api/v1/me"), world.get("/api/v1/me", headers={"Host": "evil.example"}),
+              world.client.get("/login")):
+        assert r.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["referrer-policy"] == "same-origin"
+
+
+def test_a_workspace_locked_by_a_writer_is_a_503_without_paths(world: World) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time\n"
+         f"con = duckdb.connect({str(world.db)!r})\nprint('locked', flush=True)\n"
+         "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        client = Client(create_app(world.db))  # nothing cached: every answer needs the file
+        try:
+            r = client.get("/api/v1/me", token=world.tokens["root"])
+        finally:
+            client.close()
+        assert r.status_code == 503, r.text
+        assert r.headers["retry-after"] == "1"
+        assert "busy" in r.json()["detail"]
+        assert str(world.db.parent) not in r.text and "PID" not in r.text
+    finally:
+        holder.kill()
+        holder.wait()

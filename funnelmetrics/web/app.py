@@ -28,7 +28,7 @@ from funnelmetrics.errors import FunnelmetricsError, QueryError
 from funnelmetrics.web import api, pages
 from funnelmetrics.web.guard import RequestGuard, allowed_hosts
 from funnelmetrics.web.service import MAX_ROWS
-from funnelmetrics.web.source import Source
+from funnelmetrics.web.source import Source, WorkspaceBusy
 from funnelmetrics.web.warm import Warmer
 
 STATIC = Path(__file__).parent / "static"
@@ -116,6 +116,10 @@ def _handlers(app: FastAPI) -> None:
         first: dict[str, Any] = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "path"))
         return _error(request, 422, f"{where}: {first.get('msg', 'invalid value')}")
+
+    @app.exception_handler(WorkspaceBusy)
+    async def busy(request: Request, exc: WorkspaceBusy) -> Response:
+        return _error(request, 503, str(exc), {"Retry-After": "1"})
 
     @app.exception_handler(FunnelmetricsError)
     async def user_error(request: Request, exc: FunnelmetricsError) -> Response:

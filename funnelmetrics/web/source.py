@@ -287,11 +287,18 @@ class Session:
         self.close()
 
 
+class WorkspaceBusy(ConfigError):
+    """Another process (a CLI ingest, `user remove`) holds the workspace file for writing: the
+    API answers 503 with Retry-After, never the file's path or the writer's PID."""
+
+
 def _open_read_only(path: Path) -> Workspace:
     try:
         return funnelmetrics.open(path, read_only=True)
     except Exception as exc:
         if type(exc).__module__.startswith(("duckdb", "_duckdb")):
-            raise ConfigError(f"{path}: cannot open the database "
-                              f"({str(exc).splitlines()[0]})") from None
+            if "lock" in str(exc).lower():
+                raise WorkspaceBusy("the workspace is busy: another process is writing to it; "
+                                    "retry in a moment") from None
+            raise ConfigError("cannot open the workspace database") from None
         raise
