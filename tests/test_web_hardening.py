@@ -154,6 +154,8 @@ REBUILDS = ["/api/v1/metric/leads_created?by=lead_id&by=source&grain=day",
             "/api/v1/dimensions/lead_id/values",
             "/api/v1/dimensions/account_id/values",
             "/api/v1/metric/enps?by=respondent_id",
+            "/api/v1/metric/mrr?by=account.name",
+            "/api/v1/metric/leads_created?by=name",
             "/api/v1/funnel?by=account_id"]
 
 
@@ -168,8 +170,16 @@ def test_a_viewer_cannot_split_by_an_identifying_key(world: World, url: str) -> 
         .status_code == 200
     for url in ("/api/v1/metric/leads_created?grain=all&by=source",
                 "/api/v1/metric/leads_created?grain=all&by=rep_id",
+                "/api/v1/metric/leads_created?grain=all&by=rep.name",
+                "/api/v1/metric/leads_created?grain=all&by=campaign.name",
                 "/api/v1/dimensions/source/values"):
         assert world.get(url, "board").status_code == 200, url
+    team = world.get("/team", "board")  # the leaderboard names reps: a viewer still sees it
+    con = duckdb.connect(str(world.db), read_only=True)
+    names = [n for (n,) in con.execute("SELECT name FROM reps").fetchall()]
+    con.close()
+    assert team.status_code == 200 and names
+    assert all(name in team.text for name in names)
 
 
 # ---- 4. answers are bounded -------------------------------------------------------------------

@@ -33,7 +33,8 @@ MIN_YEAR, MAX_YEAR = 1900, 2200
 MAX_ROWS = 100_000  # the most rows of one metric answer (`create_app(max_rows=)`)
 # Entity keys a viewer may still split by: reps (a leaderboard) and campaigns name no customer.
 SHOWN_KEYS = frozenset({"rep_id", "campaign_id"})
-# Columns that name a person or a company, whatever entity they belong to.
+SHOWN_ENTITIES = frozenset({"rep", "campaign"})  # their names too (rep.name, campaign.name)
+# Columns that name a person or a company (account.name, a contact's email…).
 PERSONAL = frozenset({"name", "first_name", "last_name", "full_name", "contact_name",
                       "account_name", "company_name", "email", "phone"})
 MAX_PERIODS = 5000
@@ -145,11 +146,18 @@ def check_aggregate_only(who: Principal, dims: Sequence[str], what: str) -> None
         return
     identifying = identifying_columns()
     for dim in dims:
-        for part in str(dim).split(","):
-            column = part.strip().rsplit(".", 1)[-1]
-            if column in identifying or "email" in column:
-                raise HTTPException(403, f"viewers see aggregates only: {what} by "
-                                         f"{part.strip()!r} would show single records")
+        for part in (p.strip() for p in str(dim).split(",")):
+            owner, _, column = part.rpartition(".")
+            if column in identifying - PERSONAL or "email" in column:
+                reason = "would show single records"
+            elif column in PERSONAL and not owner:
+                reason = "may name a person or company (say rep.name or campaign.name)"
+            elif column in PERSONAL and owner.rsplit(".", 1)[-1] not in SHOWN_ENTITIES:
+                reason = "names a person or company"
+            else:
+                continue
+            raise HTTPException(403, f"viewers see aggregates only: {what} by {part!r} "
+                                     f"{reason}")
 
 
 def scoped_where(who: Principal, where: Mapping[str, Any] | None) -> dict[str, Any]:
