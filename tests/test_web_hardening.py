@@ -266,3 +266,20 @@ def test_a_workspace_locked_by_a_writer_is_a_503_without_paths(world: World) -> 
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_database_error_shows_no_sql_or_path(world: World) -> None:
+    app = create_app(world.db)
+
+    def boom() -> None:
+        raise duckdb.ConversionException(
+            f"Could not convert 'x' in SELECT * FROM leads at {world.db} (PID 4242)")
+
+    app.add_api_route("/api/v1/boom", boom)
+    client = Client(app)
+    try:
+        r = client.get("/api/v1/boom")
+    finally:
+        client.close()
+    assert r.status_code == 400
+    assert r.json()["detail"] == "the database could not run this query (ConversionException)"

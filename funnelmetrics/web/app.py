@@ -6,6 +6,7 @@ A user's mistake is a 4xx with `{"detail": "..."}` (a page for the browser), nev
 from __future__ import annotations
 
 import gzip
+import logging
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterable
@@ -32,6 +33,7 @@ from funnelmetrics.web.source import Source, WorkspaceBusy
 from funnelmetrics.web.warm import Warmer
 
 STATIC = Path(__file__).parent / "static"
+log = logging.getLogger("funnelmetrics.web")
 ONE_WEEK = "public, max-age=604800"
 
 
@@ -130,8 +132,10 @@ def _handlers(app: FastAPI) -> None:
 
     @app.exception_handler(duckdb.Error)
     async def database_error(request: Request, exc: duckdb.Error) -> Response:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return _error(request, 400, f"the database could not run this query: {message}")
+        # the database's own message may hold SQL, file paths or a PID: logged, not shown
+        log.warning("database error on %s: %s", request.url.path, exc)
+        return _error(request, 400, "the database could not run this query "
+                                    f"({type(exc).__name__})")
 
     @app.exception_handler(HTTPException)
     async def fastapi_error(request: Request, exc: HTTPException) -> Response:
