@@ -7,7 +7,7 @@ DEVSTAMP := $(VENV)/.installed-dev
 DEMO_DB ?= demo/funnel.duckdb
 DEMO_LEADS ?= 50000
 
-.PHONY: demo test lint bench lock serve browser clean
+.PHONY: demo test test-fast lint bench lock serve browser clean
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
@@ -38,6 +38,13 @@ lint: $(DEVSTAMP)
 test: $(DEVSTAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# The inner loop: the whole suite less the PySpark cases, the browser and PostgreSQL, on every
+# core (a test module stays on one worker: its module-scoped workspace and its order hold).
+FAST := not spark and not browser and not postgres
+test-fast: $(DEVSTAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -m "$(FAST)" -n auto --dist loadfile
 
 bench: $(DEVSTAMP)
 	$(BIN)/python benchmarks/run.py
