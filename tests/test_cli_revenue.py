@@ -217,6 +217,6 @@ def test_kpis_table(db):
     assert "KPI targets" in out and "behind" in out and "at risk" in out
 
 
-def test_missing_workspace_is_a_one_line_error(tmp_path: Path):
+def test_missing_workspace_exits_1_saying_so(tmp_path: Path):
     code, out = run("mrr", "--db", str(tmp_path / "none.duckdb"))
     assert code == 1 and "no workspace here" in out
