@@ -20,6 +20,7 @@ from funnelmetrics.compile.context import Context
 from funnelmetrics.compile.time import (
     Grain,
     Window,
+    check_year,
     floor,
     parse_date,
     parse_grain,
@@ -36,8 +37,8 @@ if TYPE_CHECKING:
     from funnelmetrics.connection import Connection as Workspace
 
 STAGE_PARAMS = ("stage", "from_stage", "to_stage")
-MIN_YEAR, MAX_YEAR = 1900, 2200  # dates a query may name (the backend's calendar arithmetic)
 MAX_WINDOW_DAYS = 3650  # a `*_days` parameter: 0 < days <= ten years
+MAX_PERIODS = 20_000  # periods in one query (days over 54 years)
 
 
 @dataclass
@@ -79,9 +80,9 @@ def parse_query(ws: Workspace, metric_id: str, *, grain: str | Grain = "month",
     dims = list(dict.fromkeys(dims))  # a repeated dimension is the same split
     start_d, end_d = parse_date(start, "start"), parse_date(end, "end")
     grain_ = parse_grain(grain)
-    _check_year("start", start_d)
+    check_year("start", start_d)
     if grain_ is not Grain.ALL or (end_d is not None and end_d >= dt.date.max):
-        _check_year("end", end_d)  # one period (grain all) may run to "every day" (9999-12-30)
+        check_year("end", end_d)  # one period (grain all) may run to "every day" (9999-12-30)
     if start_d and end_d and end_d < start_d:
         raise QueryError(f"end {end_d} is before start {start_d}")
     if isinstance(where, str | list | tuple):  # "segment=SMB" text, as on the command line
@@ -90,16 +91,10 @@ def parse_query(ws: Workspace, metric_id: str, *, grain: str | Grain = "month",
         raise QueryError(f"where takes a mapping or KEY=VALUE text, not {where!r}")
     given = {**(params or {}), **more_params}
     moment = parse_instant(as_of, ws.config.timezone)
-    _check_year("as_of", moment)
+    check_year("as_of", moment)
     return MetricQuery(metric=metric, grain=grain_, by=dims, start=start_d,
                        end=end_d, where=dict(where or {}),
                        params=resolve_params(ws, metric, given), as_of=moment)
-
-
-def _check_year(what: str, day: dt.date | None) -> None:
-    """A date the backend can compute with (9999-12-31 overflows a period's end)."""
-    if day is not None and not MIN_YEAR <= day.year <= MAX_YEAR:
-        raise QueryError(f"{what}: {day.isoformat()} is out of range ({MIN_YEAR}-{MAX_YEAR})")
 
 
 def _check_number(metric: Metric, name: str, value: Any) -> None:
@@ -248,9 +243,18 @@ def build(ws: Workspace, q: MetricQuery) -> ibis.Table:
         start, end = _default_range(ws, q)
     else:
         start, end = q.start, q.end
+    _check_periods(q.grain, start, end)
     window = Window(q.grain, start, end, tz)
     ctx = _context(ws, q, window)
     return compile_metric(ctx, q.metric)
+
+
+def _check_periods(grain: Grain, start: dt.date, end: dt.date) -> None:
+    """Not hundreds of thousands of periods (weeks to the year 9998): a user error, not a hang."""
+    days = {Grain.DAY: 1, Grain.WEEK: 7, Grain.MONTH: 28, Grain.QUARTER: 90, Grain.YEAR: 365}
+    if grain in days and (end - start).days / days[grain] > MAX_PERIODS:
+        raise QueryError(f"{grain.value} periods from {start} to {end} are more than "
+                         f"{MAX_PERIODS:,}; use a coarser grain or a shorter range")
 
 
 def query_range(ws: Workspace, metric_id: str, **query: Any) -> tuple[dt.date, dt.date]:

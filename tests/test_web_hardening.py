@@ -237,6 +237,19 @@ def test_cli_refuses_bad_input_in_one_line(world: World, args: list[str]) -> Non
     assert len(r.output.strip().splitlines()) == 1, r.output
 
 
+@pytest.mark.parametrize("args", [["summary", "--as-of", "9999-12-31"],
+                                  ["kpis", "--as-of", "9999-12-31"],
+                                  ["funnel", "--start", "9999-12-31"],
+                                  ["metric", "win_rate", "--end", "9998-12-31", "--grain",
+                                   "week"]])
+def test_cli_reports_refuse_an_out_of_range_date_in_one_line(world: World,
+                                                             args: list[str]) -> None:
+    r = CliRunner().invoke(cli_app, [*args, "--db", str(world.db)])
+    assert r.exit_code == 1, r.output
+    assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
+    assert "out of range" in r.output or "coarser grain" in r.output
+
+
 # ---- safe by default: headers, and a busy workspace is a 503 without paths --------------------
 def test_every_response_has_the_security_headers(world: World) -> None:
     for r in (world.get("/api/v1/me"), world.get("/api/v1/me", headers={"Host": "evil.example"}),

@@ -45,9 +45,22 @@ def parse_date(value: str | dt.date | None, what: str) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
     try:
-        return dt.date.fromisoformat(str(value).strip())
+        day = dt.date.fromisoformat(str(value).strip())
     except ValueError:
         raise QueryError(f"{what}: {value!r} is not a date (YYYY-MM-DD)") from None
+    check_year(what, day)  # typed text; a date object from the library may be a sentinel
+    return day
+
+
+MIN_YEAR, MAX_YEAR = 1900, 9998  # what a user may type: a period past it still fits a date
+
+
+def check_year(what: str, day: dt.date | None) -> None:
+    """A date within MIN_YEAR-MAX_YEAR (9999-12-31 overflows a period's end): else an error."""
+    if day is None:
+        return
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise QueryError(f"{what}: {day.isoformat()} is out of range ({MIN_YEAR}-{MAX_YEAR})")
 
 
 def parse_instant(value: str | dt.date | None, tz: str) -> dt.datetime | None:
@@ -64,6 +77,7 @@ def parse_instant(value: str | dt.date | None, tz: str) -> dt.datetime | None:
             moment = dt.datetime.fromisoformat(text)
         except ValueError:
             raise QueryError(f"--as-of: {value!r} is not a date or ISO 8601 instant") from None
+    check_year("as_of", moment)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(tz))
     return moment.astimezone(dt.UTC).replace(tzinfo=None)
