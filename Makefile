@@ -42,9 +42,12 @@ test: $(DEVSTAMP) browser
 # The inner loop: the whole suite less the PySpark cases, the browser and PostgreSQL, on every
 # core (a test module stays on one worker: its module-scoped workspace and its order hold).
 FAST := not spark and not browser and not postgres
+# Compiled bytecode is kept under .venv even where PYTHONDONTWRITEBYTECODE is set: each worker
+# would otherwise compile pandas, Ibis and the rest again at every run.
 test-fast: $(DEVSTAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -m "$(FAST)" -n auto --dist loadfile
+	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(VENV)/pycache \
+	  $(BIN)/python -m pytest -q -m "$(FAST)" -n auto --dist loadfile
 
 bench: $(DEVSTAMP)
 	$(BIN)/python benchmarks/run.py
