@@ -8,7 +8,7 @@ from __future__ import annotations
 import tomllib
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -87,6 +87,10 @@ class Config(BaseModel):
     qualified_stage: str = "sql"
     locale: str = "en"
     ingest: IngestSettings = IngestSettings()
+    # `[[alerts]]` rules and `[benchmarks.METRIC]` overrides: read as given here, each checked
+    # by `funnelmetrics.insights` (a bad rule's message names the rule)
+    alerts: tuple[dict[str, Any], ...] = ()
+    benchmarks: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod
@@ -114,6 +118,10 @@ class Config(BaseModel):
             raise ValueError(f"qualified_stage {self.qualified_stage!r} is not a stage of the "
                              f"{self.default_funnel!r} funnel")
         return self
+
+    def __hash__(self) -> int:  # the raw alert and benchmark tables hold dicts: not hashed
+        return hash(tuple(v for k, v in self.__dict__.items()
+                          if k not in ("alerts", "benchmarks")))
 
     def funnel(self, name: str | None = None) -> Funnel:
         """The named funnel, or the default one."""
