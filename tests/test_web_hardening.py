@@ -296,3 +296,65 @@ def test_a_database_error_shows_no_sql_or_path(world: World) -> None:
         client.close()
     assert r.status_code == 400
     assert r.json()["detail"] == "the database could not run this query (ConversionException)"
+
+
+# ---- 6. sessions end on logout and on token removal -------------------------------------------
+def _login(client: Client, token: str) -> tuple[str, str]:
+    """Log in through the form; returns (session cookie, csrf token)."""
+    client.get("/login")
+    csrf = client.cookies["fm_csrf"]
+    r = client.post("/login", data={"token": token, "csrf_token": csrf, "next": "/"})
+    assert r.status_code == 303, r.text
+    return client.cookies["fm_session"], csrf
+
+
+def test_a_logged_out_session_cookie_stops_working_at_once(world: World) -> None:
+    client = Client(create_app(world.db, secret=b"k" * 32))
+    try:
+        cookie, csrf = _login(client, world.tokens["ana"])
+        assert client.get("/api/v1/me").json()["name"] == "ana"
+        # a cross-site logout (no CSRF token) is refused and the session keeps working
+        assert client.post("/logout", data={}).status_code == 403
+        assert client.get("/api/v1/me").status_code == 200
+        assert client.post("/logout", data={"csrf_token": csrf}).status_code == 303
+        # a copy of the cookie taken before logout (a stolen one) is dead too …
+        r = client.get("/api/v1/me", headers={"Cookie": f"fm_session={cookie}"})
+        assert r.status_code == 401
+    finally:
+        client.close()
+    # … also for a second server on the same workspace and secret (a restart)
+    again = Client(create_app(world.db, secret=b"k" * 32))
+    try:
+        r = again.get("/api/v1/me", headers={"Cookie": f"fm_session={cookie}"})
+        assert r.status_code == 401
+        fresh, _ = _login(again, world.tokens["ana"])  # logging in again works
+        assert fresh != cookie and again.get("/api/v1/me").status_code == 200
+    finally:
+        again.close()
+
+
+def test_removing_a_user_ends_its_token_and_sessions_while_serving(tmp_path: Path) -> None:
+    db = tmp_path / "funnel.duckdb"
+    tokens = build_workspace(db, leads=40)
+    client = Client(create_app(db))
+    try:
+        _login(client, tokens["ana"])
+        assert client.get("/api/v1/me").status_code == 200
+        assert client.get("/api/v1/me", token=tokens["ana"]).status_code == 200
+        result = CliRunner().invoke(cli_app, ["user", "remove", "ana", "--db", str(db)])
+        assert result.exit_code == 0, result.output
+        assert client.get("/api/v1/me").status_code == 401  # the session cookie
+        assert client.get("/api/v1/me", token=tokens["ana"]).status_code == 401
+        assert client.get("/api/v1/me", token=tokens["root"]).status_code == 200
+    finally:
+        client.close()
+
+
+def test_a_tampered_session_cookie_is_no_session(world: World) -> None:
+    client = Client(create_app(world.db))
+    try:
+        for bad in ("x", "a.b", "!!!.sig", "bm90|base64.deadbeef"):
+            assert client.get("/api/v1/me", headers={"Cookie": f"fm_session={bad}"}
+                              ).status_code == 401
+    finally:
+        client.close()

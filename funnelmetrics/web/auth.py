@@ -148,13 +148,22 @@ def _sign(secret: bytes, payload: str) -> str:
 
 
 def session_cookie(secret: bytes, user_id: str, *, now: float | None = None) -> str:
+    """A signed `user id|expiry|session id`; the session id is what logout revokes."""
     expires = int((now or time.time()) + SESSION_SECONDS)
-    payload = base64.urlsafe_b64encode(f"{user_id}|{expires}".encode()).decode()
+    sid = secrets.token_urlsafe(16)
+    payload = base64.urlsafe_b64encode(f"{user_id}|{expires}|{sid}".encode()).decode()
     return f"{payload}.{_sign(secret, payload)}"
 
 
-def read_session_cookie(request: Request) -> str | None:
-    """The user id of a valid, unexpired session cookie."""
+@dataclass(frozen=True)
+class CookieSession:
+    user_id: str
+    expires: int
+    sid: str
+
+
+def read_session(request: Request) -> CookieSession | None:
+    """The session of a valid, unexpired and not logged-out session cookie."""
     value = request.cookies.get(SESSION_COOKIE)
     if not value or "." not in value:
         return None
@@ -162,12 +171,27 @@ def read_session_cookie(request: Request) -> str | None:
     if not hmac.compare_digest(_sign(request.app.state.secret, payload), sig):
         return None
     try:
-        user_id, expires = base64.urlsafe_b64decode(payload.encode()).decode().split("|")
-        if int(expires) < time.time():
-            return None
-    except ValueError:
+        user_id, expires, sid = base64.urlsafe_b64decode(payload.encode()).decode().split("|")
+        session = CookieSession(user_id, int(expires), sid)
+    except (ValueError, UnicodeDecodeError):
         return None
-    return user_id
+    if session.expires < time.time() or request.app.state.source.revoked(sid):
+        return None
+    return session
+
+
+def read_session_cookie(request: Request) -> str | None:
+    """The user id of a valid, unexpired, not logged-out session cookie."""
+    session = read_session(request)
+    return None if session is None else session.user_id
+
+
+def end_session(request: Request) -> None:
+    """Log the request's session out for good: its cookie stops working at once, on every
+    copy of it and after a restart (the session id is revoked until its expiry)."""
+    session = read_session(request)
+    if session is not None:
+        request.app.state.source.revoke(session.sid, session.expires)
 
 
 # ---- CSRF (double submit: a cookie and the same value in the form) ---------------------------

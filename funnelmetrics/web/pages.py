@@ -23,6 +23,7 @@ from funnelmetrics.web.auth import (
     Principal,
     check_csrf,
     csrf_token,
+    end_session,
     get_session,
     optional_principal,
     read_session_cookie,
@@ -245,6 +246,7 @@ def login(request: Request, token: str = Form(""), csrf_token: str = Form(""),
 def logout(request: Request, csrf_token: str = Form("")) -> Response:
     if read_session_cookie(request) is not None:
         check_csrf(request, csrf_token)
+        end_session(request)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

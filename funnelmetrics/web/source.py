@@ -10,7 +10,9 @@ thread, no connection. Only a cache miss goes to a worker thread, where it may q
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager, suppress
@@ -122,6 +124,14 @@ class Source:
         self._directory = self.path.resolve().parent
         self._config: tuple[tuple[int, ...], Config] | None = None
         self.max_rows = 100_000  # the most rows one answer may have (`create_app(max_rows=)`)
+        self.logouts = LogoutList(Path(f"{self.path}.logouts"))
+
+    def revoked(self, sid: str) -> bool:
+        """Whether the session `sid` was logged out (by this server or another one)."""
+        return self.logouts.has(sid)
+
+    def revoke(self, sid: str, expires: int) -> None:
+        self.logouts.add(sid, expires)
 
     def version(self) -> tuple[int, ...]:
         """Modification time and size of the database and its write-ahead log."""
@@ -165,6 +175,52 @@ class Source:
 
     def session(self) -> Session:
         return Session(self)
+
+
+class LogoutList:
+    """Logged-out session ids until their cookies expire, in a small file beside the database
+    (`<db>.logouts`, a line `sid expiry` each): every server on the workspace, and this one
+    after a restart, refuses them. Read again only when the file changes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, ...] | None = None
+        self._ids: dict[str, int] = {}
+
+    def _stat(self) -> tuple[int, ...]:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return ()
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def _read(self) -> dict[str, int]:
+        stamp = self._stat()
+        if stamp != self._stamp:
+            ids: dict[str, int] = {}
+            with suppress(OSError):
+                for line in self.path.read_text(encoding="ascii", errors="ignore").splitlines():
+                    sid, _, expires = line.partition(" ")
+                    with suppress(ValueError):
+                        ids[sid] = int(expires)
+            self._stamp, self._ids = stamp, ids
+        return self._ids
+
+    def has(self, sid: str) -> bool:
+        with self._lock:
+            return sid in self._read()
+
+    def add(self, sid: str, expires: int) -> None:
+        """Revoke `sid`; expired entries are dropped (the file stays small)."""
+        now = time.time()
+        with self._lock:
+            ids = {k: v for k, v in self._read().items() if v >= now}
+            ids[sid] = expires
+            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+            tmp.write_text("".join(f"{k} {v}\n" for k, v in ids.items()), encoding="ascii")
+            os.replace(tmp, self.path)
+            self._stamp, self._ids = self._stat(), ids
 
 
 class Session:
