@@ -72,6 +72,37 @@ class IngestSettings(BaseModel):
         return self
 
 
+class CrmSettings(BaseModel):
+    """Facts about the workspace's CRM that its exports do not carry (`[crm]`): the time zone
+    of offset-less timestamps, the currency of amounts without one, deal stages → open/won/lost
+    (e.g. `"Closed: abandoned" = "lost"`) and lifecycle stages → funnel stages. A preset or
+    mapping file may override them; see README "Bring your CRM data"."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timezone: str | None = None  # None: the workspace time zone
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    deal_stages: dict[str, Literal["open", "won", "lost"]] = Field(default_factory=dict)
+    lifecycle_stages: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as "
+                             "'Asia/Jakarta')") from None
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _upper(cls, value: str | None) -> str | None:
+        return value.upper() if value else None
+
+
 class Config(BaseModel):
     """Settings of one workspace; every field has a default."""
 
@@ -87,6 +118,7 @@ class Config(BaseModel):
     qualified_stage: str = "sql"
     locale: str = "en"
     ingest: IngestSettings = IngestSettings()
+    crm: CrmSettings = CrmSettings()
     # `[[alerts]]` rules and `[benchmarks.METRIC]` overrides: read as given here, each checked
     # by `funnelmetrics.insights` (a bad rule's message names the rule)
     alerts: tuple[dict[str, Any], ...] = ()
@@ -187,4 +219,12 @@ stages = ["signup", "activated", "trial", "paid"]
 min_year = 1900               # dates outside these years are rejected
 max_year = 2100
 placeholder_end_dates = "reject"  # or "no date": 9999-12-31 as a close/end date means none
+
+[crm]                          # facts CRM exports leave out (used by ingest --preset / --map)
+# timezone = "Asia/Jakarta"    # offset-less timestamps of exports (default: timezone above)
+# currency = "IDR"             # currency of amounts the export gives none for
+# [crm.deal_stages]            # deal stage -> open, won or lost, where the CRM's own flag is absent
+# "Closed: abandoned" = "lost"
+# [crm.lifecycle_stages]       # CRM lifecycle stage -> funnel stage
+# "Marketing Qualified Lead" = "mql"
 """
