@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import time
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -11,15 +12,41 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
+from funnelmetrics import __version__
 from funnelmetrics.errors import FunnelmetricsError
+
+# `--help` lists the commands in the order a new user needs them, in panels; a command not
+# named here (a new group) is listed after these, under "More".
+COMMAND_PANELS: dict[str, tuple[str, ...]] = {
+    "Get started": ("demo", "init", "ingest", "check"),
+    "Ask": ("metrics", "metric", "funnel", "summary", "kpis", "leaderboard", "mrr",
+            "attribution", "glossary"),
+    "Share": ("serve", "user"),
+}
+_RANK = {name: i for i, name in enumerate(n for names in COMMAND_PANELS.values() for n in names)}
+_PANEL = {name: panel for panel, names in COMMAND_PANELS.items() for name in names}
+
+
+class OrderedGroup(TyperGroup):
+    """Commands listed by `COMMAND_PANELS` (Typer lists them in the order modules register)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        for name, command in self.commands.items():
+            if not isinstance(getattr(command, "rich_help_panel", None), str):  # unset
+                command.rich_help_panel = _PANEL.get(name, "More")  # type: ignore[attr-defined]
+        return sorted(self.commands, key=lambda name: (_RANK.get(name, len(_RANK)), name))
+
 
 app = typer.Typer(
     name="funnelmetrics",
     help="Sales- and marketing-funnel metrics from CRM, marketing and billing data.",
+    cls=OrderedGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 console = Console()
 err_console = Console(stderr=True)
@@ -65,8 +92,18 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def open_workspace(db: Path, *, read_only: bool = False, must_exist: bool = True) -> Any:
-    """Open the workspace at `db`, with a clear message when it does not exist."""
+WAIT_SECONDS = 30.0
+WaitOption = Annotated[float, typer.Option(
+    "--wait", min=0, max=86_400, envvar="FUNNELMETRICS_WAIT",
+    help="Seconds to wait while another process (a server's request, an ingest) is using the "
+         "workspace, before giving up (0: at once).")]
+
+
+def open_workspace(db: Path, *, read_only: bool = False, must_exist: bool = True,
+                   wait: float | None = None) -> Any:
+    """Open the workspace at `db`, with a clear message when it does not exist. While another
+    process holds the file (a server answering a request, an ingest), wait for it — saying so
+    once on stderr — up to `wait` seconds ($FUNNELMETRICS_WAIT, default 30)."""
     import funnelmetrics
     from funnelmetrics.errors import ConfigError
 
@@ -74,15 +111,65 @@ def open_workspace(db: Path, *, read_only: bool = False, must_exist: bool = True
     if must_exist and "://" not in target and not db.exists():
         raise ConfigError(f"{db}: no workspace here (run `funnelmetrics init --db {db}` "
                           "or `funnelmetrics demo`)")
+    wait = _wait_seconds() if wait is None else wait
+    deadline = time.monotonic() + wait
+    pause, told = 0.02, False
+    while True:
+        try:
+            return funnelmetrics.open(target, read_only=read_only)
+        except FunnelmetricsError:
+            raise
+        except Exception as exc:  # the database refused to open: a user-facing condition
+            if not type(exc).__module__.startswith(("duckdb", "_duckdb")):
+                raise
+            if not _is_lock(exc):
+                raise ConfigError(f"{db}: cannot open the database ({_reason(exc)})") from None
+            if time.monotonic() >= deadline:
+                raise ConfigError(f"{db}: busy — another process is using the workspace "
+                                  f"(waited {wait:g} s; try again, or a longer --wait)") from None
+            if not told:
+                err_console.print(f"waiting for {db}: another process is using it "
+                                  f"(up to {wait:g} s, --wait)…", highlight=False)
+                told = True
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(pause * 2, 0.25)
+
+
+def _wait_seconds() -> float:
+    import math
+    import os
+
     try:
-        return funnelmetrics.open(target, read_only=read_only)
-    except FunnelmetricsError:
-        raise
-    except Exception as exc:  # the database refused to open: a user-facing condition
-        if type(exc).__module__.startswith(("duckdb", "_duckdb")):
-            raise ConfigError(f"{db}: cannot open the database ({str(exc).splitlines()[0]})") \
-                from None
-        raise
+        value = float(os.environ.get("FUNNELMETRICS_WAIT", WAIT_SECONDS))
+    except ValueError:
+        return WAIT_SECONDS
+    return value if math.isfinite(value) and value >= 0 else WAIT_SECONDS
+
+
+def _is_lock(exc: Exception) -> bool:
+    """DuckDB's "Could not set lock on file …: Conflicting lock is held in … (PID n)"."""
+    return "lock" in str(exc).lower()
+
+
+def _reason(exc: Exception) -> str:
+    """The first line of the database's message, without the process id of another program."""
+    import re
+
+    return re.sub(r"\s*\(?PID \d+\)?", "", str(exc).splitlines()[0]) if str(exc) else \
+        type(exc).__name__
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"funnelmetrics {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", "-V", help="Print the version and exit.", is_eager=True,
+        callback=_print_version)] = False) -> None:
+    """Sales- and marketing-funnel metrics from CRM, marketing and billing data."""
 
 
 def main() -> None:
