@@ -58,12 +58,29 @@ class OutputFormat(StrEnum):
     csv = "csv"
 
 
-DbOption = Annotated[Path, typer.Option("--db", help="Workspace database (DuckDB file).",
-                                        envvar="FUNNELMETRICS_DB")]
+class DbTarget(str):
+    """What `--db` names, as typed: a DuckDB file or an engine's URL (`pyspark:///DIR?…`,
+    `postgres://…`; a Path would collapse their `//`)."""
+
+    __slots__ = ()
+
+    @property
+    def is_url(self) -> bool:
+        return "://" in self
+
+    def exists(self) -> bool:
+        """A URL's workspace is the engine's to find; a file exists or not."""
+        return self.is_url or Path(self).exists()
+
+
+DbOption = Annotated[DbTarget, typer.Option(
+    "--db", envvar="FUNNELMETRICS_DB", parser=DbTarget,
+    help="Workspace: a DuckDB file, pyspark:///WAREHOUSE_DIR?spark.master=local[2] or "
+         "postgres://user:pass@host:port/db.")]
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
 AsOfOption = Annotated[str | None, typer.Option(
     "--as-of", help="See the workspace as it stood at this date/instant.")]
-DEFAULT_DB = Path("funnel.duckdb")
+DEFAULT_DB = DbTarget("funnel.duckdb")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -99,7 +116,7 @@ WaitOption = Annotated[float, typer.Option(
          "workspace, before giving up (0: at once).")]
 
 
-def open_workspace(db: Path, *, read_only: bool = False, must_exist: bool = True,
+def open_workspace(db: str | Path, *, read_only: bool = False, must_exist: bool = True,
                    wait: float | None = None) -> Any:
     """Open the workspace at `db`, with a clear message when it does not exist. While another
     process holds the file (a server answering a request, an ingest), wait for it — saying so
@@ -108,7 +125,7 @@ def open_workspace(db: Path, *, read_only: bool = False, must_exist: bool = True
     from funnelmetrics.errors import ConfigError
 
     target = str(db)
-    if must_exist and "://" not in target and not db.exists():
+    if must_exist and "://" not in target and not Path(target).exists():
         raise ConfigError(f"{db}: no workspace here (run `funnelmetrics init --db {db}` "
                           "or `funnelmetrics demo`)")
     wait = _wait_seconds() if wait is None else wait
