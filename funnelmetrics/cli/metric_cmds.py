@@ -97,7 +97,7 @@ def metric_cmd(
             for metric in metrics]
     with open_workspace(db, read_only=True) as ws, ws.batch():  # shared work done once
         lang = _lang(ws, lang)
-        if not explain:
+        if not explain and len(names) > 1:  # one query has nothing to share: build it once
             ws.prepare([(name, {"params": own, **query}) for name, own in zip(names, owns,
                                                                              strict=True)])
         for i, (name, metric, own) in enumerate(zip(names, metrics, owns, strict=True)):
