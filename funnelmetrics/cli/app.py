@@ -141,13 +141,13 @@ def open_workspace(db: str | Path, *, read_only: bool = False, must_exist: bool 
                 raise
             if not _is_lock(exc):
                 raise ConfigError(f"{db}: cannot open the database ({_reason(exc)})") from None
-            if time.monotonic() >= deadline:
-                raise ConfigError(f"{db}: busy — another process is using the workspace "
-                                  f"(waited {wait:g} s; try again, or a longer --wait)") from None
-            if not told:
+            if not told and wait > 0:
                 err_console.print(f"waiting for {db}: another process is using it "
                                   f"(up to {wait:g} s, --wait)…", highlight=False)
                 told = True
+            if time.monotonic() >= deadline:
+                raise ConfigError(f"{db}: busy — another process is using the workspace "
+                                  f"(waited {wait:g} s; try again, or a longer --wait)") from None
             time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
             pause = min(pause * 2, 0.25)
 

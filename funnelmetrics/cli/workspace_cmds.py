@@ -13,9 +13,11 @@ from rich.table import Table
 
 from funnelmetrics.cli.app import (
     DEFAULT_DB,
+    WAIT_SECONDS,
     DbOption,
     FormatOption,
     OutputFormat,
+    WaitOption,
     app,
     console,
     err_console,
@@ -69,10 +71,10 @@ def ingest_cmd(paths: PathsArgument, db: DbOption = DEFAULT_DB, table: TableOpti
                strict: StrictOption = False, quarantine: QuarantineOption = None,
                date_format: DateFormatOption = None, decimal: DecimalOption = None,
                encoding: EncodingOption = None,
-               fmt: FormatOption = OutputFormat.table) -> None:
+               fmt: FormatOption = OutputFormat.table, wait: WaitOption = WAIT_SECONDS) -> None:
     """Validate and load data files; rejected rows go to the quarantine (exit 0 unless --strict)."""
     new = "://" not in str(db) and not db.exists()
-    with open_workspace(db, must_exist=False) as ws:
+    with open_workspace(db, must_exist=False, wait=wait) as ws:
         if new:
             ws.init()  # a new workspace gets its funnelmetrics.toml too
         _run(ws, paths, fmt, dry_run=False, table=table, strict=strict,
@@ -85,17 +87,17 @@ def ingest_cmd(paths: PathsArgument, db: DbOption = DEFAULT_DB, table: TableOpti
 def check_cmd(paths: PathsArgument, db: DbOption = DEFAULT_DB, table: TableOption = None,
               strict: StrictOption = False, date_format: DateFormatOption = None,
               decimal: DecimalOption = None, encoding: EncodingOption = None,
-              fmt: FormatOption = OutputFormat.table) -> None:
+              fmt: FormatOption = OutputFormat.table, wait: WaitOption = WAIT_SECONDS) -> None:
     """Validate data files exactly as `ingest` would, without writing anything."""
-    with _workspace_for_check(db) as ws:
+    with _workspace_for_check(db, wait) as ws:
         _run(ws, paths, fmt, dry_run=True, table=table, strict=strict,
              date_format=date_format, decimal=decimal, encoding=encoding)
 
 
-def _workspace_for_check(db: Path) -> Any:
+def _workspace_for_check(db: Path, wait: float) -> Any:
     """The workspace at `db`; when there is none, an empty in-memory one (nothing is created)."""
     if "://" in str(db) or db.exists():
-        return open_workspace(db)
+        return open_workspace(db, wait=wait)
     import funnelmetrics
     from funnelmetrics.config import load_config
 
