@@ -358,3 +358,41 @@ def test_a_tampered_session_cookie_is_no_session(world: World) -> None:
                               ).status_code == 401
     finally:
         client.close()
+
+
+@pytest.mark.parametrize(("message", "shown"), [
+    ("/srv/data/funnelmetrics.toml: timezone: unknown time zone 'X'",
+     "funnelmetrics.toml: timezone: unknown time zone 'X'"),
+    ("/tmp/funnelmetrics-upload-1-ab/leads.csv: not valid CSV (line 3)",
+     "leads.csv: not valid CSV (line 3)"),
+    ('IO Error: Could not set lock on file "/a/b/funnel.duckdb": Conflicting lock is held in '
+     "/usr/bin/python3.12 (PID 4242) by user me",
+     'IO Error: Could not set lock on file "funnel.duckdb": Conflicting lock is held in '
+     "python3.12 by user me"),
+    ("C:\\data\\crm\\leads.csv: bad row", "leads.csv: bad row"),
+    ("Binder Error: no column x\nLINE 1: SELECT x FROM leads", "Binder Error: no column x"),
+    ("unknown metric 'x'; see /api/v1/catalog", "unknown metric 'x'; see /api/v1/catalog"),
+    ("window_days must be in (0, 3650]", "window_days must be in (0, 3650]"),
+])
+def test_public_messages_hide_server_paths_pids_and_sql(message: str, shown: str) -> None:
+    from funnelmetrics.web.guard import public_message
+
+    assert public_message(message) == shown
+
+
+def test_a_user_error_naming_a_server_path_shows_only_the_file_name(world: World) -> None:
+    from funnelmetrics.errors import ConfigError
+
+    app = create_app(world.db)
+
+    def bad_settings() -> None:
+        raise ConfigError(f"{world.db.parent}/funnelmetrics.toml: timezone: unknown time zone")
+
+    app.add_api_route("/api/v1/bad-settings", bad_settings)
+    client = Client(app)
+    try:
+        r = client.get("/api/v1/bad-settings")
+    finally:
+        client.close()
+    assert r.status_code == 400
+    assert r.json()["detail"] == "funnelmetrics.toml: timezone: unknown time zone"

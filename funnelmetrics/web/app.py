@@ -27,7 +27,7 @@ from starlette.middleware.gzip import GZipMiddleware
 import funnelmetrics
 from funnelmetrics.errors import FunnelmetricsError, QueryError
 from funnelmetrics.web import api, pages
-from funnelmetrics.web.guard import RequestGuard, allowed_hosts
+from funnelmetrics.web.guard import RequestGuard, allowed_hosts, public_message
 from funnelmetrics.web.service import MAX_ROWS
 from funnelmetrics.web.source import Source, WorkspaceBusy
 from funnelmetrics.web.warm import Warmer
@@ -111,7 +111,8 @@ def _error(request: Request, status: int, detail: str,
 def _handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return _error(request, exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+        detail = public_message(str(exc.detail)) if exc.status_code < 500 else "server error"
+        return _error(request, exc.status_code, detail, getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -125,7 +126,7 @@ def _handlers(app: FastAPI) -> None:
 
     @app.exception_handler(FunnelmetricsError)
     async def user_error(request: Request, exc: FunnelmetricsError) -> Response:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        message = public_message(str(exc)) or type(exc).__name__
         status = 404 if isinstance(exc, QueryError) and message.startswith("unknown metric") \
             else 400
         return _error(request, status, message)

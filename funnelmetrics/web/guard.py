@@ -9,6 +9,7 @@ acting for another site, so it passes the origin check; the Host check applies t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -26,6 +27,20 @@ SECURITY_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
 )
+
+
+# A directory of the server's file system inside a message (`/srv/data/`, `C:\\data\\`), a
+# process id (DuckDB's lock errors) or SQL text after "SQL:" / "LINE n:".
+_DIRECTORY = re.compile(r"(?<![\w:/.])(?!/api/)(?:/[^\s/'\"`()]+)+/(?=[^\s/])|\b[A-Za-z]:\\(?:[^\s\\'\"]+\\)*")
+_PID = re.compile(r"\s*\(?\bPID\s*\d+\)?", re.IGNORECASE)
+_SQL = re.compile(r"\s*(?:\bLINE \d+:|\bSQL:).*$", re.DOTALL)
+
+
+def public_message(message: str) -> str:
+    """A message fit for a client: its first line, without the directories of server paths (a
+    file keeps its name: `leads.csv: …`), process ids or SQL."""
+    first = message.strip().splitlines()[0] if message.strip() else ""
+    return _PID.sub("", _SQL.sub("", _DIRECTORY.sub("", first))).strip()
 
 
 def host_name(host: str) -> str:

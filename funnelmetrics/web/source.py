@@ -149,7 +149,7 @@ class Source:
     def writing(self) -> Iterator[Workspace]:
         """A read-write workspace, once every reader in this process has finished."""
         with self.lock.exclusive():
-            ws = funnelmetrics.open(self.path)
+            ws = _open(self.path, read_only=False)
             try:
                 yield ws
             finally:
@@ -345,12 +345,17 @@ class Session:
 
 class WorkspaceBusy(ConfigError):
     """Another process (a CLI ingest, `user remove`) holds the workspace file for writing: the
-    API answers 503 with Retry-After, never the file's path or the writer's PID."""
+    API answers 503 with Retry-After, never the file's path or the writer's PID. An upload
+    while another process writes is busy the same way."""
 
 
 def _open_read_only(path: Path) -> Workspace:
+    return _open(path, read_only=True)
+
+
+def _open(path: Path, *, read_only: bool) -> Workspace:
     try:
-        return funnelmetrics.open(path, read_only=True)
+        return funnelmetrics.open(path, read_only=read_only)
     except Exception as exc:
         if type(exc).__module__.startswith(("duckdb", "_duckdb")):
             if "lock" in str(exc).lower():
