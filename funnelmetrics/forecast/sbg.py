@@ -29,6 +29,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+# α and β are kept within [e^-9, e^9]: a cohort whose churn shows no heterogeneity (a constant
+# retention rate) has its maximum at α, β → ∞ with α/(α+β) fixed, the geometric limit; at
+# e^9 ≈ 8,100 the sBG is that limit to well within the data's precision.
+LOG_BOUNDS = (-9.0, 9.0)
+
 
 def churn_probabilities(alpha: float, beta: float, periods: int) -> np.ndarray:
     """P(T = t) for t = 1..periods, by the paper's recursion (eq. 7)."""
@@ -68,9 +73,11 @@ class ShiftedBetaGeometric:
     def __init__(self, *, discount_rate: float = 0.0) -> None:
         self.discount_rate = discount_rate
 
-    def fit(self, survivors: Sequence[float]) -> ShiftedBetaGeometric:
-        """Maximum likelihood over (log α, log β); `survivors` is n_0..n_T, n_0 > 0,
-        non-increasing, T >= 1."""
+    def fit(self, survivors: Sequence[float], *,
+            starts: Sequence[tuple[float, float]] = ((0.0, 0.0), (-1.0, 1.0), (1.0, 2.0)),
+            ) -> ShiftedBetaGeometric:
+        """Maximum likelihood over (log α, log β) from each start (log values); `survivors` is
+        n_0..n_T, n_0 > 0, non-increasing, T >= 1."""
         from scipy.optimize import minimize
 
         n = [float(v) for v in survivors]
@@ -85,8 +92,9 @@ class ShiftedBetaGeometric:
             return -value if np.isfinite(value) else 1e300
 
         best = None
-        for start in ((0.0, 0.0), (-1.0, 1.0), (1.0, 2.0)):
+        for start in starts:
             res = minimize(negative, np.array(start), method="Nelder-Mead",
+                           bounds=[LOG_BOUNDS, LOG_BOUNDS],
                            options={"xatol": 1e-9, "fatol": 1e-10, "maxiter": 5000})
             if best is None or res.fun < best.fun:
                 best = res
@@ -116,13 +124,36 @@ class ShiftedBetaGeometric:
         d = self.discount_rate if discount_rate is None else discount_rate
         return discounted_lifetime(self.alpha_, self.beta_, d)
 
+    def bootstrap(self, size: int, *, seed: int = 0) -> np.ndarray:
+        """(size, 2) parametric-bootstrap draws of (α, β): cohorts of the same size simulated
+        from the fitted model over the same periods (churn period multinomial, the rest
+        censored), each refitted. Honest at the geometric limit, where the curvature is flat."""
+        n = self.survivors_
+        periods, size_0 = len(n) - 1, int(n[0])
+        p = churn_probabilities(self.alpha_, self.beta_, periods)
+        probs = np.append(p, max(0.0, 1.0 - p.sum()))
+        rng = np.random.default_rng(seed)
+        start = (float(np.log(self.alpha_)), float(np.log(self.beta_)))
+        out = np.empty((size, 2))
+        for i in range(size):
+            lost = rng.multinomial(size_0, probs / probs.sum())[:-1]
+            sim = size_0 - np.concatenate([[0], np.cumsum(lost)])
+            if sim[-1] == sim[0]:  # nobody churned: the rate is at its smallest
+                out[i] = np.exp([LOG_BOUNDS[0], LOG_BOUNDS[1]])
+                continue
+            m = ShiftedBetaGeometric().fit(sim, starts=(start,))
+            out[i] = (m.alpha_, m.beta_)
+        return out
+
     def parameter_draws(self, size: int, *, seed: int = 0) -> np.ndarray:
         """(size, 2) draws of (α, β) from the likelihood's curvature: normal on (log α, log β)
-        with the inverse Hessian as covariance (for intervals)."""
+        with the inverse Hessian as covariance (for intervals), kept within the fit's bounds
+        (along the geometric limit's flat ridge the retention rate, not α or β, is what the
+        data pin down)."""
         mean = np.log([self.alpha_, self.beta_])
         cov = _covariance(self.hessian_)
         rng = np.random.default_rng(seed)
-        return np.exp(rng.multivariate_normal(mean, cov, size=size))
+        return np.exp(np.clip(rng.multivariate_normal(mean, cov, size=size), *LOG_BOUNDS))
 
 
 def derl(alpha: float, beta: float, n: int, d: float) -> float:

@@ -1,0 +1,118 @@
+"""LTV models read from a workspace: survivors per acquisition cohort (sBG) and purchase
+summaries per account (BG/NBD), worked out by hand on tiny data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from journeys import _insert, journeys
+
+from funnelmetrics.errors import QueryError
+from funnelmetrics.forecast.bgnbd import BetaGeoNBD
+from funnelmetrics.forecast.ltv import bgnbd_ltv, per_period_rate, purchase_summary, sbg_cohorts
+from funnelmetrics.forecast.sbg import ShiftedBetaGeometric
+
+# Quarterly cohorts. Q1 2025: A Jan 5 → Feb 10 (churns in Q1: active at 0 quarter ends),
+# C Mar 1 → Apr 30 (1 end: Q1), B Feb 1 → Jul 1 (ended at Q3's first instant: active at the
+# ends of Q1 and Q2 → 2), D from Jan 20 (100 a month), E Feb 2 → Dec 1 (300 a month; still
+# active on Oct 1). Q3 2025: G from Aug 1.
+SUBSCRIPTIONS = [
+    ("SA", "A", 50, "2025-01-05", "2025-02-10"), ("SB", "B", 50, "2025-02-01", "2025-07-01"),
+    ("SC", "C", 50, "2025-03-01", "2025-04-30"), ("SD", "D", 100, "2025-01-20", None),
+    ("SE", "E", 300, "2025-02-02", "2025-12-01"), ("SG", "G", 80, "2025-08-01", None),
+]
+
+
+@pytest.fixture
+def subs_ws(tmp_path: Path):
+    ws = journeys(tmp_path)
+    keys = ("subscription_id", "account_id", "mrr", "started_at", "ended_at")
+    _insert(ws, "subscriptions", [dict(zip(keys, r, strict=True)) for r in SUBSCRIPTIONS])
+    yield ws
+    ws.close()
+
+
+def test_sbg_survivors_per_cohort_by_hand(subs_ws) -> None:
+    rows = sbg_cohorts(subs_ws, unit="quarter", as_of=dt.datetime(2025, 10, 1), draws=20)
+    q1, q3 = rows
+    # as of Oct 1: quarter ends of Q1, Q2, Q3 observed; lifetimes A 0, C 1, B 2, D and E open
+    assert q1["cohort"] == "2025-01-01"
+    assert q1["survivors"] == [5, 4, 3, 2]
+    assert q1["active"] == 2 and q1["mrr"] == pytest.approx((100 + 300) / 2)
+    m = ShiftedBetaGeometric().fit([5, 4, 3, 2])
+    assert q1["alpha"] == pytest.approx(m.alpha_) and q1["beta"] == pytest.approx(m.beta_)
+    # LTV = margin (1.0) × MRR 200 × 3 months × DERL after 3 renewals, 10% a year discount
+    d = per_period_rate(0.10, 3)
+    assert d == pytest.approx(1.1 ** 0.25 - 1)
+    assert q1["derl"] == pytest.approx(m.derl(3, discount_rate=d))
+    assert q1["ltv"] == pytest.approx(200 * 3 * q1["derl"])
+    assert q1["ltv_p10"] <= q1["ltv_p90"]
+    assert q1["survival"][:4] == pytest.approx(list(m.survival(3)))
+    # Q3's cohort has seen one quarter end: nothing to fit, said so
+    assert q3["cohort"] == "2025-07-01" and q3["survivors"] == [1, 1]
+    assert q3["alpha"] is None and "fewer than 2" in q3["note"]
+
+
+def test_sbg_sees_only_what_was_known_at_the_instant(subs_ws) -> None:
+    (q1,) = sbg_cohorts(subs_ws, unit="quarter", as_of=dt.datetime(2025, 7, 1), draws=0)
+    # on Jul 1, B's end is not known yet (it ends at that instant): open, like D and E
+    assert q1["survivors"] == [5, 4, 3]
+    assert q1["active"] == 3
+
+
+def test_sbg_refuses_an_unknown_unit(subs_ws) -> None:
+    with pytest.raises(QueryError, match="--unit 'week'"):
+        sbg_cohorts(subs_ws, unit="week")
+
+
+# Won deals per account (closed_at; amount):
+#   K  Jan 1 (100), Jan 1 (50, same day: one purchase), Jan 15 (40), Jan 29 (60)
+#   L  Jan 8 (70)
+#   M  Jan 1 (30), Jan 22 (90); Feb 20 (500, after the calibration end)
+#   N  lost on Jan 10 (no purchase)
+DEALS = [("K", "2025-01-01", 100, "won"), ("K", "2025-01-01", 50, "won"),
+         ("K", "2025-01-15", 40, "won"), ("K", "2025-01-29", 60, "won"),
+         ("L", "2025-01-08", 70, "won"), ("M", "2025-01-01", 30, "won"),
+         ("M", "2025-01-22", 90, "won"), ("M", "2025-02-20", 500, "won"),
+         ("N", "2025-01-10", 10, "lost")]
+
+
+@pytest.fixture
+def deals_ws(tmp_path: Path):
+    ws = journeys(tmp_path, opportunities=[
+        {"account_id": a, "created_at": "2024-12-01", "closed_at": c, "amount": amt,
+         "status": s} for a, c, amt, s in DEALS])
+    yield ws
+    ws.close()
+
+
+def test_purchase_summary_by_hand(deals_ws) -> None:
+    s = purchase_summary(deals_ws, unit="week", calibration_end=dt.date(2025, 1, 29))
+    assert list(s["account_id"]) == ["K", "L", "M"]
+    # K: days Jan 1, 15, 29 → x 2, t_x 28 days = 4 weeks, T 4 weeks, z̄ (40 + 60)/2 = 50
+    # L: x 0, T 21 days = 3 weeks; M: x 1, t_x 3 weeks, T 4 weeks, z̄ 90 (Feb 20 is later)
+    assert list(s["x"]) == [2, 0, 1]
+    assert list(s["t_x"]) == pytest.approx([4, 0, 3])
+    assert list(s["T"]) == pytest.approx([4, 3, 4])
+    assert list(s["zbar"]) == pytest.approx([50, 0, 90])
+
+
+def test_bgnbd_from_the_workspace_is_the_model_on_its_summary(deals_ws) -> None:
+    end = dt.date(2025, 1, 29)
+    out = bgnbd_ltv(deals_ws, unit="week", calibration_end=end, by_account=True, draws=10)
+    s = purchase_summary(deals_ws, unit="week", calibration_end=end)
+    m = BetaGeoNBD().fit(s["x"], s["t_x"], s["T"])
+    assert out["r"] == pytest.approx(m.r_, rel=1e-6)
+    assert out["log_likelihood"] == pytest.approx(m.log_likelihood_)
+    assert out["accounts"] == 3 and out["repeat_accounts"] == 2
+    rows = {r["account_id"]: r for r in out["rows"]}
+    assert rows["L"]["p_alive"] == 1.0  # no repeat purchase: alive under the BG/NBD
+    assert rows["K"]["expected_purchases"] == pytest.approx(
+        float(m.expected_purchases(12 * 365.25 / 12 / 7, 2, 4, 4)))
+
+
+def test_bgnbd_without_repeat_purchases_is_one_line(deals_ws) -> None:
+    with pytest.raises(QueryError, match="repeat purchase"):
+        bgnbd_ltv(deals_ws, unit="week", calibration_end=dt.date(2025, 1, 10))
