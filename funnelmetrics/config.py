@@ -117,6 +117,8 @@ class Config(BaseModel):
     gross_margin: float = Field(default=1.0, gt=0, le=1)
     qualified_stage: str = "sql"
     locale: str = "en"
+    # eNPS is shown only for a group of at least this many respondents (survey anonymity)
+    enps_min_respondents: int = Field(default=5, ge=1, le=10_000)
     ingest: IngestSettings = IngestSettings()
     crm: CrmSettings = CrmSettings()
     # `[[alerts]]` rules and `[benchmarks.METRIC]` overrides: read as given here, each checked
@@ -208,6 +210,7 @@ mode = "cumulative"           # or "strict"
 qualified_stage = "sql"       # lead_velocity_rate counts this stage
 default_funnel = "sales"
 locale = "en"                 # en, id or ms
+enps_min_respondents = 5      # eNPS of a smaller group (a split, a filter) is not shown
 
 [funnels.sales]
 stages = ["lead", "mql", "sql", "opportunity", "won"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 from journeys import by, values
 
+from funnelmetrics.config import Config
+
 Q = {"start": "2026-01-01", "end": "2026-02-28"}
 
 
@@ -18,8 +20,11 @@ SURVEY = """INSERT INTO survey_responses VALUES
     ('q1', 'e5', '2026-01-12', 6, 'east'), ('q2', 'e1', '2026-02-01', 8, 'east')"""
 
 
+ANY_GROUP = Config(enps_min_respondents=1)  # the arithmetic on groups of any size
+
+
 def test_enps_promoters_minus_detractors(make_sql_ws):
-    ws = make_sql_ws(SURVEY)
+    ws = make_sql_ws(SURVEY, config=ANY_GROUP)
     df = ws.metric("enps", **Q)
     # Jan: promoters e1 (10), e2 (9); detractors e4 (3), e5 (6, the top of 0–6); passive e3 (7).
     # (2 − 2)/5 × 100 = 0. Feb (Feb 1 belongs to February): one passive → (0 − 0)/1 = 0.
@@ -28,7 +33,7 @@ def test_enps_promoters_minus_detractors(make_sql_ws):
 
 
 def test_enps_by_team(make_sql_ws):
-    ws = make_sql_ws(SURVEY)
+    ws = make_sql_ws(SURVEY, config=ANY_GROUP)
     df = ws.metric("enps", by="team", start="2026-01-01", end="2026-01-31")
     # east: e1, e2 promoters, e5 detractor → (2 − 1)/3 × 100; west: e3 passive, e4 detractor
     # → (0 − 1)/2 × 100 = −50.
@@ -39,6 +44,36 @@ def test_enps_without_responses_is_null(make_sql_ws):
     ws = make_sql_ws(SURVEY)
     df = ws.metric("enps", start="2026-03-01", end="2026-03-31")
     assert values(df) == [None]  # no responses in March: no data, not 0
+    assert list(df.note) == [None]  # nobody to protect: no note
+
+
+def test_enps_of_fewer_than_five_respondents_is_null_with_a_note(make_sql_ws):
+    ws = make_sql_ws(SURVEY)  # default: at least 5 respondents
+    df = ws.metric("enps", **Q)
+    # Jan: e1..e5, 5 respondents → shown, (2 − 2)/5 = 0. Feb: e1 alone → not shown.
+    assert values(df) == [0, None]
+    assert df.numerator.isna().tolist() == [False, True]
+    assert list(df.denominator) == [5, 1]
+    assert list(df.note) == [None, "fewer than 5 respondents: not shown (enps_min_respondents)"]
+    # split by team: east 3 (e1, e2, e5) and west 2 (e3, e4) respondents, both under 5
+    df = ws.metric("enps", by="team", start="2026-01-01", end="2026-01-31")
+    assert by(df, "2026-01-01", "team") == {"east": None, "west": None}
+    assert df.note.notna().all()
+    # a filter that leaves 3 respondents is a group of 3 too
+    df = ws.metric("enps", where={"team": "east"}, start="2026-01-01", end="2026-01-31")
+    assert values(df) == [None]
+
+
+def test_enps_counts_respondents_not_responses(make_sql_ws):
+    # the quarter holds 6 responses but 5 respondents (e1 twice): at least 5 → shown;
+    # promoters e1 (10), e2 (9); detractors e4, e5; passives e3, e1 (8) → (2 − 2)/6 = 0
+    ws = make_sql_ws(SURVEY)
+    df = ws.metric("enps", grain="quarter", start="2026-01-01", end="2026-03-31")
+    assert values(df) == [0] and list(df.denominator) == [6]
+    # with a threshold of 6 the same quarter is not shown: 6 responses, 5 people
+    ws = make_sql_ws(SURVEY, config=Config(enps_min_respondents=6))
+    df = ws.metric("enps", grain="quarter", start="2026-01-01", end="2026-03-31")
+    assert values(df) == [None] and df.note.iloc[0].startswith("fewer than 6 respondents")
 
 
 # ---- quota attainment by rep and team -----------------------------------------------------------

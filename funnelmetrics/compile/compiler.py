@@ -174,6 +174,8 @@ def compile_metric(ctx: Context, metric: Metric) -> ibis.Table:
     if metric.is_ratio:
         extra["numerator"] = out.pop("numerator").cast("float64")
         extra["denominator"] = out.pop("denominator").cast("float64")
+    if "note" in out:  # why a value is not shown (eNPS of too few respondents)
+        extra["note"] = out.pop("note")
     if metric.time is Time.COHORT:
         window_end = frame.next_start + ibis.interval(seconds=int(ctx.window_days * 86400))
         extra["immature"] = window_end > ctx.now

@@ -1,12 +1,40 @@
 SELECT
   "t8"."period_start",
   CASE
-    WHEN COALESCE("t8"."responses", 0) = 0
+    WHEN (
+      COALESCE("t8"."respondents", 0) > 0
+    )
+    AND (
+      COALESCE("t8"."respondents", 0) < 5
+    )
     THEN CAST(NULL AS DOUBLE)
-    ELSE CAST(COALESCE("t8"."promoters", 0) - COALESCE("t8"."detractors", 0) AS DOUBLE) / COALESCE("t8"."responses", 0)
-  END * 100 AS "value",
-  CAST(COALESCE("t8"."promoters", 0) - COALESCE("t8"."detractors", 0) AS DOUBLE) AS "numerator",
+    ELSE CASE
+      WHEN COALESCE("t8"."responses", 0) = 0
+      THEN CAST(NULL AS DOUBLE)
+      ELSE CAST(COALESCE("t8"."promoters", 0) - COALESCE("t8"."detractors", 0) AS DOUBLE) / COALESCE("t8"."responses", 0)
+    END * 100
+  END AS "value",
+  CAST(CASE
+    WHEN (
+      COALESCE("t8"."respondents", 0) > 0
+    )
+    AND (
+      COALESCE("t8"."respondents", 0) < 5
+    )
+    THEN CAST(NULL AS BIGINT)
+    ELSE COALESCE("t8"."promoters", 0) - COALESCE("t8"."detractors", 0)
+  END AS DOUBLE) AS "numerator",
   CAST(COALESCE("t8"."responses", 0) AS DOUBLE) AS "denominator",
+  CASE
+    WHEN (
+      COALESCE("t8"."respondents", 0) > 0
+    )
+    AND (
+      COALESCE("t8"."respondents", 0) < 5
+    )
+    THEN 'fewer than 5 respondents: not shown (enps_min_respondents)'
+    ELSE CAST(NULL AS TEXT)
+  END AS "note",
   "t8"."next_start" > MAKE_TIMESTAMP(2026, 6, 30, 0, 0, 0.0) AS "partial"
 FROM (
   SELECT
@@ -19,7 +47,8 @@ FROM (
       "t6"."_p",
       "t6"."promoters",
       "t6"."detractors",
-      "t6"."responses"
+      "t6"."responses",
+      "t6"."respondents"
     FROM "ibis_pandas_memtable_<id>" AS "t2"
     LEFT OUTER JOIN (
       SELECT
@@ -38,7 +67,8 @@ FROM (
         ) AS "_p",
         "t4"."promoters",
         "t4"."detractors",
-        "t4"."responses"
+        "t4"."responses",
+        "t4"."respondents"
       FROM (
         SELECT
           "t3"."_pk",
@@ -46,7 +76,8 @@ FROM (
             "t3"."score" >= 9) AS "promoters",
           COUNT(*) FILTER(WHERE
             "t3"."score" <= 6) AS "detractors",
-          COUNT(*) AS "responses"
+          COUNT(*) AS "responses",
+          COUNT(DISTINCT "t3"."respondent_id") AS "respondents"
         FROM (
           SELECT
             "t1"."survey_id",
