@@ -396,3 +396,40 @@ def test_a_user_error_naming_a_server_path_shows_only_the_file_name(world: World
         client.close()
     assert r.status_code == 400
     assert r.json()["detail"] == "funnelmetrics.toml: timezone: unknown time zone"
+
+
+# ---- 7. eNPS of too few respondents -----------------------------------------------------------
+NOTE = "fewer than 5 respondents: not shown (enps_min_respondents)"
+
+
+def test_enps_of_fewer_than_five_respondents_is_null_with_a_note_everywhere(
+        world: World) -> None:
+    # the world's survey: its 4 reps answer once a month, so every group has 4 respondents
+    for url in ("/api/v1/metric/enps?grain=quarter", "/api/v1/metric/enps?by=team",
+                "/api/v1/metric/enps?where=team%3Deast"):
+        rows = world.get(url).json()["rows"]
+        answered = [r for r in rows if r["denominator"]]
+        assert answered, url
+        assert all(r["value"] is None and r["numerator"] is None and r["note"] == NOTE
+                   for r in answered), url
+    page = world.get("/team")
+    assert page.status_code == 200 and NOTE in page.text
+    out = CliRunner().invoke(cli_app, ["metric", "enps", "--grain", "quarter", "--db",
+                                       str(world.db), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert NOTE in out.output and '"value": null' in out.output.replace('"value":null',
+                                                                          '"value": null')
+
+
+def test_enps_threshold_comes_from_the_workspace_settings(tmp_path: Path) -> None:
+    db = tmp_path / "funnel.duckdb"
+    tokens = build_workspace(db, leads=40)
+    (tmp_path / "funnelmetrics.toml").write_text("enps_min_respondents = 4\n")
+    client = Client(create_app(db))
+    try:
+        rows = client.get("/api/v1/metric/enps?grain=quarter", token=tokens["root"]).json()[
+            "rows"]
+    finally:
+        client.close()
+    answered = [r for r in rows if r["denominator"]]
+    assert answered and all(r["value"] is not None and r["note"] is None for r in answered)

@@ -306,7 +306,9 @@ def partial_note(f: Filters, df: Any) -> str | None:
     """The footnote of a result that has periods not over yet (their figures may move)."""
     rows = df.to_dict(orient="records") if "partial" in df.columns else []
     notes = mark_notes(f.lang, partial=any(flagged(r, "partial") for r in rows))
-    return notes[0] if notes else None
+    if "note" in df.columns:  # the catalogue's own (eNPS of too few respondents not shown)
+        notes += sorted({str(n) for n in df["note"].dropna()})
+    return " · ".join(notes) if notes else None
 
 
 def value_table(f: Filters, df: Any, unit: str, columns: Sequence[str],
