@@ -100,6 +100,14 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "partial_short": ("partial period", "periode belum berakhir", "tempoh belum tamat"),
     "include_partial": ("Include the current period", "Sertakan periode berjalan",
                         "Sertakan tempoh semasa"),
+    "not_comparable": ("not yet comparable", "belum dapat dibandingkan",
+                       "belum boleh dibandingkan"),
+    "data_ends": ("The data ends on {end}: figures are for its last full periods (as of "
+                  "{as_of}); --as-of for another date.",
+                  "Data berakhir pada {end}: angka untuk periode penuh terakhirnya (per {as_of}); "
+                  "--as-of untuk tanggal lain.",
+                  "Data berakhir pada {end}: angka bagi tempoh penuh terakhirnya (setakat "
+                  "{as_of}); --as-of untuk tarikh lain."),
     "pp_note": ("pp = percentage points: the difference between two rates, not a relative "
                 "change",
                 "pp = poin persentase: selisih antara dua tingkat, bukan perubahan relatif",
