@@ -1,0 +1,196 @@
+"""Bookings forecast: the open pipeline by Monte Carlo over each deal's win and close period,
+plus bookings from pipeline not yet created, from the history of new pipeline.
+
+- Open pipeline: each open deal wins with its probability (`winrates.WinRates`, learned from the
+  deals closed before the instant) and, if it wins, closes after a remaining time sampled from
+  the won deals like it; `simulations` runs (fixed seed) give P10/P50/P90 of the bookings of
+  each period. `expected` is exact: Σ amount × P(win) × P(close in the period). A deal with an
+  unknown amount books the average amount of the open deals whose amount is known.
+- New pipeline: for each of the last `lookback` period starts o before the instant, the won
+  amount in the h-th period from o of deals created at or after o (h = 1..horizon); its
+  empirical distribution per h (resampled in the same runs) gives the new-pipeline figures.
+- Periods are calendar periods of the workspace zone; the first is the one holding the instant
+  and counts only what closes from the instant on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from funnelmetrics.compile.time import Grain, floor, local_to_utc, shift
+from funnelmetrics.errors import QueryError
+from funnelmetrics.forecast.history import closed_counts, new_deal_bookings, open_deals
+from funnelmetrics.forecast.winrates import WinRates
+
+if TYPE_CHECKING:
+    from funnelmetrics.workspace import Workspace
+
+GRAINS = (Grain.MONTH, Grain.QUARTER)
+
+
+def quantiles(samples: np.ndarray) -> dict[str, float]:
+    """P10, P50, P90 of samples (linear interpolation, numpy's default)."""
+    p10, p50, p90 = np.percentile(samples, [10, 50, 90])
+    return {"p10": float(p10), "p50": float(p50), "p90": float(p90)}
+
+
+class PipelineForecast:
+    """Open-pipeline Monte Carlo and new-pipeline resampling; see the module doc.
+
+    >>> PipelineForecast(grain="quarter", horizon=2).fit(ws, as_of=dt.datetime(2026, 7, 1))
+    ... # doctest: +SKIP
+    """
+
+    def __init__(self, *, grain: str = "month", horizon: int = 3, by: str | None = None,
+                 simulations: int = 5000, seed: int = 0, strength: float = 10.0,
+                 lookback: int = 6) -> None:
+        g = Grain(grain)
+        if g not in GRAINS:
+            raise QueryError(f"--grain {grain!r}: use month or quarter for a bookings forecast")
+        if not 1 <= horizon <= 24:
+            raise QueryError(f"--horizon {horizon}: use 1 to 24 periods")
+        self.grain, self.horizon, self.by = g, horizon, by
+        self.simulations, self.seed, self.strength, self.lookback = (simulations, seed,
+                                                                     strength, lookback)
+
+    # ---- periods --------------------------------------------------------------------------
+    def _period_starts(self, ws: Workspace, as_of: dt.datetime) -> list[dt.date]:
+        tz = ws.config.timezone
+        local_now = _utc_to_local_date(as_of, tz)
+        first = floor(local_now, self.grain)
+        return [shift(first, self.grain, k) for k in range(self.horizon + 1)]
+
+    def fit(self, ws: Workspace, *, as_of: dt.datetime) -> PipelineForecast:
+        """Learn from the workspace as it stood at `as_of` (naive UTC) and simulate."""
+        tz = ws.config.timezone
+        starts = self._period_starts(ws, as_of)
+        self.as_of_ = as_of
+        self.periods_ = starts[:-1]
+        self.starts_utc_ = [local_to_utc(dt.datetime.combine(d, dt.time()), tz) for d in starts]
+        bounds = [max(as_of, b) for b in self.starts_utc_]
+        self.rates_ = WinRates(strength=self.strength).fit(closed_counts(ws, as_of, self.by))
+        self.deals_ = open_deals(ws, as_of, self.by)
+        rng = np.random.default_rng(self.seed)
+        self.open_sims_, self.open_expected_, self.open_counts_ = self._simulate_open(bounds, rng)
+        self.new_history_ = self._new_history(ws, as_of)
+        self.new_sims_, self.new_counts_ = self._simulate_new(rng)
+        return self
+
+    # ---- open pipeline --------------------------------------------------------------------
+    def _simulate_open(self, bounds: list[dt.datetime], rng: np.random.Generator
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n_periods, sims = len(bounds) - 1, self.simulations
+        totals = np.zeros((sims, n_periods))
+        counts = np.zeros((sims, n_periods))
+        expected = np.zeros(n_periods)
+        edges = np.array([(b - self.as_of_).total_seconds() / 86_400 for b in bounds])
+        known = [d["amount"] for d in self.deals_ if d["amount"] is not None]
+        fallback = float(np.mean(known)) if known else 0.0
+        for deal in self.deals_:
+            days_open = max((self.as_of_ - deal["start"]).total_seconds() / 86_400, 0.0)
+            p = self.rates_.probability(segment=deal["segment"], stage=deal["stage"],
+                                        days_open=days_open)
+            deal["win_probability"] = p
+            remaining = self.rates_.remaining_days(stage=deal["stage"], days_open=days_open)
+            if p is None or len(remaining) == 0:
+                continue
+            amount = deal["amount"] if deal["amount"] is not None else fallback
+            weights = remaining[:, 1] / remaining[:, 1].sum()
+            # a close on whole day k after the stage start falls in [k, k+1): its middle
+            when = remaining[:, 0] + 0.5
+            period = np.searchsorted(edges, when, side="right") - 1  # -1 before, n after
+            inside = (period >= 0) & (period < n_periods)
+            for k in range(n_periods):
+                expected[k] += amount * p * weights[period == k].sum()
+            won = rng.random(sims) < p
+            pick = rng.choice(len(when), size=sims, p=weights)
+            chosen = period[pick]
+            hit = won & inside[pick]
+            np.add.at(totals, (np.nonzero(hit)[0], chosen[hit]), amount)
+            np.add.at(counts, (np.nonzero(hit)[0], chosen[hit]), 1)
+        return totals, expected, counts
+
+    # ---- new pipeline ---------------------------------------------------------------------
+    def _new_history(self, ws: Workspace, as_of: dt.datetime) -> list[list[float]]:
+        """Per past origin (the last `lookback` period starts whose `horizon` periods all end
+        before the instant), bookings of new deals in each of the periods after it."""
+        tz = ws.config.timezone
+        first = self.periods_[0]
+
+        def utc(d: dt.date) -> dt.datetime:
+            return local_to_utc(dt.datetime.combine(d, dt.time()), tz)
+
+        origins, ends = [], []
+        for back in range(self.horizon, self.horizon + self.lookback):
+            o = shift(first, self.grain, -back)
+            origins.append(utc(o))
+            ends.append([utc(shift(o, self.grain, h)) for h in range(1, self.horizon + 1)])
+        return new_deal_bookings(ws, as_of, origins, ends)
+
+    def _simulate_new(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        history = np.array(self.new_history_, dtype=float).reshape(-1, self.horizon)
+        sims = np.zeros((self.simulations, self.horizon))
+        if len(history):
+            rows = rng.integers(0, len(history), size=(self.simulations, self.horizon))
+            sims = history[rows, np.arange(self.horizon)]
+            sims[:, 0] *= self._remaining_share()
+        return sims, np.zeros_like(sims)
+
+    def _remaining_share(self) -> float:
+        """The share of the first period still to come at the instant (new deals booked in a
+        partly elapsed period scale with its remaining length)."""
+        start, end = self.starts_utc_[0], self.starts_utc_[1]
+        total = (end - start).total_seconds()
+        return min(1.0, max(0.0, (end - self.as_of_).total_seconds() / total)) if total else 0.0
+
+    # ---- answer ---------------------------------------------------------------------------
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per period: open pipeline, new pipeline and their total."""
+        out = []
+        history = np.array(self.new_history_, dtype=float).reshape(-1, self.horizon)
+        new_expected = history.mean(axis=0) if len(history) else None
+        if new_expected is not None:
+            new_expected[0] *= self._remaining_share()
+        for k, start in enumerate(self.periods_):
+            total = self.open_sims_[:, k] + self.new_sims_[:, k]
+            open_part = {"expected": float(self.open_expected_[k]),
+                         **quantiles(self.open_sims_[:, k]),
+                         "deals": int(np.median(self.open_counts_[:, k]))}
+            new_part = {"expected": float(new_expected[k]) if new_expected is not None else 0.0,
+                        **quantiles(self.new_sims_[:, k]), "origins": len(self.new_history_)}
+            out.append({"period_start": start.isoformat(), "open_pipeline": open_part,
+                        "new_pipeline": new_part,
+                        "total": {"expected": open_part["expected"] + new_part["expected"],
+                                  **quantiles(total)}})
+        return out
+
+    def deal_rows(self) -> list[dict[str, Any]]:
+        """Each open deal: its amount, stage, our win probability and the CRM's beside it."""
+        return [{"opportunity_id": d["opportunity_id"], "amount": d["amount"],
+                 "segment": d["segment"] or None, "stage": d["stage"],
+                 "win_probability": d.get("win_probability"),
+                 "crm_probability": d["crm_probability"]} for d in self.deals_]
+
+
+def _utc_to_local_date(moment: dt.datetime, tz: str) -> dt.date:
+    from zoneinfo import ZoneInfo
+
+    return moment.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(tz)).date()
+
+
+def bookings_forecast(ws: Workspace, *, as_of: dt.datetime | None = None, grain: str = "month",
+                      horizon: int = 3, by: str | None = None, simulations: int = 5000,
+                      seed: int = 0, deals: bool = False) -> dict[str, Any]:
+    """The `forecast bookings` answer: {"forecast", "as_of", "grain", "rows"} (+ "deals")."""
+    moment = as_of or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    f = PipelineForecast(grain=grain, horizon=horizon, by=by, simulations=simulations,
+                         seed=seed).fit(ws, as_of=moment)
+    out: dict[str, Any] = {"forecast": "bookings",
+                           "as_of": _utc_to_local_date(moment, ws.config.timezone).isoformat(),
+                           "grain": f.grain.value, "rows": f.rows()}
+    if deals:
+        out["deals"] = f.deal_rows()
+    return out
