@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import ibis
 
+from funnelmetrics import engines
 from funnelmetrics.compile.batch import Batch
 from funnelmetrics.config import CONFIG_NAME, DEFAULT_TOML, Config
 from funnelmetrics.errors import ConfigError
@@ -42,6 +44,11 @@ class Connection:
         return self.con.name == "duckdb"
 
     @property
+    def engine(self) -> ModuleType:
+        """What is specific to this connection's engine (`funnelmetrics.engines`)."""
+        return engines.for_name(self.con.name)
+
+    @property
     def duckdb(self) -> duckdb.DuckDBPyConnection:
         """The raw DuckDB connection (DuckDB-specific paths only: ingest, raw SQL)."""
         if not self.is_duckdb:
@@ -65,11 +72,20 @@ class Connection:
         created = []
         for table in TABLES.values():
             if table.name not in existing:
-                self.raw_sql(create_sql(table))
+                if self.is_duckdb:
+                    self.raw_sql(create_sql(table))
+                else:
+                    self.engine.create_table(self.con, table.name,
+                                             {c.name: c.kind.ibis for c in table.columns})
                 created.append(table.name)
         if QUARANTINE_TABLE not in existing:
-            cols = ", ".join(f'"{k}" {v}' for k, v in QUARANTINE_COLUMNS.items())
-            self.raw_sql(f'CREATE TABLE IF NOT EXISTS "{QUARANTINE_TABLE}" ({cols})')
+            if self.is_duckdb:
+                cols = ", ".join(f'"{k}" {v}' for k, v in QUARANTINE_COLUMNS.items())
+                self.raw_sql(f'CREATE TABLE IF NOT EXISTS "{QUARANTINE_TABLE}" ({cols})')
+            else:
+                self.engine.create_table(self.con, QUARANTINE_TABLE, {
+                    k: {"TIMESTAMP": "timestamp", "BIGINT": "int64"}.get(v, "string")
+                    for k, v in QUARANTINE_COLUMNS.items()})
         if write_config and self.directory is not None:
             path = self.directory / CONFIG_NAME
             if not path.exists():

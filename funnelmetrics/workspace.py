@@ -14,14 +14,11 @@ from typing import Any
 
 import ibis
 
+from funnelmetrics import engines
 from funnelmetrics.compile.batch import Batch
 from funnelmetrics.config import Config, load_config
 from funnelmetrics.connection import Connection
 from funnelmetrics.errors import FunnelmetricsError
-
-
-def _is_url(target: str) -> bool:
-    return "://" in target
 
 
 class Workspace(Connection):
@@ -128,20 +125,12 @@ class Workspace(Connection):
 
 def open(target: str | Path = "funnel.duckdb", *, config: Config | None = None,  # noqa: A001
          read_only: bool = False) -> Workspace:
-    """Open (or create) a workspace: a DuckDB file path, or an Ibis URL such as `postgres://…`."""
+    """Open (or create) a workspace: a DuckDB file path, or an engine's URL,
+    `pyspark:///WAREHOUSE_DIR?spark.master=local[2]` or `postgres://user:pass@host:port/db`
+    (see `funnelmetrics.engines`). A URL that cannot be opened is a ConfigError naming the
+    engine; nothing is created in its place."""
     target = str(target)
-    if _is_url(target):
-        con = ibis.connect(target)
-        directory = None
-    else:
-        path = Path(target)
-        if path.parent and not path.parent.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-        con = ibis.duckdb.connect(str(path), read_only=read_only)
-        con.con.execute("SET TimeZone = 'UTC'")
-        # DuckDB's own progress bar writes to stdout, which would corrupt JSON/CSV output.
-        con.con.execute("SET enable_progress_bar = false")
-        directory = path.resolve().parent
+    con, directory = engines.for_target(target).connect(target, read_only=read_only)
     ws = Workspace(con, config=config or load_config(directory), directory=directory,
                    location=target)
     if not read_only:

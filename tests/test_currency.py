@@ -23,11 +23,8 @@ def values(df) -> list:
 
 
 # The reporting currency is USD (the default) unless a test says otherwise.
-# On Spark a conversion fails: Ibis compiles no ASOF join for Spark SQL (UnsupportedOperationError),
-# so every figure over amounts in another currency is an error there (reported; the rate join
-# needs a Spark form, e.g. a window over the union of rates and rows).
-ASOF_ON_SPARK = pytest.mark.spark_differs(
-    "Ibis has no ASOF join for Spark SQL: a foreign-currency amount cannot be converted")
+# On engines without an ASOF join (Spark, PostgreSQL) the rates join by a window
+# (semantic/currency.py rate_on_or_before): the same figures everywhere.
 DEALS = (
     RATES,
     "INSERT INTO opportunities (opportunity_id, created_at, status, amount, closed_at, "
@@ -40,7 +37,6 @@ DEALS = (
 )
 
 
-@ASOF_ON_SPARK
 def test_won_amounts_convert_at_the_close_date(make_sql_ws):
     ws = make_sql_ws(*DEALS)
     df = ws.metric("won_revenue", start="2026-01-01", end="2026-02-28")
@@ -48,7 +44,6 @@ def test_won_amounts_convert_at_the_close_date(make_sql_ws):
     assert values(df) == [pytest.approx(310), pytest.approx(120)]
 
 
-@ASOF_ON_SPARK
 def test_open_deals_convert_at_their_creation_date(make_sql_ws):
     ws = make_sql_ws(*DEALS)
     df = ws.metric("pipeline_value", start="2026-01-01", end="2026-02-28")
@@ -57,7 +52,6 @@ def test_open_deals_convert_at_their_creation_date(make_sql_ws):
     assert values(df) == [pytest.approx(230), pytest.approx(110)]
 
 
-@ASOF_ON_SPARK
 def test_as_of_a_deal_still_open_converts_at_creation(make_sql_ws):
     ws = make_sql_ws(*DEALS)
     df = ws.metric("pipeline_value", start="2026-01-01", end="2026-01-31", as_of="2026-01-25")
@@ -66,7 +60,6 @@ def test_as_of_a_deal_still_open_converts_at_creation(make_sql_ws):
     assert values(df) == [pytest.approx(220)]
 
 
-@ASOF_ON_SPARK
 def test_subscriptions_convert_at_their_start(make_sql_ws):
     ws = make_sql_ws(
         RATES,
@@ -77,7 +70,6 @@ def test_subscriptions_convert_at_their_start(make_sql_ws):
     assert values(df) == [pytest.approx(110), pytest.approx(175)]
 
 
-@ASOF_ON_SPARK
 def test_spend_converts_at_its_date_and_a_row_without_currency_stays(make_sql_ws):
     ws = make_sql_ws(
         RATES,
@@ -91,7 +83,6 @@ def test_spend_converts_at_its_date_and_a_row_without_currency_stays(make_sql_ws
     assert list(df.numerator) == [pytest.approx(110), pytest.approx(30)]
 
 
-@ASOF_ON_SPARK
 def test_missing_rate_is_a_clear_error(make_sql_ws):
     ws = make_sql_ws(
         RATES,
@@ -106,7 +97,6 @@ def test_missing_rate_is_a_clear_error(make_sql_ws):
     assert "fx_rates" in message
 
 
-@ASOF_ON_SPARK
 def test_missing_rate_names_the_currency(make_sql_ws):
     ws = make_sql_ws(
         "INSERT INTO spend (date, amount, currency) VALUES ('2026-03-05', 10, 'SGD')")
@@ -126,7 +116,6 @@ def test_no_foreign_row_means_no_rate_join(make_sql_ws):
     assert values(home.metric("won_revenue", start="2026-01-01", end="2026-01-31")) == [200]
 
 
-@ASOF_ON_SPARK
 def test_a_foreign_row_joins_the_rates(make_sql_ws):
     sql = make_sql_ws(*DEALS).explain("won_revenue", start="2026-01-01", end="2026-01-31")
     assert "fx_rates" in sql
@@ -138,7 +127,6 @@ def test_rates_are_an_asof_join_on_duckdb(make_sql_ws):
     assert "ASOF" in sql.upper()
 
 
-@ASOF_ON_SPARK
 def test_another_reporting_currency(make_sql_ws):
     ws = make_sql_ws(
         "INSERT INTO fx_rates VALUES ('USD', '2026-01-01', 16000)",

@@ -150,11 +150,8 @@ def test_win_rate_in_jakarta_time(make_ws):
 # from 02:00 EDT to 01:00 EST on Sun Nov 1 (06:00Z). Local midnight is 05:00Z before the spring
 # change and 04:00Z after it, until November. An engine that used one offset all year would put the
 # deals below in the wrong day, week or month.
-# On Spark the local wall time of an instant fails in a zone with daylight saving: to_local
-# (compile/time.py) calls DuckDB's timezone(), which Spark SQL lacks (its from_utc_timestamp is
-# the same thing); fixed-offset zones such as Jakarta add an interval and work (reported).
-LOCAL_TIME_ON_SPARK = pytest.mark.spark_differs(
-    "compile/time.py to_local calls DuckDB's timezone(); Spark SQL has no TIMEZONE routine")
+# Each engine converts with its own routine (funnelmetrics/engines: DuckDB's and PostgreSQL's
+# timezone(), Spark's from_utc_timestamp); a fixed-offset zone adds an interval anywhere.
 SPRING = [
     dict(created_at="2026-03-01", status="won", closed_at="2026-03-08T04:59", amount=1),
     # Sat Mar 7 23:59 EST
@@ -167,7 +164,6 @@ SPRING = [
 ]
 
 
-@LOCAL_TIME_ON_SPARK
 def test_win_rate_days_and_weeks_across_the_spring_change(make_ws):
     ws = make_ws(timezone="America/New_York", opportunities=SPRING)
     df = ws.metric("win_rate", grain="day", start="2026-03-07", end="2026-03-09")
@@ -180,7 +176,6 @@ def test_win_rate_days_and_weeks_across_the_spring_change(make_ws):
     assert ratio(df, "2026-03-09") == (1.0, 1, 1)
 
 
-@LOCAL_TIME_ON_SPARK
 def test_as_of_a_date_is_local_midnight_after_the_spring_change(make_ws):
     ws = make_ws(timezone="America/New_York", opportunities=SPRING)
     # as of Mar 9 = Mon 00:00 EDT = 04:00Z: the 03:30Z loss has happened, the 04:30Z win not.
@@ -203,7 +198,6 @@ def test_pipeline_value_at_month_ends_either_side_of_the_autumn_change(make_ws):
     assert values(df) == [100.0, 111.0]
 
 
-@LOCAL_TIME_ON_SPARK
 def test_sales_cycle_days_are_elapsed_time_across_both_changes(make_ws):
     ws = make_ws(timezone="America/New_York", opportunities=[
         dict(created_at="2026-03-07T17:00", status="won", closed_at="2026-03-09T16:00",

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import ibis
 import ibis.expr.types as ir
 
+from funnelmetrics import engines
 from funnelmetrics.errors import QueryError
 
 
@@ -132,19 +133,15 @@ def local_to_utc(moment: dt.datetime, tz: str) -> dt.datetime:
     return moment.replace(tzinfo=ZoneInfo(tz)).astimezone(dt.UTC).replace(tzinfo=None)
 
 
-@ibis.udf.scalar.builtin(name="timezone")
-def _duckdb_timezone(zone: str, ts: dt.datetime) -> dt.datetime:  # pragma: no cover - builtin
-    """DuckDB-specific: local wall time of an instant in a named zone (zones with DST only)."""
-
-
 def to_local(ts: ir.TimestampValue, tz: str) -> ir.TimestampValue:
-    """Local wall time of a naive-UTC timestamp column."""
+    """Local wall time of a naive-UTC timestamp column: a fixed offset adds an interval (any
+    engine); a zone with daylight saving asks the column's engine (`engines.to_local`: DuckDB's
+    and PostgreSQL's timezone(), Spark's from_utc_timestamp)."""
     offset = fixed_offset(tz)
     if offset is not None:
         seconds = int(offset.total_seconds())
         return ts if seconds == 0 else ts + ibis.interval(seconds=seconds)
-    utc = ts.cast(ibis.expr.datatypes.Timestamp(timezone="UTC"))
-    return _duckdb_timezone(tz, utc).cast("timestamp")
+    return engines.to_local(ts, tz)
 
 
 def period_of(ts: ir.TimestampValue, grain: Grain, tz: str) -> ir.DateValue:

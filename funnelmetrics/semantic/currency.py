@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import ibis
 
+from funnelmetrics import engines
 from funnelmetrics.errors import QueryError
 
 if TYPE_CHECKING:
@@ -53,8 +54,11 @@ def to_reporting(scope: Scope, t: ibis.Table, amounts: Sequence[str], when: When
     rates = scope.ws.table("fx_rates")
     rates = rates.select(_fx_currency=rates.currency.strip().upper(), _fx_date=rates.date,
                          _fx_rate=rates.rate_to_reporting.cast("float64"))
-    joined = foreign.asof_join(rates, on=foreign._fx_on >= rates._fx_date,
-                               predicates=[foreign._fx_code == rates._fx_currency])
+    if engines.has_asof(scope.ws.con.name):
+        joined = foreign.asof_join(rates, on=foreign._fx_on >= rates._fx_date,
+                                   predicates=[foreign._fx_code == rates._fx_currency])
+    else:
+        joined = rate_on_or_before(foreign, rates)
     scope.ws.probe(("fx-checked", *key), lambda: _check_rates(joined, what, reporting))
     # Only the foreign rows go through the join (most rows are usually in the reporting
     # currency); both halves carry the converted amounts' type.
@@ -62,6 +66,35 @@ def to_reporting(scope: Scope, t: ibis.Table, amounts: Sequence[str], when: When
     home = t.filter(~is_foreign(t, reporting))
     home = home.mutate(**{a: home[a].cast(converted[a].type()) for a in amounts})
     return ibis.union(home, converted.select(*home.columns), distinct=False)
+
+
+def rate_on_or_before(foreign: ibis.Table, rates: ibis.Table) -> ibis.Table:
+    """The as-of join without an ASOF operator (Spark, PostgreSQL): the distinct (currency,
+    instant) pairs of the rows and the rates' (currency, date) in one union, ordered by time
+    with a rate before a row at the same instant; a running max of the rate dates gives each
+    pair the date of its rate, then two equality joins bring the rate to the rows. A row with no
+    rate on or before its instant gets a null rate (`_check_rates` reports it)."""
+    ts = "timestamp"
+    pairs = foreign.select(_fx_code=foreign._fx_code, _fx_at=foreign._fx_on.cast(ts)).distinct()
+    dated = rates.group_by(["_fx_currency", "_fx_date"]).aggregate(
+        _fx_rate=rates._fx_rate.max())
+    events = ibis.union(
+        pairs.mutate(_fx_kind=ibis.literal(1), _fx_day=ibis.null(ts)),
+        dated.select(_fx_code=dated._fx_currency, _fx_at=dated._fx_date.cast(ts),
+                     _fx_kind=ibis.literal(0), _fx_day=dated._fx_date.cast(ts)),
+        distinct=False)
+    running = ibis.window(group_by=events._fx_code, order_by=[events._fx_at, events._fx_kind],
+                          preceding=None, following=0)
+    found = events.mutate(_fx_rate_day=events._fx_day.max().over(running))
+    found = found.filter(found._fx_kind == 1).select("_fx_code", "_fx_at", "_fx_rate_day")
+    keyed = foreign.mutate(_fx_at=foreign._fx_on.cast(ts))
+    with_day = keyed.left_join(found, ["_fx_code", "_fx_at"]).select(
+        *keyed.columns, _fx_rate_day=found._fx_rate_day)
+    joined = with_day.left_join(
+        dated, [with_day._fx_code == dated._fx_currency,
+                with_day._fx_rate_day == dated._fx_date.cast(ts)])
+    return joined.select(*foreign.columns, _fx_currency=dated._fx_currency,
+                         _fx_date=dated._fx_date, _fx_rate=dated._fx_rate)
 
 
 def _check_rates(joined: ibis.Table, what: str, reporting: str) -> bool:
