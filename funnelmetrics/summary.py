@@ -109,6 +109,63 @@ def current_period(ws: Workspace, grain: Grain, as_of: Any = None) -> dt.date:
     return floor(local.date(), grain)
 
 
+# The columns that say how far the workspace's data goes: events that happen (leads, stage
+# moves, deals opened and closed, subscriptions started, spend days) — not an open
+# subscription or a quota, which run on past the export.
+DATA_EXTENT: dict[str, tuple[str, ...]] = {
+    "leads": ("created_at",), "stage_events": ("occurred_at",),
+    "opportunities": ("created_at", "closed_at"), "subscriptions": ("started_at",),
+    "spend": ("date",),
+}
+
+
+def data_end(ws: Workspace) -> dt.date | None:
+    """The last day the workspace has an event on (`DATA_EXTENT`; one small aggregate per
+    table, computed in the engine), None when it has none. Instants are read in UTC: a day's
+    difference at most, enough to tell an old export from current data."""
+    ends = []
+    for name, columns in DATA_EXTENT.items():
+        if not ws.has_table(name):
+            continue
+        table = ws.table(name)
+        present = [c for c in columns if c in table.columns]
+        if not present:
+            continue
+        row = table.aggregate(**{c: table[c].max() for c in present}).to_pyarrow().to_pylist()[0]
+        ends += [v.date() if isinstance(v, dt.datetime) else v for v in row.values()
+                 if v is not None]
+    return max(ends, default=None)
+
+
+@dataclass(frozen=True)
+class DefaultInstant:
+    """The instant a headline view is seen at when the user gives none: now, or — when the
+    workspace's data ends before the current period began — the day after its last data day,
+    so that the last full period is the data's own (`ended` says so)."""
+
+    as_of: str | None
+    ended: dt.date | None = None
+
+
+def default_instant(ws: Workspace, grain: Grain | str, as_of: Any = None) -> DefaultInstant:
+    """`as_of` when given; else now, unless the data ends before the current `grain` period
+    began (an old export): then the day after the data's last day."""
+    if as_of is not None:
+        return DefaultInstant(str(as_of))
+    end = data_end(ws)
+    if end is None or end >= current_period(ws, parse_grain(grain)):
+        return DefaultInstant(None)
+    return DefaultInstant((end + dt.timedelta(days=1)).isoformat(), ended=end)
+
+
+def last_full_period(ws: Workspace, grain: Grain | str,
+                     as_of: Any = None) -> tuple[dt.date, dt.date]:
+    """The first and last day of the last full `grain` period at `as_of` (or now)."""
+    grain = parse_grain(grain)
+    current = current_period(ws, grain, as_of)
+    return shift(current, grain, -1), current - dt.timedelta(days=1)
+
+
 def kpi_summary(ws: Workspace, grain: Grain | str, *, as_of: Any = None, lang: str = "en",
                 include_partial: bool = False) -> list[Headline]:
     """Headline metrics for the last full period of `grain` at the as-of instant (or now), each

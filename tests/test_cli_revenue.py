@@ -134,7 +134,8 @@ def test_mrr_grain_all_has_no_cohorts(db):
 
 # ---- leaderboard ------------------------------------------------------------------------------
 def test_leaderboard_json(db):
-    code, out = run("leaderboard", "--db", db, "--format", "json")
+    code, out = run("leaderboard", "--db", db, "--format", "json", "--start", "2026-01-01",
+                    "--end", "2026-02-28")
     assert code == 0, out
     (board,) = lines(out)
     rows = [(r["period_start"], r["rep_id"], r["won_amount"], r["win_rate"],
@@ -148,6 +149,39 @@ def test_leaderboard_json(db):
         # Feb: r2 O4 700 (Jan 5 → Feb 4 = 30 days); no Feb quota. r1, r3 did nothing: left out.
         ("2026-02-01", "r2", 700, 1, 30, None, 1),
     ]
+
+
+def test_leaderboard_defaults_to_the_last_full_period_of_the_data(db):
+    """The data's last event is S4's start on 2026-03-02 (before today's month): the board is
+    seen as of 2026-03-03, whose last full month is February — r2's O4 (700, 30 days) alone."""
+    code, out = run("leaderboard", "--db", db, "--format", "json")
+    assert code == 0, out
+    (board,) = lines(out)
+    assert (board["start"], board["end"]) == ("2026-02-01", "2026-02-28")
+    assert [(r["period_start"], r["rep_id"], r["won_amount"], r["rank"]) for r in board["rows"]] \
+        == [("2026-02-01", "r2", 700, 1)]
+    code, out = run("leaderboard", "--db", db)
+    assert code == 0, out
+    assert "month of 2026-02-01" in out and "the data ends on 2026-03-02" in out
+
+
+def test_leaderboard_table_names_reps(tmp_path):
+    """Where the reps table has a name, the table shows it instead of the id (JSON keeps ids);
+    a rep without a name keeps its id."""
+    path = tmp_path / "n.duckdb"
+    ws = funnelmetrics.open(path)
+    ws.duckdb.execute("INSERT INTO reps (rep_id, name) VALUES ('r1', 'Ana Lim'), ('r2', NULL)")
+    ws.duckdb.execute("""INSERT INTO opportunities (opportunity_id, created_at, status, amount,
+        closed_at, rep_id) VALUES ('O1', '2026-01-01', 'won', 1000, '2026-01-11', 'r1'),
+        ('O2', '2026-01-01', 'won', 400, '2026-01-12', 'r2')""")
+    ws.close()
+    code, out = run("leaderboard", "--db", str(path), "--start", "2026-01-01",
+                    "--end", "2026-01-31")
+    assert code == 0, out
+    assert "Ana Lim" in out and "r2" in out and "r1" not in out
+    code, out = run("leaderboard", "--db", str(path), "--start", "2026-01-01",
+                    "--end", "2026-01-31", "--format", "json")
+    assert [r["rep_id"] for r in lines(out)[0]["rows"]] == ["r1", "r2"]
 
 
 def test_leaderboard_flags_the_partial_month(db):

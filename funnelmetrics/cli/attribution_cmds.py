@@ -19,11 +19,10 @@ from funnelmetrics.cli.app import (
     FormatOption,
     OutputFormat,
     app,
-    console,
     handle_errors,
     open_workspace,
 )
-from funnelmetrics.cli.render import print_csv, print_json_line, rich_table
+from funnelmetrics.cli.render import print_csv, print_json_line, print_table
 from funnelmetrics.serialize import records
 
 SHORT = {"first_touch": "first", "last_touch": "last", "time_decay": "decay",
@@ -76,7 +75,7 @@ def attribution_cmd(
     elif len(results) == 1:
         name, df = next(iter(results.items()))
         title = f"Attribution: {name}, conversion {conversion}, by {by}"
-        console.print(rich_table(df, title=title, units=UNITS, lang=lang, currency=currency))
+        print_table(df, title=title, units=UNITS, lang=lang, currency=currency)
     else:
         _side_by_side(results, by=by, conversion=conversion, lang=lang, currency=currency)
 
@@ -84,8 +83,6 @@ def attribution_cmd(
 def _side_by_side(results: Mapping[str, Any], *, by: str, conversion: str, lang: str, currency: str) -> None:
     """The models as columns: credited revenue, or credited conversions when there is no won
     revenue to credit; rounded for reading (whole amounts keep eight models side by side)."""
-    from rich import box
-
     from funnelmetrics.attribution import side_by_side
     from funnelmetrics.serialize import rounded
 
@@ -97,8 +94,6 @@ def _side_by_side(results: Mapping[str, Any], *, by: str, conversion: str, lang:
     wide = wide.rename(columns=SHORT)
     what = f"revenue ({currency})" if revenue else "conversions"
     title = f"Credited {what} by {by}, conversion {conversion} — models side by side"
-    table = rich_table(wide, title=title, units=dict.fromkeys(wide.columns[1:], "number"),
-                       lang=lang, currency=currency)
-    table.box, table.show_edge, table.pad_edge = box.SIMPLE_HEAD, False, False
-    table.collapse_padding = True
-    console.print(table)
+    # as many models as fit the terminal side by side; the rest below, the key repeated
+    print_table(wide, title=title, units=dict.fromkeys(wide.columns[1:], "number"),
+                lang=lang, currency=currency)

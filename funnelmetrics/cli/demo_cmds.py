@@ -78,8 +78,10 @@ def summary_cmd(db: DbOption = DEFAULT_DB, as_of: AsOfOption = None,
 
 def _print_summary(ws: Any, fmt: OutputFormat, as_of: Any, lang: str,
                    include_partial: bool = False) -> None:
-    from funnelmetrics.summary import kpi_summary
+    from funnelmetrics.summary import default_instant, kpi_summary
 
+    seen = default_instant(ws, "month", as_of)  # an old export: its own last full periods
+    as_of = seen.as_of
     month = kpi_summary(ws, "month", as_of=as_of, lang=lang, include_partial=include_partial)
     quarter = kpi_summary(ws, "quarter", as_of=as_of, lang=lang,
                           include_partial=include_partial)
@@ -91,6 +93,8 @@ def _print_summary(ws: Any, fmt: OutputFormat, as_of: Any, lang: str,
         print_csv(_summary_frame(month, quarter))
     else:
         table, notes = _summary_table(month, quarter, ws, lang)
+        if seen.ended is not None:
+            console.print(t("data_ends", lang, end=seen.ended, as_of=as_of), highlight=False)
         console.print(table)
         print_notes(notes)
 
@@ -116,12 +120,14 @@ def _summary_table(month: list[Headline], quarter: list[Headline], ws: Any,
         return f"{text} {marks(h.partial)}".rstrip()
 
     table = Table(title=t("kpi_summary", lang), title_justify="left", header_style="bold cyan")
-    table.add_column(t("metric", lang))
-    for label in (f"{t('month', lang)}\n{head(month[0], f'{month[0].period:%Y-%m}')}",
-                  t("vs_prior", lang),
-                  f"{t('quarter', lang)}\n{head(quarter[0], _q(quarter[0]))}",
-                  t("vs_prior", lang)):
-        table.add_column(label, justify="right")
+    table.add_column(t("metric", lang), min_width=20)
+    for i, label in enumerate((f"{t('month', lang)}\n{head(month[0], f'{month[0].period:%Y-%m}')}",
+                               t("vs_prior", lang),
+                               f"{t('quarter', lang)}\n{head(quarter[0], _q(quarter[0]))}",
+                               t("vs_prior", lang))):
+        # values never wrap; a change column is as narrow as "▲ 32.1 pp"
+        table.add_column(label, justify="right", no_wrap=i % 2 == 0,
+                         max_width=None if i % 2 == 0 else 11)
     for m, q in zip(month, quarter, strict=True):
         table.add_row(m.label, _fmt(m, ws, lang), _change(m, lang), _fmt(q, ws, lang),
                       _change(q, lang))
@@ -138,21 +144,24 @@ def _q(h: Headline) -> str:
 
 
 def _fmt(h: Headline, ws: Any, lang: str) -> str:
-    from funnelmetrics.i18n.format import format_value
+    from funnelmetrics.cli.render import display
     from funnelmetrics.serialize import marks
 
-    text = format_value(h.value, h.unit, lang=lang, currency=ws.config.currency)
+    text = display(h.value, h.unit, lang=lang, currency=ws.config.currency)
     return f"{text} {marks(immature=h.immature)}" if h.immature and h.value is not None \
         else text
 
 
 def _change(h: Headline, lang: str) -> str:
-    """▲ 4.6% (relative), or ▲ 2.1 pp for a rate (percentage points)."""
+    """▲ 4.6% (relative), or ▲ 2.1 pp for a rate (percentage points); "not yet comparable" for
+    an immature cohort (its value will still grow: a fall is not a fall yet)."""
     from funnelmetrics.i18n.format import number, percent
 
     change = h.change
     if change is None:
         return "—"
+    if h.immature:
+        return t("not_comparable", lang)
     arrow = "▲" if change > 0 else "▼" if change < 0 else "="
     if h.change_unit == "pp":
         return f"{arrow} {number(round(abs(change), 1), lang, 1)} pp"

@@ -57,7 +57,8 @@ def metrics_cmd(fmt: FormatOption = OutputFormat.table, lang: LangOption = None)
     rows = [{"id": m.id, "name": m.name(lang), "unit": m.unit.value, "group": m.group,
              "better": "higher" if m.higher_is_better else "lower",
              "parameters": ", ".join(p.name for p in m.params)} for m in catalog.all_metrics()]
-    show(pd.DataFrame(rows), fmt, title="Metric catalogue")
+    show(pd.DataFrame(rows), fmt, title="Metric catalogue", wrap=("name", "parameters"),
+         secondary=("better", "group"))
 
 
 @app.command("metric")

@@ -21,7 +21,7 @@ from funnelmetrics.cli.app import (
     handle_errors,
     open_workspace,
 )
-from funnelmetrics.cli.render import print_csv, show
+from funnelmetrics.cli.render import print_csv, print_notes, show
 from funnelmetrics.errors import QueryError
 from funnelmetrics.i18n.ui import LANG_NAMES
 
@@ -66,14 +66,15 @@ def _where(pairs: list[str] | None) -> dict[str, Any]:
 
 
 def _show(df: pd.DataFrame, fmt: OutputFormat, envelope: dict[str, Any], *, title: str,
-          units: dict[str, str], ws: Any, lang: str, first: bool = True) -> None:
+          units: dict[str, str], ws: Any, lang: str, first: bool = True,
+          **layout: Any) -> None:
     if fmt is OutputFormat.csv and not first:
         print()  # a blank line between two CSV tables
     if fmt is OutputFormat.csv:
         print_csv(df)
         return
     show(df, fmt, title=title, units=units, json_envelope=envelope, lang=lang,
-         currency=ws.config.currency)
+         currency=ws.config.currency, **layout)
 
 
 @app.command("mrr")
@@ -125,16 +126,58 @@ def leaderboard_cmd(
     fmt: FormatOption = OutputFormat.table,
     lang: LangOption = None,
 ) -> None:
-    """Reps per period: won amount, win rate, mean sales cycle, quota attainment and rank."""
+    """Reps per period: won amount, win rate, mean sales cycle, quota attainment and rank.
+
+    Without --start/--end: the last full period of --grain (of the data's last period when
+    the data ends before the current one).
+    """
     from funnelmetrics.revenue.leaderboard import leaderboard
+    from funnelmetrics.summary import default_instant, last_full_period
 
     with open_workspace(db, read_only=True) as ws:
         lang = _lang(ws, lang)
+        note = None
+        if start is None and end is None and grain.strip().lower() != "all":
+            seen = default_instant(ws, grain, as_of)
+            first, last = last_full_period(ws, grain, seen.as_of)
+            start, end = first.isoformat(), last.isoformat()
+            note = (f"the last full {grain.strip().lower()}: {start} to {end}"
+                    + (f" (the data ends on {seen.ended})" if seen.ended else "")
+                    + "; --start/--end for others")
         df = leaderboard(ws, grain=grain, start=start, end=end, as_of=as_of,
                          where=_where(where))
-        _show(df, fmt, {"view": "leaderboard", "grain": grain,
+        title, keys = "Rep leaderboard", 2
+        if fmt is OutputFormat.table:
+            df = _with_rep_names(ws, df)
+            periods = df["period_start"].dropna().unique()
+            if len(periods) == 1:  # one period: said in the title, not on every row
+                title = f"Rep leaderboard, {grain.strip().lower()} of {periods[0]}"
+                if df["partial"].any():
+                    title += " *"
+                df, keys = df.drop(columns=["period_start"]), 1
+            lead = ["period_start", "rank"] if keys == 2 else ["rank"]
+            df = df[[*lead, *(c for c in df.columns if c not in lead)]]
+        _show(df, fmt, {"view": "leaderboard", "grain": grain, "start": start, "end": end,
                         "currency": ws.config.currency},
-              title="Rep leaderboard", units=LEADERBOARD_UNITS, ws=ws, lang=lang)
+              title=title, units=LEADERBOARD_UNITS, ws=ws, lang=lang, keys=keys)
+        if note and fmt is OutputFormat.table:
+            print_notes([note])
+
+
+def _with_rep_names(ws: Any, df: pd.DataFrame) -> pd.DataFrame:
+    """The table people read names reps: `rep` is the reps table's name (the id where it has
+    none), in place of `rep_id`. Only the reps on the board are looked up."""
+    ids = sorted({str(r) for r in df["rep_id"].dropna()})
+    names: dict[str, str] = {}
+    if ids and ws.has_table("reps") and "name" in ws.table("reps").columns:
+        reps = ws.table("reps")
+        found = reps.filter(reps.rep_id.isin(ids)).select("rep_id", "name").to_pyarrow()
+        names = {str(i): n for i, n in zip(found["rep_id"].to_pylist(),
+                                           found["name"].to_pylist(), strict=True) if n}
+    out = df.copy()
+    out.insert(out.columns.get_loc("rep_id"), "rep",
+               [names.get(str(r), r) if r is not None else None for r in df["rep_id"]])
+    return out.drop(columns=["rep_id"])
 
 
 @app.command("kpis")
@@ -151,27 +194,32 @@ def kpis_cmd(
     with open_workspace(db, read_only=True) as ws:
         lang = _lang(ws, lang)
         df = kpi_status(ws, as_of=as_of)
+        title, layout = "KPI targets", {}
         if fmt is OutputFormat.table:
             df = _formatted_kpis(df, ws, lang)
+            if df["period"].nunique() == 1:  # one period: said in the title
+                title = f"KPI targets, {df['period'].iloc[0]}"
+                df = df.drop(columns=["period"])
+            layout = {"wrap": ("kpi", "status"), "secondary": ("expected", "period")}
         _show(df, fmt, {"view": "kpis", "as_of": as_of, "currency": ws.config.currency},
-              title="KPI targets", units={"pct_of_target": "ratio"}, ws=ws, lang=lang)
+              title=title, units={"pct_of_target": "ratio"}, ws=ws, lang=lang, **layout)
 
 
 def _formatted_kpis(df: pd.DataFrame, ws: Any, lang: str) -> pd.DataFrame:
     """The terminal view: one filter and one period column, amounts by each metric's unit."""
     import pandas as pd
 
-    from funnelmetrics.i18n.format import format_value
+    from funnelmetrics.cli.render import display
 
     def fmt(value: Any, unit: Any) -> str | None:
-        return None if pd.isna(value) else format_value(
+        return None if pd.isna(value) else display(
             float(value), unit if isinstance(unit, str) else None, lang=lang,
             currency=ws.config.currency)
 
     out = pd.DataFrame({
-        "metric": df["metric"],
-        "filter": [f"{d}={v}" if isinstance(d, str) else None
-                   for d, v in zip(df["dimension"], df["dimension_value"], strict=True)],
+        "kpi": [f"{m} {d}={v}" if isinstance(d, str) else m  # metric id and filter, each whole
+                for m, d, v in zip(df["metric"], df["dimension"], df["dimension_value"],
+                                   strict=True)],
         "period": [f"{a}…{b}" for a, b in zip(df["period_start"], df["period_end"], strict=True)],
     })
     for col in ("target", "expected", "actual"):
