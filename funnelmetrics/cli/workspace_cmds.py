@@ -45,6 +45,18 @@ DecimalOption = Annotated[str | None, typer.Option(
     "--decimal", help="Decimal mark of CSV numbers: , (1.234.567,00) or . (1,234,567.00).")]
 EncodingOption = Annotated[str | None, typer.Option(
     "--encoding", help="Text encoding of CSV/JSON files (default: UTF-8, else Windows-1252).")]
+PresetOption = Annotated[str | None, typer.Option(
+    "--preset", help="Read CRM exports with a preset (see `funnelmetrics presets`); default: "
+    "a known export is recognised by its header.")]
+MapOption = Annotated[Path | None, typer.Option(
+    "--map", help="Read the files with a mapping file (TOML: table, columns, values, "
+    "date_format, decimal, timezone, currency).")]
+ReplaceMissingOption = Annotated[bool, typer.Option(
+    "--replace-missing", help="The files are full snapshots: stored rows missing from them "
+    "are removed (deleted in the CRM).")]
+ReplaceRowsOption = Annotated[bool, typer.Option(
+    "--replace-rows", help="A file replaces whole rows: a column it lacks becomes empty "
+    "(default: a file updates only the columns it has; stored rows keep the others).")]
 PROGRESS_MIN_BYTES = 4 << 20
 SHOWN_PROBLEMS = 20
 
@@ -70,8 +82,10 @@ def init_cmd(db: DbOption = DEFAULT_DB) -> None:
 def ingest_cmd(paths: PathsArgument, db: DbOption = DEFAULT_DB, table: TableOption = None,
                strict: StrictOption = False, quarantine: QuarantineOption = None,
                date_format: DateFormatOption = None, decimal: DecimalOption = None,
-               encoding: EncodingOption = None,
-               fmt: FormatOption = OutputFormat.table, wait: WaitOption = WAIT_SECONDS) -> None:
+               encoding: EncodingOption = None, preset: PresetOption = None,
+               mapping: MapOption = None, replace_missing: ReplaceMissingOption = False,
+               fmt: FormatOption = OutputFormat.table, wait: WaitOption = WAIT_SECONDS,
+               replace_rows: ReplaceRowsOption = False) -> None:
     """Validate and load data files; rejected rows go to the quarantine (exit 0 unless --strict)."""
     new = "://" not in str(db) and not db.exists()
     with open_workspace(db, must_exist=False, wait=wait) as ws:
@@ -79,7 +93,8 @@ def ingest_cmd(paths: PathsArgument, db: DbOption = DEFAULT_DB, table: TableOpti
             ws.init()  # a new workspace gets its funnelmetrics.toml too
         _run(ws, paths, fmt, dry_run=False, table=table, strict=strict,
              quarantine_dir=quarantine, date_format=date_format, decimal=decimal,
-             encoding=encoding)
+             encoding=encoding, preset=preset, mapping=mapping,
+             replace_missing=replace_missing, replace_rows=replace_rows)
 
 
 @app.command("check")
@@ -87,11 +102,33 @@ def ingest_cmd(paths: PathsArgument, db: DbOption = DEFAULT_DB, table: TableOpti
 def check_cmd(paths: PathsArgument, db: DbOption = DEFAULT_DB, table: TableOption = None,
               strict: StrictOption = False, date_format: DateFormatOption = None,
               decimal: DecimalOption = None, encoding: EncodingOption = None,
+              preset: PresetOption = None, mapping: MapOption = None,
               fmt: FormatOption = OutputFormat.table, wait: WaitOption = WAIT_SECONDS) -> None:
-    """Validate data files exactly as `ingest` would, without writing anything."""
+    """Validate data files exactly as `ingest` would, without writing anything; shows the
+    preset or mapping each file is read with and its first canonical rows."""
     with _workspace_for_check(db, wait) as ws:
         _run(ws, paths, fmt, dry_run=True, table=table, strict=strict,
-             date_format=date_format, decimal=decimal, encoding=encoding)
+             date_format=date_format, decimal=decimal, encoding=encoding, preset=preset,
+             mapping=mapping)
+
+
+@app.command("presets")
+@handle_errors
+def presets_cmd(show: Annotated[str | None, typer.Option(
+        "--show", help="Print a preset's mapping file (copy it, edit it, load with --map).")]
+        = None) -> None:
+    """List the CRM export presets (ingest --preset NAME), or print one's mapping file."""
+    from funnelmetrics.ingest.presets import PRESETS, get
+
+    if show:
+        print(get(show).path.read_text(encoding="utf-8"), end="", flush=True)
+        return
+    table = Table(header_style="bold cyan")
+    for name in ("preset", "tables", "export", "mapping file"):
+        table.add_column(name)
+    for p in PRESETS.values():
+        table.add_row(p.name, ", ".join(p.tables), p.description, str(p.path))
+    console.print(table)
 
 
 def _workspace_for_check(db: Path, wait: float) -> Any:
@@ -101,7 +138,7 @@ def _workspace_for_check(db: Path, wait: float) -> Any:
     import funnelmetrics
     from funnelmetrics.config import load_config
 
-    return funnelmetrics.open(":memory:", config=load_config(db.resolve().parent))
+    return funnelmetrics.open(":memory:", config=load_config(Path(db).resolve().parent))
 
 
 def _run(ws: Any, paths: list[Path], fmt: OutputFormat, *, dry_run: bool, **options: Any) -> None:
@@ -131,9 +168,12 @@ def _render(report: LoadReport, fmt: OutputFormat) -> None:
 def _csv(report: LoadReport) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["file", "table", "rows", "accepted", "rejected", "quarantine"])
+    crm = any(f.via for f in report.files)  # CRM exports: what was skipped, how each was read
+    writer.writerow(["file", "table", "rows", "accepted", "rejected", "quarantine"]
+                    + (["skipped", "read_with"] if crm else []))
     for f in report.files:
-        writer.writerow([f.path, f.table, f.rows, f.accepted, f.rejected, f.quarantine or ""])
+        writer.writerow([f.path, f.table, f.rows, f.accepted, f.rejected, f.quarantine or ""]
+                        + ([f.skipped, f.via or ""] if crm else []))
     return buf.getvalue()
 
 
@@ -144,10 +184,24 @@ def _rich(report: LoadReport) -> None:
     for name, justify in (("file", "left"), ("table", "left"), ("rows", "right"),
                           ("accepted", "right"), ("rejected", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    vias = any(f.via for f in report.files)
+    if vias:
+        table.add_column("read with")
     for f in report.files:
         rejected = f"[red]{f.rejected:,}[/]" if f.rejected else "0"
-        table.add_row(str(f.path), f.table, f"{f.rows:,}", f"{f.accepted:,}", rejected)
+        table.add_row(str(f.path), f.table, f"{f.rows:,}", f"{f.accepted:,}", rejected,
+                      *([f.via or "canonical columns"] if vias else []))
     console.print(table)
+    for f in report.files:
+        if f.skipped:
+            console.print(f"{f.path.name}: {f.skipped:,} row(s) skipped for {f.table} "
+                          f"({f.skip_reason}).", soft_wrap=True)
+    for name, n in report.removed.items():
+        if n:
+            console.print(f"{n:,} stored {name} row(s) not in the new export removed "
+                          "(--replace-missing).")
+    if report.dry_run:
+        _previews(report)
     if not report.rejected:
         console.print("[green]Every row passed.[/]" if report.dry_run else
                       "[green]Every row was accepted.[/]")
@@ -160,6 +214,21 @@ def _rich(report: LoadReport) -> None:
         console.print(f"[yellow]{report.rejected:,} row(s) rejected[/]{where} "
                       "the _quarantine table.", soft_wrap=True)
     _problems(report)
+
+
+def _previews(report: LoadReport) -> None:
+    """The first canonical rows each file would store (`check`)."""
+    for f in report.files:
+        if not f.preview:
+            continue
+        table = Table(title=f"{f.path.name} → {f.table} ({f.via or 'canonical columns'}), "
+                      f"first rows", title_justify="left", header_style="bold")
+        names = [k for k in f.preview[0] if any(r[k] is not None for r in f.preview)]
+        for name in names:
+            table.add_column(name)
+        for r in f.preview:
+            table.add_row(*["" if r[k] is None else str(r[k]) for k in names])
+        console.print(table)
 
 
 def _problems(report: LoadReport) -> None:

@@ -61,6 +61,17 @@ def text_timestamp(text: str, order: str | None) -> str:
     return f"CASE WHEN contains({text}, '/') THEN {slash} ELSE {iso_timestamp(text)} END"
 
 
+def in_zone(text: str, value: str, zone: str | None) -> str:
+    """A timestamp read from text without a UTC offset is local time in `zone` (a CRM's time
+    zone): converted to naive UTC. Text with an offset (or `Z`) is already UTC."""
+    if zone is None or zone == "UTC":
+        return value
+    has_offset = (f"regexp_matches({text}, "
+                  r"'\d:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)\s*$')")
+    return (f"CASE WHEN {has_offset} THEN {value} "
+            f"ELSE make_timestamp(epoch_us(timezone({sql_str(zone)}, {value}))) END")
+
+
 def undetermined(text: str, order: str | None) -> str:
     """True for a slash date whose order is not known (the column must be inferred)."""
     if order is not None:

@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from funnelmetrics.ingest import quarantine, set_rules, write
+from funnelmetrics.config import CrmSettings
+from funnelmetrics.ingest import presets, quarantine, set_rules, snapshot, write
+from funnelmetrics.ingest.mapping import read_mapping
 from funnelmetrics.ingest.options import ReadOptions, read_options
-from funnelmetrics.ingest.readers import DataFile, discover, sql_str
+from funnelmetrics.ingest.readers import DataFile, discover, ident, sql_str
 from funnelmetrics.ingest.report import FileReport, LoadReport, RejectedRowsError, TableReport
 from funnelmetrics.ingest.rules import DUPLICATE_KEY, Check, row_checks, set_checks
 from funnelmetrics.ingest.stage import (
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from funnelmetrics.connection import Connection as Workspace
 
 MAX_PROBLEMS = 1000
+PREVIEW_ROWS = 5
 FLAGS = "__fm_flags"
 
 
@@ -48,7 +51,9 @@ def load(ws: Workspace, paths: list[Path], *, table: str | None = None, dry_run:
          strict: bool = False, progress: Progress | None = None,
          quarantine_dir: Path | None = None, date_format: str | None = None,
          decimal: str | None = None, encoding: str | None = None,
-         names: Mapping[str | Path, str] | None = None) -> LoadReport:
+         names: Mapping[str | Path, str] | None = None, preset: str | None = None,
+         mapping: str | Path | None = None, replace_missing: bool = False,
+         replace_rows: bool = False) -> LoadReport:
     """Validate and load files; rejected rows go to the quarantine. See SPEC §2 "Bad input".
 
     `dry_run` validates and reports without writing anything; `strict` writes nothing when any
@@ -60,6 +65,13 @@ def load(ws: Workspace, paths: list[Path], *, table: str | None = None, dry_run:
     else Windows-1252). Years outside `[ingest]` min_year–max_year are rejected.
     `names` maps a path to the name the quarantine records for it (an upload's own file name
     rather than its temporary path).
+    `preset` (a name of `funnelmetrics.ingest.presets.PRESETS`) or `mapping` (a mapping TOML
+    file) reads CRM exports into the canonical tables; without either, a CSV file that is not
+    a canonical one is recognised by its header when a preset knows it. `replace_missing`:
+    each table loaded is a full snapshot, so its stored rows whose key is not in the files are
+    removed (with the events of removed opportunities and leads), counted in the report.
+    A file without some of a table's columns updates only the columns it has (a stored row
+    keeps the others); `replace_rows` replaces whole rows instead.
 
     Each load keeps its own quarantine: its lines are added to `_quarantine` (stamped with the
     load's `loaded_at`) and its files are `<stem>.<load id>.quarantine.csv`, so a later load of
@@ -70,7 +82,10 @@ def load(ws: Workspace, paths: list[Path], *, table: str | None = None, dry_run:
     options = read_options(date_format=date_format, decimal=decimal, encoding=encoding,
                            min_year=settings.min_year, max_year=settings.max_year,
                            placeholder_end_dates=settings.placeholder_end_dates)
-    files = sorted(_labelled(discover([Path(p) for p in paths], table), names),
+    views = presets.finder(preset=preset, crm=_crm(ws),
+                           mapping=read_mapping(Path(mapping)) if mapping else None,
+                           encoding=options.encoding)
+    files = sorted(_labelled(discover([Path(p) for p in paths], table, views), names),
                    key=lambda f: LOAD_ORDER.index(f.table))
     report = LoadReport(dry_run=dry_run)
     stages = list(ws.config.stages)
@@ -82,7 +97,8 @@ def load(ws: Workspace, paths: list[Path], *, table: str | None = None, dry_run:
             plan = [(TABLES[name], _stage_table(stager, TABLES[name], list(group), stages,
                                                 options))
                     for name, group in groupby(files, key=lambda f: f.table)]
-            run = _Run(con, stages, report, stager, options)
+            run = _Run(con, stages, report, stager, options, replace_missing=replace_missing,
+                       replace_rows=replace_rows)
             qdir = quarantine_dir or (ws.directory / "quarantine" if ws.directory else None)
             run.transaction(plan, files, strict=strict, qdir=qdir)
         finally:
@@ -92,6 +108,14 @@ def load(ws: Workspace, paths: list[Path], *, table: str | None = None, dry_run:
         raise RejectedRowsError(f"{report.rejected} row(s) rejected, nothing loaded "
                                 f"(strict mode){where}", report)
     return report
+
+
+def _crm(ws: Workspace) -> CrmSettings:
+    """The workspace's CRM facts; offset-less CRM timestamps default to its time zone."""
+    crm = ws.config.crm
+    if crm.timezone is None and ws.config.timezone != "UTC":
+        return crm.model_copy(update={"timezone": ws.config.timezone})
+    return crm
 
 
 def _labelled(files: list[DataFile], names: Mapping[str | Path, str] | None) -> list[DataFile]:
@@ -112,7 +136,10 @@ class _Run:
     """Phase two: the transaction that checks, quarantines and writes the staged tables."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, stages: list[str], report: LoadReport,
-                 stager: Stager, options: ReadOptions) -> None:
+                 stager: Stager, options: ReadOptions, *, replace_missing: bool = False,
+                 replace_rows: bool = False) -> None:
+        self.replace_missing = replace_missing
+        self.replace_rows = replace_rows
         self.con = con
         self.stages = stages
         self.options = options
@@ -150,7 +177,12 @@ class _Run:
         try:
             rows = self.flag(table, union(staged), len(checks), later)
             self.collect(table, staged, rows, checks + later)
-            write.store(self.con, table, staged, rows)
+            if self.report.dry_run:
+                self.preview(table, staged)
+            if self.replace_missing:  # before the write: an adopted stage is gone after it
+                self.report.tables[table.name].removed = snapshot.remove_missing(
+                    self.con, table, rows, self.report.removed)
+            write.store(self.con, table, staged, rows, replace_rows=self.replace_rows)
         finally:
             self.con.execute(f"DROP TABLE IF EXISTS {FLAGS}")
             self.con.execute("DROP TABLE IF EXISTS __fm_dups")
@@ -185,6 +217,15 @@ class _Run:
         added = self.con.execute(f"INSERT INTO {FLAGS} {flags_sql}").fetchone()
         return bool(added and added[0])
 
+    def preview(self, table: Table, staged: list[Staged]) -> None:
+        """The first canonical rows of each file (a dry run shows what a load would store)."""
+        cols = ", ".join(ident(c) for c in table.names)
+        files = [f for f in self.report.files if f.table == table.name]
+        for s, fr in zip(staged, files[-len(staged):], strict=True):
+            cur = self.con.execute(f"SELECT {cols} FROM {s.name} WHERE {BAD} = 0 "
+                                   f"ORDER BY rowid LIMIT {PREVIEW_ROWS}")
+            fr.preview = [dict(zip(table.names, r, strict=True)) for r in cur.fetchall()]
+
     def collect(self, table: Table, staged: list[Staged], rows: str,
                 checks: list[Check]) -> None:
         """Count rows per file and record the problem lines of rejected rows."""
@@ -196,7 +237,8 @@ class _Run:
         for i, s in enumerate(staged):
             n, bad = counts[i]
             fr = FileReport(rows=n, accepted=n - bad, rejected=bad, path=s.file.path,
-                            table=table.name)
+                            table=table.name, skipped=s.skipped, skip_reason=s.skip_reason,
+                            via=s.file.view.via if s.file.view else None)
             self.report.files.append(fr)
             self.report.tables.setdefault(table.name, TableReport()).add(fr)
         if not any(bad for _, bad in counts.values()):

@@ -28,6 +28,7 @@ class ReadOptions:
     min_year: int = 1900
     max_year: int = 2100
     placeholder_end_dates: str = "reject"  # or "no date": 9999-12-31 in an end date is null
+    timezone: str | None = None  # zone of text timestamps without an offset (None: UTC)
 
 
 def date_order(text: str | None) -> str | None:

@@ -16,12 +16,20 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from funnelmetrics.errors import InputError
 from funnelmetrics.ingest import encoding as enc
 from funnelmetrics.schema import TABLES
+
+if TYPE_CHECKING:
+    from funnelmetrics.ingest.mapping import View
+
+# Which views (preset or mapping) read a file: (path, format, table named) → views, or None for a
+# canonical file read as it is.
+ViewFinder = Callable[[Path, str, "str | None"], "list[View] | None"]
 
 FORMATS: dict[str, str] = {
     ".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet",
@@ -51,6 +59,7 @@ class DataFile:
     table: str
     format: str
     label: str | None = None  # the name the quarantine records (an upload's own file name)
+    view: View | None = None  # read through a preset or mapping file (None: canonical columns)
 
     @property
     def key(self) -> str:
@@ -78,8 +87,10 @@ def table_name(path: Path) -> str:
     return path.name.split(".")[0].strip().lower()
 
 
-def discover(paths: Iterable[Path], table: str | None = None) -> list[DataFile]:
-    """Every data file named by `paths` (a directory means its supported files), with its table."""
+def discover(paths: Iterable[Path], table: str | None = None,
+             views: ViewFinder | None = None) -> list[DataFile]:
+    """Every data file named by `paths` (a directory means its supported files), with its table;
+    `views` says which files are read through a preset or mapping (one DataFile per table)."""
     files: list[DataFile] = []
     for path in paths:
         if path.is_dir():
@@ -87,13 +98,33 @@ def discover(paths: Iterable[Path], table: str | None = None) -> list[DataFile]:
             if not found:
                 raise InputError(f"{path}: no data files here (expected .csv, .tsv, .parquet, "
                                  ".jsonl, .json or .xlsx files named after their table)")
-            files += [_data_file(p, table) for p in found]
+            for p in found:
+                files += _data_files(p, table, views)
         elif not path.exists():
             raise InputError(f"{path}: no such file")
         else:
-            files.append(_data_file(path, table))
-    unique = {f.path.resolve(): f for f in reversed(files)}  # a file named twice loads once
-    return [f for f in files if unique[f.path.resolve()] is f]
+            files += _data_files(path, table, views)
+    # a file named twice loads once
+    unique = {(f.path.resolve(), f.table): f for f in reversed(files)}
+    return [f for f in files if unique[(f.path.resolve(), f.table)] is f]
+
+
+def _data_files(path: Path, table: str | None, views: ViewFinder | None) -> list[DataFile]:
+    fmt = data_format(path)
+    if views is not None and fmt is not None:
+        named = (table or table_name(path)).lower()
+        found = views(path, fmt, named if named in TABLES else None)
+        if found:
+            return [DataFile(path, v.table, fmt, view=v) for v in found]
+    return [_data_file(path, table)]
+
+
+def csv_header(path: Path, encoding: str | None = None) -> list[str]:
+    """The header of a CSV file as column names (a repeated name gets ` (2)`, ` (3)`…)."""
+    header, _ = _header_line(path, encoding)
+    preferred = "\t" if _base_suffix(path) == ".tsv" else ","
+    delim = choose_delimiter(header, preferred)
+    return unique_names(next(csv.reader([header], delimiter=delim)), path, rename=True)
 
 
 def _is_data_file(path: Path) -> bool:
@@ -134,6 +165,8 @@ class Source:
     row_expr: str | None = None  # or an explicit row-number expression of the relation
     empty_is_null: bool = False  # the reader already turns empty text into null (CSV does)
     cleanup: list[Callable[[], object]] = field(default_factory=list)
+    skipped: int = 0  # rows a preset leaves out on purpose (deleted records, …)
+    skip_reason: str | None = None
 
     def error(self, exc: Exception) -> InputError:
         """The one-line InputError for a DuckDB error raised while reading this file."""
@@ -152,11 +185,21 @@ def open_source(con: duckdb.DuckDBPyConnection, file: DataFile, tag: str,
     if file.path.stat().st_size == 0:
         raise InputError(f"{file.path}: empty file")
     if file.format == "csv":
-        return _csv_source(con, file, tag, encoding)
-    if file.format == "json":
-        return _json_source(con, file, tag, encoding)
-    reader = {"parquet": _parquet_source, "xlsx": _xlsx_source}[file.format]
-    return reader(con, file, tag)
+        source = _csv_source(con, file, tag, encoding)
+    elif file.format == "json":
+        source = _json_source(con, file, tag, encoding)
+    else:
+        reader = {"parquet": _parquet_source, "xlsx": _xlsx_source}[file.format]
+        source = reader(con, file, tag)
+    if file.view is None:
+        return source
+    from funnelmetrics.ingest.mapping import wrap
+
+    try:
+        return wrap(con, source, file.view)
+    except duckdb.Error as exc:
+        source.close()
+        raise source.error(exc) from None
 
 
 def _utf8_copy(file: DataFile, codec: str) -> tuple[Path, list[Callable[[], object]]]:
@@ -173,13 +216,18 @@ def _utf8_copy(file: DataFile, codec: str) -> tuple[Path, list[Callable[[], obje
     return copy, [lambda: copy.unlink(missing_ok=True)]
 
 
-def unique_names(names: list[str], path: Path) -> list[str]:
-    """Header names stripped; unnamed columns get an internal name; a repeated name is an error."""
+def unique_names(names: list[str], path: Path, *, rename: bool = False) -> list[str]:
+    """Header names stripped; unnamed columns get an internal name; a repeated name is an error
+    (or, with `rename`, as CRM exports repeat names, becomes `<name> (2)`)."""
     out, seen = [], set()
     for i, raw in enumerate(names):
         name = str(raw).strip().lstrip("\ufeff") if raw is not None else ""
         if not name:
             name = f"__fm_unnamed_{i}"
+        n = 1
+        while rename and name.lower() in seen:
+            n += 1
+            name = f"{str(raw).strip()} ({n})"
         if name.lower() in seen:
             raise InputError(f"{path}: column {name!r} appears twice in the header")
         seen.add(name.lower())
@@ -243,7 +291,8 @@ def _csv_source(con: duckdb.DuckDBPyConnection, file: DataFile, tag: str,
     header, codec = _header_line(file.path, encoding)
     preferred = "\t" if _base_suffix(file.path) == ".tsv" else ","
     delim = choose_delimiter(header, preferred)
-    names = unique_names(next(csv.reader([header], delimiter=delim)), file.path)
+    names = unique_names(next(csv.reader([header], delimiter=delim)), file.path,
+                         rename=file.view is not None)
     columns = "{" + ", ".join(f"{sql_str(n)}: 'VARCHAR'" for n in names) + "}"
     path, cleanup = _utf8_copy(file, codec)
     relation = (f"read_csv({sql_str(str(path))}, auto_detect=false, header=true, "

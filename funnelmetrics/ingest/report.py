@@ -28,14 +28,20 @@ class TableReport:
     rows: int = 0
     accepted: int = 0
     rejected: int = 0
+    skipped: int = 0  # rows of the files a preset left out on purpose (not in `rows`)
+    removed: int = 0  # stored rows removed by --replace-missing (not in the new export)
 
     def add(self, other: TableReport) -> None:
         self.rows += other.rows
         self.accepted += other.accepted
         self.rejected += other.rejected
+        self.skipped += other.skipped
 
     def to_json(self) -> dict[str, int]:
-        return {"rows": self.rows, "accepted": self.accepted, "rejected": self.rejected}
+        """Rows, accepted, rejected; skipped and removed only when there are any."""
+        out = {"rows": self.rows, "accepted": self.accepted, "rejected": self.rejected}
+        out |= {k: v for k, v in (("skipped", self.skipped), ("removed", self.removed)) if v}
+        return out
 
 
 @dataclass
@@ -45,6 +51,9 @@ class FileReport(TableReport):
     path: Path = Path()
     table: str = ""
     quarantine: Path | None = None
+    skip_reason: str | None = None
+    via: str | None = None  # "preset hubspot-deals", "mapping deals.toml" (None: canonical file)
+    preview: list[dict[str, Any]] = field(default_factory=list)  # dry runs: first rows stored
 
 
 @dataclass
@@ -63,6 +72,7 @@ class LoadReport:
     problems: list[Problem] = field(default_factory=list)
     problems_truncated: bool = False
     dry_run: bool = False
+    removed: dict[str, int] = field(default_factory=dict)  # --replace-missing, per table
 
     @property
     def rows(self) -> int:

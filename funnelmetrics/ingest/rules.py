@@ -22,6 +22,7 @@ MISSING_VALUE = "missing_value"
 BAD_TIMESTAMP = "bad_timestamp"
 NOT_A_NUMBER = "not_a_number"
 NEGATIVE = "negative_amount"
+NOT_POSITIVE = "not_positive"
 OUT_OF_RANGE = "out_of_range"
 BAD_CHOICE = "bad_choice"
 UNKNOWN_STAGE = "unknown_stage"
@@ -185,6 +186,9 @@ def not_a_number(table: Table, col: Column, stages: Sequence[str],
 
 def negative(table: Table, col: Column, stages: Sequence[str],
              options: ReadOptions) -> Check | None:
+    if col.positive:
+        return Check(NOT_POSITIVE, col.name, f"{col.name} must be greater than 0",
+                     f"{parsed(col.name)} <= 0")
     if not col.non_negative:
         return None
     return Check(NEGATIVE, col.name, f"{col.name} must not be negative",

@@ -65,6 +65,8 @@ class Staged:
     row_sql: str
     base: int
     temporary: bool = True
+    skipped: int = 0  # rows of the file a preset leaves out on purpose
+    skip_reason: str | None = None
 
     @property
     def key(self) -> str:
@@ -168,7 +170,8 @@ def parse_sql(table: Table, col: Column, r: str, sql_type: str | None,
             return f"make_timestamp(epoch_us({r}))"
         if sql_type.startswith(("TIMESTAMP", "DATE")):
             return f"TRY_CAST({r} AS TIMESTAMP)"
-        return dates.text_timestamp(as_text, reading.orders.get(col.name))
+        value = dates.text_timestamp(as_text, reading.orders.get(col.name))
+        return dates.in_zone(as_text, value, reading.options.timezone)
     return number_sql(r, reading.decimal() if text else None)
 
 

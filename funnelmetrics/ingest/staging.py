@@ -63,17 +63,19 @@ class Stager:
         base = first[0] if first and first[0] is not None else 0
         row_sql = ROW if source.row_expr else f"rowid - {base} + {source.row_offset}"
         return Staged(file, name, layout(table, source), row_sql, base,
-                      temporary=self.temporary)
+                      temporary=self.temporary, skipped=source.skipped,
+                      skip_reason=source.skip_reason)
 
     def _stage(self, name: str, table: Table, file: DataFile, checks: list[Check],
                codec: str | None) -> Source:
         """Create the stage table `name` (twice when slash dates need their order inferred)."""
         source = open_source(self.con, file, name.removeprefix(PREFIX), codec)
+        options = file.view.read_options(self.options) if file.view else self.options
         try:
             lay = layout(table, source)
             require_columns(table, source, lay)
             stamps = [c.name for c in table.columns if c.kind is Kind.TIMESTAMP]
-            reading = Reading(self.options, dict.fromkeys(stamps, self.options.date_format),
+            reading = Reading(options, dict.fromkeys(stamps, options.date_format),
                               text_numbers=file.format == "csv")
             self._create(name, table, source, checks, reading)
             unknown = self._undetermined(name, checks)
@@ -81,8 +83,7 @@ class Stager:
                 orders = self._infer(source, lay.canonical, unknown)
                 self.con.execute(f"DROP TABLE {name}")
                 self._create(name, table, source, checks,
-                             Reading(self.options, reading.orders | orders,
-                                     reading.text_numbers))
+                             Reading(options, reading.orders | orders, reading.text_numbers))
         except READ_ERRORS as exc:
             raise source.error(exc) from None
         finally:
@@ -158,11 +159,48 @@ class Stager:
 
 
 def drop_leftovers(con: duckdb.DuckDBPyConnection) -> None:
-    """Stage tables of a load that crashed before it could drop them."""
+    """What a load (or an upload) that crashed left behind: its stage tables (no other load
+    can be running: a load holds the workspace for writing) and upload folders of processes
+    that no longer run."""
     names = con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND "
                         f"schema_name = 'main' AND starts_with(table_name, '{PREFIX}')").fetchall()
     for (name,) in names:
         con.execute(f'DROP TABLE IF EXISTS "{name}"')
+    remove_dead_uploads()
+
+
+UPLOAD_PREFIX = "funnelmetrics-upload-"  # + the server's PID + "-": an upload's temp folder
+
+
+def upload_folder_prefix() -> str:
+    """The prefix of this process's upload folders (`tempfile.TemporaryDirectory(prefix=…)`)."""
+    return f"{UPLOAD_PREFIX}{os.getpid()}-"
+
+
+def remove_dead_uploads(directory: Path | None = None) -> list[Path]:
+    """Remove the upload folders (in the temp directory) of servers that no longer run."""
+    import shutil
+    import tempfile
+
+    removed = []
+    for path in Path(directory or tempfile.gettempdir()).glob(f"{UPLOAD_PREFIX}*"):
+        pid = path.name.removeprefix(UPLOAD_PREFIX).split("-", 1)[0]
+        if path.is_dir() and pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # another user's process (or not ours to judge): keep its folder
+    return True
 
 
 def require_columns(table: Table, source: Source, lay: Layout) -> None:

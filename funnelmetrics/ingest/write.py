@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import duckdb
 
 from funnelmetrics.ingest.readers import ident, sql_str
-from funnelmetrics.ingest.stage import BAD, FILE_SHIFT, INTERNAL, ORD, Staged
+from funnelmetrics.ingest.stage import BAD, FILE, FILE_SHIFT, INTERNAL, ORD, Staged
 from funnelmetrics.schema import Table
 
 
@@ -27,12 +27,16 @@ def is_empty(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def store(con: duckdb.DuckDBPyConnection, table: Table, staged: Sequence[Staged],
-          rows: str) -> None:
-    """Write the accepted rows of `rows` (the staged rows with all their rule bits)."""
+          rows: str, *, replace_rows: bool = False) -> None:
+    """Write the accepted rows of `rows` (the staged rows with all their rule bits).
+
+    A stored row replaced by a file without some of the table's columns keeps its values of
+    those columns (a file of `lead_id,created_at` leaves rep and source alone); `replace_rows`
+    replaces whole rows instead (a column the file lacks becomes empty)."""
     if len(staged) == 1 and not staged[0].temporary and can_adopt(con, table):
         adopt(con, table, staged[0], rows)
     else:
-        insert(con, table, staged, rows)
+        insert(con, table, staged, rows, replace_rows=replace_rows)
 
 
 def can_adopt(con: duckdb.DuckDBPyConnection, table: Table) -> bool:
@@ -66,24 +70,68 @@ def adopt(con: duckdb.DuckDBPyConnection, table: Table, stage: Staged, rows: str
 
 
 def insert(con: duckdb.DuckDBPyConnection, table: Table, staged: Sequence[Staged],
-           rows: str) -> None:
-    """Insert the accepted rows of `rows`, replacing stored rows with the same key."""
+           rows: str, *, replace_rows: bool = False) -> None:
+    """Insert the accepted rows of `rows`, replacing stored rows with the same key (keeping
+    their values of the columns a file lacks, unless `replace_rows`)."""
     extras = add_extra_columns(con, table, staged)
     names = ", ".join(ident(c) for c in [*table.names, *extras])
     target = ident(table.name)
     accepted = f"SELECT {names} FROM {rows} WHERE {BAD} = 0"  # copies within the load: flagged
     if is_empty(con, table.name):
         con.execute(f"INSERT INTO {target} ({names}) {accepted}")
-    elif not table.key:  # a row is its own identity: add only rows not stored yet
+        return
+    if not table.key:  # a row is its own identity: add only rows not stored yet
         con.execute(f"INSERT INTO {target} ({names}) {accepted} EXCEPT SELECT {names} "
                     f"FROM {target}")
-    else:
-        keys = ", ".join(ident(k) for k in table.key)
-        match = " AND ".join(f"{target}.{ident(k)} IS NOT DISTINCT FROM k.{ident(k)}"
-                             for k in table.key)
+        return
+    keys = ", ".join(ident(k) for k in table.key)
+    match = " AND ".join(f"{target}.{ident(k)} IS NOT DISTINCT FROM k.{ident(k)}"
+                         for k in table.key)
+    merged = None if replace_rows else _merged(con, table, staged, rows)
+    if merged is not None:  # read the stored values kept before their rows are deleted
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {MERGED} AS {merged[1]}")
+        names, accepted = merged[0], f"SELECT * FROM {MERGED}"
+    try:
         con.execute(f"DELETE FROM {target} USING (SELECT DISTINCT {keys} FROM {rows} "
                     f"WHERE {BAD} = 0) k WHERE {match}")
         con.execute(f"INSERT INTO {target} ({names}) {accepted}")
+    finally:
+        if merged is not None:
+            con.execute(f"DROP TABLE IF EXISTS {MERGED}")
+
+
+MERGED = "__fm_merged"
+
+
+def _merged(con: duckdb.DuckDBPyConnection, table: Table, staged: Sequence[Staged],
+            rows: str) -> tuple[str, str] | None:
+    """(columns, SELECT) of the accepted rows where each column a file lacks takes the stored
+    row's value (NULL for a new key); None when every file has every stored column."""
+    stored = table_columns(con, table.name)
+    has = [{c.lower() for c in [*s.layout.canonical, *s.layout.extras]} for s in staged]
+    canonical = {c.lower() for c in table.names}
+    select, partial = [], False
+    for column in stored:
+        files = [i for i, cols in enumerate(has) if column.lower() in cols]
+        c = ident(column)
+        if len(files) == len(staged):
+            select.append(f"s.{c}")
+            continue
+        partial = True
+        # a new key takes the stage's value (its default, e.g. contract_months 12), or none
+        new = f"s.{c}" if column.lower() in canonical else "NULL"
+        kept = f"CASE WHEN t.{STORED} THEN t.{c} ELSE {new} END"
+        select.append(kept if not files else f"CASE WHEN s.{FILE} IN "
+                      f"({', '.join(map(str, files))}) THEN s.{c} ELSE {kept} END")
+    if not partial:
+        return None
+    match = " AND ".join(f"t.{ident(k)} IS NOT DISTINCT FROM s.{ident(k)}" for k in table.key)
+    columns = ", ".join(ident(c) for c in stored)
+    return columns, (f"SELECT {', '.join(select)} FROM {rows} s LEFT JOIN (SELECT *, true AS "
+                     f"{STORED} FROM {ident(table.name)}) t ON {match} WHERE s.{BAD} = 0")
+
+
+STORED = "__fm_stored"
 
 
 def add_extra_columns(con: duckdb.DuckDBPyConnection, table: Table,
