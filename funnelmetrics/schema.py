@@ -35,6 +35,7 @@ class Column:
     kind: Kind = Kind.TEXT
     required: bool = False
     non_negative: bool = False
+    positive: bool = False  # greater than 0 (a rate: 0 would make every amount 0 or infinite)
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] | None = None
@@ -150,7 +151,7 @@ TABLES: dict[str, Table] = {
         ), key=("survey_id", "respondent_id")),
         Table("fx_rates", (
             _c("currency", required=True), _c("date", TS, True),
-            _c("rate_to_reporting", N, True, non_negative=True),
+            _c("rate_to_reporting", N, True, positive=True),
         ), key=("currency", "date")),
         Table("kpi_targets", (
             _c("metric", required=True), _c("period_start", TS, True),

@@ -297,7 +297,10 @@ def post_ingest(request: Request, session: SessionDep,
     if who.via_cookie:
         check_csrf(request, csrf_token or x_csrf_token)
     session.close()  # the load needs the file to itself
-    with tempfile.TemporaryDirectory(prefix="funnelmetrics-upload-") as tmp:
+    from funnelmetrics.ingest.staging import upload_folder_prefix
+
+    # named with this process's id: an ingest removes the folders of a server killed mid-upload
+    with tempfile.TemporaryDirectory(prefix=upload_folder_prefix()) as tmp:
         paths = []
         for upload in files:
             name = Path(upload.filename or "").name
