@@ -25,66 +25,23 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping as MappingType
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from funnelmetrics.errors import InputError
-from funnelmetrics.ingest.options import ReadOptions, date_order, decimal_mark
-from funnelmetrics.ingest.readers import ident, sql_str
+from funnelmetrics.ingest.options import date_order, decimal_mark
+from funnelmetrics.ingest.readers import Source, SourceColumn, ident, sql_str
+from funnelmetrics.ingest.view import Part, Select, View
 from funnelmetrics.schema import TABLES
 
 if TYPE_CHECKING:
     import duckdb
 
-    from funnelmetrics.ingest.readers import Source
-
 BASE = "__fm_file"
 KEYS = {"table", "date_format", "decimal", "timezone", "currency", "null_values", "columns",
         "values", "detect", "description", "name"}
-
-
-@dataclass(frozen=True)
-class Select:
-    """Canonical columns as SQL over the file's columns (quoted file names), for rows `where`."""
-
-    columns: dict[str, str]
-    where: str | None = None
-
-
-@dataclass(frozen=True)
-class Part:
-    """One canonical table made from a file: one select, or several unioned (one row per
-    stage date of a contact, say), and the file columns kept as attributes."""
-
-    table: str
-    selects: tuple[Select, ...]
-    extras: tuple[str, ...] = ()
-    skip_reason: str | None = None  # why rows outside the (single) select's `where` are left out
-    derived: tuple[tuple[str, str], ...] = ()  # helper columns (window functions) for `where`
-
-
-@dataclass(frozen=True)
-class View:
-    """How a load reads one file: through a preset or a mapping file, into one table."""
-
-    via: str  # "preset hubspot-deals" or "mapping deals.toml"
-    part: Part
-    date_format: str | None = None
-    decimal: str | None = None
-    timezone: str | None = None
-    null_values: tuple[str, ...] = ()
-
-    @property
-    def table(self) -> str:
-        return self.part.table
-
-    def read_options(self, given: ReadOptions) -> ReadOptions:
-        """The load's options, the mapping's where the user gave none (flags win)."""
-        return replace(given, date_format=given.date_format or self.date_format,
-                       decimal=given.decimal or self.decimal,
-                       timezone=given.timezone or self.timezone)
 
 
 @dataclass(frozen=True)
@@ -239,8 +196,6 @@ def _names(value: object, path: Path, key: str) -> tuple[str, ...]:
 def wrap(con: duckdb.DuckDBPyConnection, source: Source, view: View) -> Source:
     """The source seen through the view: canonical columns, attributes, the file's row numbers;
     `skipped` counts the rows the view leaves out on purpose."""
-    from funnelmetrics.ingest.readers import Source, SourceColumn
-
     row = source.row_expr or f"(row_number() OVER () + {source.row_offset - 1})"
     base = ", ".join(f"{_nulled(c.expr, c.type, view.null_values)} AS {ident(c.name)}"
                      for c in source.columns)

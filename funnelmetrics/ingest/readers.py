@@ -25,7 +25,7 @@ from funnelmetrics.ingest import encoding as enc
 from funnelmetrics.schema import TABLES
 
 if TYPE_CHECKING:
-    from funnelmetrics.ingest.mapping import View
+    from funnelmetrics.ingest.view import View
 
 # Which views (preset or mapping) read a file: (path, format, table named) → views, or None for a
 # canonical file read as it is.
@@ -191,15 +191,7 @@ def open_source(con: duckdb.DuckDBPyConnection, file: DataFile, tag: str,
     else:
         reader = {"parquet": _parquet_source, "xlsx": _xlsx_source}[file.format]
         source = reader(con, file, tag)
-    if file.view is None:
-        return source
-    from funnelmetrics.ingest.mapping import wrap
-
-    try:
-        return wrap(con, source, file.view)
-    except duckdb.Error as exc:
-        source.close()
-        raise source.error(exc) from None
+    return source
 
 
 def _utf8_copy(file: DataFile, codec: str) -> tuple[Path, list[Callable[[], object]]]:

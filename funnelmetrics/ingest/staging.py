@@ -18,6 +18,7 @@ import duckdb
 from funnelmetrics.errors import InputError
 from funnelmetrics.ingest import dates
 from funnelmetrics.ingest.encoding import FALLBACK
+from funnelmetrics.ingest.mapping import wrap
 from funnelmetrics.ingest.options import ReadOptions
 from funnelmetrics.ingest.readers import DataFile, Source, open_source
 from funnelmetrics.ingest.rules import UNDETERMINED_ORDER, Check
@@ -70,6 +71,12 @@ class Stager:
                codec: str | None) -> Source:
         """Create the stage table `name` (twice when slash dates need their order inferred)."""
         source = open_source(self.con, file, name.removeprefix(PREFIX), codec)
+        if file.view is not None:
+            try:
+                source = wrap(self.con, source, file.view)
+            except READ_ERRORS as exc:
+                source.close()
+                raise source.error(exc) from None
         options = file.view.read_options(self.options) if file.view else self.options
         try:
             lay = layout(table, source)

@@ -14,10 +14,11 @@ from pathlib import Path
 
 from funnelmetrics.config import CrmSettings
 from funnelmetrics.errors import InputError
-from funnelmetrics.ingest.mapping import MappingFile, View
+from funnelmetrics.ingest.mapping import MappingFile
 from funnelmetrics.ingest.presets import hubspot, pipedrive, salesforce, stripe
 from funnelmetrics.ingest.presets.expressions import HERE
 from funnelmetrics.ingest.readers import ViewFinder, csv_header
+from funnelmetrics.ingest.view import View
 from funnelmetrics.schema import TABLES
 
 Build = Callable[[Sequence[str], CrmSettings], list[View]]

@@ -6,7 +6,6 @@ import re
 from collections.abc import Sequence
 
 from funnelmetrics.config import CrmSettings
-from funnelmetrics.ingest.mapping import Part, Select, View
 from funnelmetrics.ingest.presets.expressions import (
     close_dates,
     col,
@@ -16,6 +15,7 @@ from funnelmetrics.ingest.presets.expressions import (
     truthy,
 )
 from funnelmetrics.ingest.readers import ident, sql_str
+from funnelmetrics.ingest.view import Part, Select, View
 
 # Lifecycle stage labels (HubSpot's defaults) → funnel stages; other stages stay attributes.
 LIFECYCLE = {"Lead": "lead", "Marketing Qualified Lead": "mql", "Sales Qualified Lead": "sql",

@@ -7,9 +7,9 @@ import re
 from collections.abc import Sequence
 
 from funnelmetrics.config import CrmSettings
-from funnelmetrics.ingest.mapping import Part, Select, View
 from funnelmetrics.ingest.presets.expressions import number, shipped
 from funnelmetrics.ingest.readers import ident
+from funnelmetrics.ingest.view import Part, Select, View
 
 FIELD = re.compile(r"^(.+?) - (.+)$")
 CLOSED = {"won": ("Won time", "Deal closed on", "Close time"),

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from funnelmetrics.config import CrmSettings
-from funnelmetrics.ingest.mapping import Part, Select, View
 from funnelmetrics.ingest.presets.expressions import (
     close_dates,
     col,
@@ -16,6 +15,7 @@ from funnelmetrics.ingest.presets.expressions import (
     status_sql,
     truthy,
 )
+from funnelmetrics.ingest.view import Part, Select, View
 
 DELETED = "deleted in Salesforce (IsDeleted = 1)"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from funnelmetrics.config import CrmSettings
-from funnelmetrics.ingest.mapping import View
 from funnelmetrics.ingest.presets.expressions import col, number, shipped
+from funnelmetrics.ingest.view import View
 
 # Months per billing interval: MRR = amount × quantity / (months per interval × interval count).
 MONTHS = {"month": "1.0", "year": "12.0", "week": "(12.0 / 52)", "day": "(12.0 / 365)"}
