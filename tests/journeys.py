@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ from funnelmetrics.workspace import Workspace
 
 # Backends the metric suite can run on; `duckdb` always (the `backend` fixture picks from these).
 DUCKDB = "duckdb"
+POSTGRES_URL: str | None = None  # the session's PostgreSQL server (conftest.postgres_server)
+_schemas = 0  # workspaces copied to it so far (each gets its own schema)
 
 Journey = Sequence[tuple[str, str]]
 
@@ -143,9 +146,30 @@ def _copy_to(ws: Workspace, backend: str) -> Workspace:
         for name in ws.con.list_tables():
             session.createDataFrame(ws.con.table(name).to_pyarrow()).createOrReplaceTempView(name)
         con = ibis.pyspark.connect(session)
+        location = f"{backend}://"
+    elif backend == "postgres":
+        return _copy_to_postgres(ws)
     else:
         raise ValueError(f"no journeys() support for backend {backend!r}")
-    return Workspace(con, config=ws.config, directory=None, location=f"{backend}://")
+    return Workspace(con, config=ws.config, directory=None, location=location)
+
+
+def _copy_to_postgres(ws: Workspace) -> Workspace:
+    """The workspace's tables, with their rows and column types, in a schema of its own on the
+    session's PostgreSQL server (`POSTGRES_URL`, set by the `backend` fixture)."""
+    global _schemas
+    if POSTGRES_URL is None:
+        raise ValueError("no PostgreSQL server: use the `backend` fixture")
+    _schemas += 1
+    url = f"{POSTGRES_URL}?schema=ws_{os.getpid()}_{_schemas}"
+    copy = funnelmetrics.open(url, config=ws.config)
+    stored = set(copy.con.list_tables())
+    for name in ws.con.list_tables():
+        if name in stored:
+            copy.con.drop_table(name)
+        copy.con.create_table(name, obj=ws.con.table(name).to_pyarrow())
+    copy.forget()
+    return copy
 
 
 def _spark() -> Any:
