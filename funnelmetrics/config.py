@@ -103,6 +103,20 @@ class CrmSettings(BaseModel):
         return value.upper() if value else None
 
 
+class ReportSchedule(BaseModel):
+    """One scheduled review (`[[reports]]`): written by `funnelmetrics report --due` once its
+    period (month, quarter or year) has ended, as `format` in `lang` into `folder` (relative to
+    the workspace's directory)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    period: Literal["month", "quarter", "year"] = "month"
+    format: Literal["html", "pdf", "xlsx"] = "html"
+    lang: Literal["en", "id", "ms"] | None = None  # None: the workspace's locale
+    folder: str = "reviews"
+    where: dict[str, str] = Field(default_factory=dict)
+
+
 class Config(BaseModel):
     """Settings of one workspace; every field has a default."""
 
@@ -125,6 +139,7 @@ class Config(BaseModel):
     # by `funnelmetrics.insights` (a bad rule's message names the rule)
     alerts: tuple[dict[str, Any], ...] = ()
     benchmarks: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    reports: tuple[ReportSchedule, ...] = ()  # `[[reports]]`: reviews written by `report --due`
 
     @field_validator("timezone")
     @classmethod
@@ -155,7 +170,7 @@ class Config(BaseModel):
 
     def __hash__(self) -> int:  # the raw alert and benchmark tables hold dicts: not hashed
         return hash(tuple(v for k, v in self.__dict__.items()
-                          if k not in ("alerts", "benchmarks")))
+                          if k not in ("alerts", "benchmarks", "reports")))
 
     def funnel(self, name: str | None = None) -> Funnel:
         """The named funnel, or the default one."""
