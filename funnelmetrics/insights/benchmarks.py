@@ -132,3 +132,44 @@ def benchmark_for(table: list[Benchmark], metric: str, *, from_stage: str | None
             if b.segment == wanted:
                 return b
     return None
+
+
+def _query_of(b: Benchmark, start: Any, end: Any, grain: str, as_of: Any) -> dict[str, Any]:
+    q: dict[str, Any] = {"grain": grain, "start": start, "end": end, "as_of": as_of}
+    if b.from_stage or b.to_stage:
+        q["params"] = {"from_stage": b.from_stage, "to_stage": b.to_stage}
+    if b.segment is not None:
+        q["where"] = {"segment": b.segment}
+    return q
+
+
+def benchmark_status(ws: Any, start: Any, end: Any, *, grain: str = "month",
+                     as_of: Any = None) -> list[dict[str, Any]]:
+    """Every benchmarked metric's value for the period (catalogue, one batch) against its range:
+    status below / within / above, `good` when that side is the metric's better one (within:
+    good), None without a value or when the metric cannot be asked of this workspace."""
+    import pandas as pd
+
+    from funnelmetrics import catalog
+    from funnelmetrics.errors import FunnelmetricsError
+
+    table = benchmarks(ws.config.benchmarks)
+    out = []
+    with ws.batch():
+        for b in table:
+            value, note = None, None
+            try:
+                metric = catalog.get(b.metric)
+                df = ws.metric(b.metric, **_query_of(b, start, end, grain, as_of))
+                if not df.empty and pd.notna(df["value"].iloc[-1]):
+                    value = float(df["value"].iloc[-1])
+            except FunnelmetricsError as exc:
+                metric, note = None, str(exc).splitlines()[0]
+            status = b.status(value)
+            good = None if status is None or metric is None else (
+                status == WITHIN or (status == ABOVE) == metric.higher_is_better)
+            out.append({"metric": b.metric, "from_stage": b.from_stage, "to_stage": b.to_stage,
+                        "segment": b.segment, "value": value, "low": b.low, "high": b.high,
+                        "status": status, "good": good, "source": b.source, "year": b.year,
+                        "note": note or b.note or None})
+    return out
