@@ -45,12 +45,13 @@ class Preset:
         return shipped(self.name).description
 
 
-# In the order headers are tried: the most specific first.
+# In the order headers are tried: the most specific first (an opportunity export has IsWon,
+# a history export has OpportunityId).
 PRESETS: dict[str, Preset] = {p.name: p for p in (
-    Preset("salesforce-opportunity-history", ("deal_stage_events",), salesforce.is_history,
-           salesforce.history),
     Preset("salesforce-opportunities", ("opportunities",), salesforce.is_opportunities,
            salesforce.opportunities),
+    Preset("salesforce-opportunity-history", ("deal_stage_events",), salesforce.is_history,
+           salesforce.history),
     Preset("salesforce-leads", ("leads", "stage_events"), salesforce.is_leads, salesforce.leads),
     Preset("hubspot-deals", ("opportunities",), hubspot.is_deals, hubspot.deals),
     Preset("hubspot-contacts", ("leads", "stage_events"), hubspot.is_contacts, hubspot.contacts),

@@ -46,7 +46,7 @@ def leads(header: Sequence[str], crm: CrmSettings) -> list[View]:
     event = Select({"lead_id": view.part.selects[0].columns["lead_id"], "stage": stage,
                     "occurred_at": date_only(on)}, where)
     return [view, View("preset salesforce-leads", Part("stage_events", (event,)),
-                       timezone=crm.timezone, null_values=mapping.null_values)]
+                       timezone=mapping.timezone, null_values=mapping.null_values)]
 
 
 def is_opportunities(header: Sequence[str]) -> bool:
