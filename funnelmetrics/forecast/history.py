@@ -1,6 +1,7 @@
 """What the pipeline forecast learns from, read from the workspace as it stood at an instant:
-closed deals as counts per (segment, stage, won, whole days from the stage's start to the close),
-and the open deals themselves (the forecast's grain, only the columns it needs).
+every deal as counts per (segment, stage, outcome, whole days from the stage's start to its
+close or, still open, to the instant), and the open deals themselves (the forecast's grain,
+only the columns it needs).
 
 A deal's "clock" at a stage starts when it first reached that stage (`deal_stage_events`, the
 first event of each stage before the instant); stage `*` is the deal as a whole, its clock
@@ -31,11 +32,30 @@ def _deals(ws: Workspace, as_of: dt.datetime) -> ibis.Table:
     return base(Scope(ws, as_of), "opportunities")
 
 
-def _segment(deals: ibis.Table, by: str | None) -> ibis.Value:
+def size_cuts(ws: Workspace, as_of: dt.datetime) -> tuple[float, float] | None:
+    """The amounts that split the deals created before the instant into thirds (None without
+    amounts): the default segment is the deal's size band."""
+    deals = _deals(ws, as_of)
+    row = deals.aggregate(low=deals.amount.quantile(1 / 3), high=deals.amount.quantile(2 / 3)
+                          ).to_pyarrow().to_pylist()[0]
+    if row["low"] is None or row["high"] is None:
+        return None
+    return float(row["low"]), float(row["high"])
+
+
+def _segment(deals: ibis.Table, by: str | None,
+             cuts: tuple[float, float] | None = None) -> ibis.Value:
+    """The deal's segment: the `by` column, else its size band (thirds of the amounts: small,
+    mid, large; unknown without an amount)."""
     import ibis
 
     if by is None:
-        return ibis.literal("")
+        if cuts is None:
+            return ibis.literal("")
+        a = deals.amount
+        band = ibis.cases((a.isnull(), "unknown"), (a < cuts[0], "small"),
+                          (a < cuts[1], "mid"), else_="large")
+        return band
     if by not in deals.columns:
         raise QueryError(f"--by {by!r}: not a column of opportunities "
                          f"(one of {', '.join(sorted(deals.columns))})")
@@ -51,32 +71,43 @@ def _stage_starts(ws: Workspace, as_of: dt.datetime) -> ibis.Table | None:
     return ev.group_by(["opportunity_id", "deal_stage"]).aggregate(reached=ev.occurred_at.min())
 
 
-def closed_counts(ws: Workspace, as_of: dt.datetime, by: str | None = None) -> list[dict[str, Any]]:
-    """Closed deals before the instant, counted per (segment, stage, won, days): `days` whole
-    days from reaching the stage (or creation, stage `*`) to the close; the amounts of the won
-    ones summed (for the average deal size of deals whose amount is unknown)."""
+def durations(ws: Workspace, as_of: dt.datetime, by: str | None = None,
+              cuts: tuple[float, float] | None = None) -> list[dict[str, Any]]:
+    """Every deal created before the instant, counted per (segment, stage, outcome, spell,
+    days): for each stage it reached before the instant (and stage `*`, from creation), `days`
+    whole days from reaching it to its close (outcome won or lost) or, still open, to the
+    instant (outcome open: censored), and `spell` whole days it stayed at that stage (until
+    the next stage it reached, its close or the instant; for `*` the same as `days`)."""
     import ibis
 
     deals = _deals(ws, as_of)
-    closed = deals.filter(deals.status.isin(["won", "lost"]))
-    closed = closed.select(opportunity_id=closed.opportunity_id, segment=_segment(closed, by),
-                           won=(closed.status == "won").cast("int8"), closed_at=closed.closed_at,
-                           created_at=closed.created_at)
-    whole = closed.mutate(stage=ibis.literal(ALL_STAGES), start=closed.created_at)
-    parts = [whole]
+    deals = deals.select(opportunity_id=deals.opportunity_id,
+                         segment=_segment(deals, by, cuts), outcome=deals.status, created_at=deals.created_at,
+                         end=ibis.coalesce(deals.closed_at, ibis.literal(as_of)))
+    parts = [deals.mutate(stage=ibis.literal(ALL_STAGES), start=deals.created_at,
+                          left=deals["end"])]
     stages = _stage_starts(ws, as_of)
     if stages is not None:
-        j = closed.join(stages, "opportunity_id")
-        j = j.filter(j.reached < j.closed_at)  # an event at the close marks the close itself
-        parts.append(j.select(*closed.columns, stage=j.deal_stage, start=j.reached))
-    rows = ibis.union(*[p.select("segment", "stage", "won", "start", "closed_at") for p in parts])
-    days = ((rows.closed_at.epoch_seconds() - rows.start.epoch_seconds()) // SECONDS_PER_DAY)
-    rows = rows.mutate(days=days.cast("int64"))
-    out = rows.group_by(["segment", "stage", "won", "days"]).aggregate(deals=rows.count())
-    return out.order_by(["segment", "stage", "won", "days"]).to_pyarrow().to_pylist()
+        j = deals.join(stages, "opportunity_id")
+        j = j.filter(j.reached < j["end"])  # an event at the close marks the close itself
+        following = j.reached.lead().over(group_by=j.opportunity_id, order_by=j.reached)
+        j = j.mutate(stage=j.deal_stage, start=j.reached,
+                     left=ibis.least(ibis.coalesce(following, j["end"]), j["end"]))
+        parts.append(j.select(*deals.columns, "stage", "start", "left"))
+    rows = ibis.union(*[p.select("segment", "stage", "outcome", "start", "end", "left")
+                        for p in parts])
+    start = rows.start.epoch_seconds()
+    rows = rows.mutate(days=((rows["end"].epoch_seconds() - start) // SECONDS_PER_DAY)
+                       .cast("int64"),
+                       spell=((rows["left"].epoch_seconds() - start) // SECONDS_PER_DAY)
+                       .cast("int64"))
+    keys = ["segment", "stage", "outcome", "spell", "days"]
+    out = rows.group_by(keys).aggregate(deals=rows.count())
+    return out.order_by(keys).to_pyarrow().to_pylist()
 
 
-def open_deals(ws: Workspace, as_of: dt.datetime, by: str | None = None) -> list[dict[str, Any]]:
+def open_deals(ws: Workspace, as_of: dt.datetime, by: str | None = None,
+               cuts: tuple[float, float] | None = None) -> list[dict[str, Any]]:
     """The deals open at the instant: id, amount (reporting currency), the CRM's probability,
     created_at, segment, the stage they are in (their latest stage reached before the instant,
     `*` when unknown) and when they reached it."""
@@ -88,7 +119,7 @@ def open_deals(ws: Workspace, as_of: dt.datetime, by: str | None = None) -> list
                    else ibis.null("float64"))
     open_ = open_.select(opportunity_id=open_.opportunity_id, amount=open_.amount,
                          crm_probability=probability.cast("float64"),
-                         created_at=open_.created_at, segment=_segment(open_, by))
+                         created_at=open_.created_at, segment=_segment(open_, by, cuts))
     stages = _stage_starts(ws, as_of)
     if stages is None:
         out = open_.mutate(stage=ibis.literal(ALL_STAGES), start=open_.created_at)

@@ -1,10 +1,10 @@
 """Bookings forecast: the open pipeline by Monte Carlo over each deal's win and close period,
 plus bookings from pipeline not yet created, from the history of new pipeline.
 
-- Open pipeline: each open deal wins with its probability (`winrates.WinRates`, learned from the
-  deals closed before the instant) and, if it wins, closes after a remaining time sampled from
-  the won deals like it; `simulations` runs (fixed seed) give P10/P50/P90 of the bookings of
-  each period. `expected` is exact: Σ amount × P(win) × P(close in the period). A deal with an
+- Open pipeline: each open deal is won in each period with the probability `winrates.WinRates`
+  learns from the deals before the instant (won, lost and still open, by stage and days open),
+  or not within the horizon; `simulations` runs (fixed seed) draw that outcome per deal and
+  give P10/P50/P90 of the bookings of each period. `expected` is exact: Σ amount × P(win) × P(close in the period). A deal with an
   unknown amount books the average amount of the open deals whose amount is known.
 - New pipeline: for each of the last `lookback` period starts o before the instant, the won
   amount in the h-th period from o of deals created at or after o (h = 1..horizon); its
@@ -22,7 +22,7 @@ import numpy as np
 
 from funnelmetrics.compile.time import Grain, floor, local_to_utc, shift
 from funnelmetrics.errors import QueryError
-from funnelmetrics.forecast.history import closed_counts, new_deal_bookings, open_deals
+from funnelmetrics.forecast.history import durations, new_deal_bookings, open_deals, size_cuts
 from funnelmetrics.forecast.winrates import WinRates
 
 if TYPE_CHECKING:
@@ -71,8 +71,9 @@ class PipelineForecast:
         self.periods_ = starts[:-1]
         self.starts_utc_ = [local_to_utc(dt.datetime.combine(d, dt.time()), tz) for d in starts]
         bounds = [max(as_of, b) for b in self.starts_utc_]
-        self.rates_ = WinRates(strength=self.strength).fit(closed_counts(ws, as_of, self.by))
-        self.deals_ = open_deals(ws, as_of, self.by)
+        cuts = size_cuts(ws, as_of) if self.by is None else None
+        self.rates_ = WinRates(strength=self.strength).fit(durations(ws, as_of, self.by, cuts))
+        self.deals_ = open_deals(ws, as_of, self.by, cuts)
         rng = np.random.default_rng(self.seed)
         self.open_sims_, self.open_expected_, self.open_counts_ = self._simulate_open(bounds, rng)
         self.new_history_ = self._new_history(ws, as_of)
@@ -90,28 +91,33 @@ class PipelineForecast:
         known = [d["amount"] for d in self.deals_ if d["amount"] is not None]
         fallback = float(np.mean(known)) if known else 0.0
         for deal in self.deals_:
-            days_open = max((self.as_of_ - deal["start"]).total_seconds() / 86_400, 0.0)
-            p = self.rates_.probability(segment=deal["segment"], stage=deal["stage"],
-                                        days_open=days_open)
-            deal["win_probability"] = p
-            remaining = self.rates_.remaining_days(stage=deal["stage"], days_open=days_open)
-            if p is None or len(remaining) == 0:
+            per_period = self._deal_periods(deal, edges)
+            if per_period is None:
                 continue
             amount = deal["amount"] if deal["amount"] is not None else fallback
-            weights = remaining[:, 1] / remaining[:, 1].sum()
-            # a close on whole day k after the stage start falls in [k, k+1): its middle
-            when = remaining[:, 0] + 0.5
-            period = np.searchsorted(edges, when, side="right") - 1  # -1 before, n after
-            inside = (period >= 0) & (period < n_periods)
-            for k in range(n_periods):
-                expected[k] += amount * p * weights[period == k].sum()
-            won = rng.random(sims) < p
-            pick = rng.choice(len(when), size=sims, p=weights)
-            chosen = period[pick]
-            hit = won & inside[pick]
-            np.add.at(totals, (np.nonzero(hit)[0], chosen[hit]), amount)
-            np.add.at(counts, (np.nonzero(hit)[0], chosen[hit]), 1)
+            expected += amount * per_period
+            rest = max(0.0, 1.0 - per_period.sum())
+            outcome = rng.choice(n_periods + 1, size=sims, p=np.append(per_period, rest) /
+                                 (per_period.sum() + rest))
+            hit = outcome < n_periods
+            np.add.at(totals, (np.nonzero(hit)[0], outcome[hit]), amount)
+            np.add.at(counts, (np.nonzero(hit)[0], outcome[hit]), 1)
         return totals, expected, counts
+
+    def _deal_periods(self, deal: dict[str, Any], edges: np.ndarray) -> np.ndarray | None:
+        """P(the deal is won in each period); sets its `win_probability` (ever)."""
+        days_open = max((self.as_of_ - deal["start"]).total_seconds() / 86_400, 0.0)
+        created = max((self.as_of_ - deal["created_at"]).total_seconds() / 86_400, 0.0)
+        by_day = self.rates_.win_by_day(segment=deal["segment"], stage=deal["stage"],
+                                        days_open=days_open, created_days=created)
+        deal["win_probability"] = (float(by_day.sum()) if self.rates_.overall_ is not None
+                                   else None)
+        if deal["win_probability"] is None:
+            return None
+        # day j from now is the stage's day floor(days_open) + j: its middle, from the instant
+        middle = np.maximum(np.floor(days_open) + np.arange(len(by_day)) + 0.5 - days_open, 0.0)
+        period = np.searchsorted(edges, middle, side="right") - 1
+        return np.array([by_day[period == k].sum() for k in range(len(edges) - 1)])
 
     # ---- new pipeline ---------------------------------------------------------------------
     def _new_history(self, ws: Workspace, as_of: dt.datetime) -> list[list[float]]:

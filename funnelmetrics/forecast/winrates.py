@@ -1,20 +1,25 @@
-"""Win probability and close timing of an open deal, learned from closed history.
+"""When an open deal will be won, learned from the deals before it (won, lost and still open).
 
-A deal open at stage s, d whole days after it reached s, resembles the closed deals that reached
-s and were still open d days later (their close came at least d days after s). Its win
-probability is their won share, shrunk toward a coarser level when they are few — a hierarchy
-of beta-binomial estimates (empirical Bayes with a fixed prior strength, as in Gelman et al.,
-"Bayesian Data Analysis", ch. 5): each level's rate is (wins + k · parent rate) / (deals + k),
+Each deal's time at a stage runs from when it first reached that stage (stage `*`: from its
+creation) to its close — won or lost, competing outcomes — or, still open, to the instant
+(right-censored). A deal open at stage s for a days is compared with the deals that stayed at
+s at least a days (not those that moved on sooner: still being at a stage is itself news).
+Among them, the discrete-time (daily) hazards of winning and losing among those still open at
+day d,
 
-    overall → segment → segment × stage → segment × stage × days-open bucket
+    h_won(d) = won on day d / open at d,   h_lost(d) = lost on day d / open at d,
+    S(d) = Π_{u<d} (1 - h_won(u) - h_lost(u))                         (Kaplan-Meier),
 
-(a level whose deals are its parent's — the first bucket, stage `*` — is skipped), with k = `strength` pseudo-deals (10 by default: a cell of 10 closed deals moves halfway from
-its parent toward its own rate). Without deal_stage_events every deal is at stage `*` (its
-clock starts at creation, so the last level is the deal's age in pipeline).
+give the cumulative incidence of a win (Kalbfleisch & Prentice, "The Statistical Analysis of
+Failure Time Data", 2nd ed., §8.2). A deal open for a days wins on day d > a with probability
+S(d) h_won(d) / S(a): deals that linger open (the ones a CRM never closes) lower it, as they
+should, and the days give the close period. Its win probability is the sum over all days.
 
-When it closes: the remaining days of the won deals of that stage still open at d days
-(close - stage start - d), sampled; when fewer than `min_timing` such deals exist, the
-`min_timing` longest-open ones are used, their remainders floored at one day.
+Groups form a hierarchy — all deals → segment → segment × the deal's current stage — and each
+level's conditional probabilities are shrunk toward its parent's by the number of deals it has
+still open at the deal's age: P = (n P_level + k P_parent) / (n + k), with k = `strength`
+(10 by default: 10 comparable deals move it halfway from the parent). Without deal_stage_events
+every deal is at stage `*` and the last level is its age in pipeline.
 """
 
 from __future__ import annotations
@@ -27,81 +32,100 @@ import numpy as np
 
 from funnelmetrics.forecast.history import ALL_STAGES
 
-AGE_BUCKETS = (0, 15, 30, 60, 90, 180, 365)  # days open at the stage: bucket lower bounds
 
+@dataclass
+class Incidence:
+    """Daily win/loss hazards of one group of deals (see the module doc)."""
 
-def bucket_floor(days: float) -> int:
-    """The lower bound of the days-open bucket holding `days`."""
-    return max(b for b in AGE_BUCKETS if b <= max(days, 0))
+    won: np.ndarray
+    lost: np.ndarray
+    at_risk: np.ndarray
+
+    @classmethod
+    def of(cls, rows: np.ndarray) -> Incidence:
+        """From rows (outcome: 1 won, -1 lost, 0 open; days; deals)."""
+        top = int(rows[:, 1].max()) + 2 if len(rows) else 1
+        days = np.maximum(rows[:, 1].astype(int), 0)
+        ended = np.bincount(days, weights=rows[:, 2], minlength=top).astype(float)
+        won = np.bincount(days, weights=rows[:, 2] * (rows[:, 0] == 1), minlength=top)
+        lost = np.bincount(days, weights=rows[:, 2] * (rows[:, 0] == -1), minlength=top)
+        at_risk = np.cumsum(ended[::-1])[::-1]  # still in the group at day d: ended on d or later
+        return cls(won=won, lost=lost, at_risk=at_risk)
+
+    def open_at(self, age: int) -> float:
+        """How many deals were still open at `age` days (the level's weight)."""
+        return float(self.at_risk[age]) if age < len(self.at_risk) else 0.0
+
+    def win_by_day(self, age: int) -> np.ndarray:
+        """P(won on day age + j | open at age), j = 0, 1, …: S(d) h_won(d) / S(age)."""
+        if age >= len(self.at_risk) or self.at_risk[age] == 0:
+            return np.zeros(0)
+        risk = self.at_risk[age:]
+        safe = np.where(risk > 0, risk, 1.0)
+        h_won = np.where(risk > 0, self.won[age:] / safe, 0.0)
+        h_end = np.where(risk > 0, (self.won[age:] + self.lost[age:]) / safe, 0.0)
+        survive = np.concatenate([[1.0], np.cumprod(1.0 - h_end)[:-1]])
+        return survive * h_won
 
 
 @dataclass
 class WinRates:
-    """Hierarchical win rates and close-time samples, fitted on `closed_counts` rows."""
+    """Hierarchical win-by-day probabilities, fitted on `history.durations` rows."""
 
     strength: float = 10.0
-    min_timing: int = 20
-    counts_: list[dict[str, Any]] = field(default_factory=list)
+    rows_: list[dict[str, Any]] = field(default_factory=list)
 
-    def fit(self, counts: Sequence[dict[str, Any]]) -> WinRates:
-        self.counts_ = list(counts)
-        whole = [r for r in self.counts_ if r["stage"] == ALL_STAGES]
-        wins = sum(r["deals"] for r in whole if r["won"])
-        total = sum(r["deals"] for r in whole)
-        self.overall_ = wins / total if total else None
-        self.closed_deals_ = total
-        self._cells: dict[tuple[str, str], np.ndarray] = {}
-        for r in self.counts_:
-            key = (r["segment"], r["stage"])
-            self._cells.setdefault(key, [])  # type: ignore[arg-type]
-            self._cells[key].append((r["won"], r["days"], r["deals"]))  # type: ignore[attr-defined]
-        self._cells = {k: np.array(v, dtype=float) for k, v in self._cells.items()}
+    def fit(self, rows: Sequence[dict[str, Any]]) -> WinRates:
+        self.rows_ = list(rows)
+        code = {"won": 1, "lost": -1}
+        groups: dict[tuple[str | None, str], list[tuple[int, int, int, int]]] = {}
+        for r in self.rows_:
+            item = (code.get(r["outcome"], 0), int(r["days"]), int(r["deals"]), int(r["spell"]))
+            groups.setdefault((r["segment"], r["stage"]), []).append(item)
+            if r["stage"] == ALL_STAGES:
+                groups.setdefault((None, ALL_STAGES), []).append(item)
+        self._rows = {k: np.array(v, dtype=float) for k, v in groups.items()}
+        self._cache: dict[tuple[str | None, str, int], Incidence] = {}
+        whole = self._rows.get((None, ALL_STAGES))
+        closed = 0.0 if whole is None else float(whole[whole[:, 0] != 0, 2].sum())
+        self.closed_deals_ = closed
+        won = 0.0 if whole is None else float(whole[whole[:, 0] == 1, 2].sum())
+        self.overall_ = won / closed if closed else None
         return self
 
-    def _shrink(self, wins: float, deals: float, parent: float) -> float:
-        return (wins + self.strength * parent) / (deals + self.strength)
+    def group(self, segment: str | None, stage: str, age: int) -> Incidence | None:
+        """The incidence of the deals of (segment, stage) that stayed at it `age` days or more."""
+        key = (segment, stage, age)
+        if key not in self._cache:
+            rows = self._rows.get((segment, stage))
+            if rows is None:
+                return None
+            self._cache[key] = Incidence.of(rows[rows[:, 3] >= age, :3])
+        return self._cache[key]
 
-    def _counts(self, segment: str | None, stage: str, min_days: float = 0) -> tuple[float, float]:
-        rows = [v for (seg, st), v in self._cells.items()
-                if st == stage and (segment is None or seg == segment)]
-        if not rows:
-            return 0.0, 0.0
-        a = np.concatenate(rows)
-        a = a[a[:, 1] >= min_days]
-        return float((a[:, 0] * a[:, 2]).sum()), float(a[:, 2].sum())
+    def win_by_day(self, *, segment: str, stage: str, days_open: float,
+                   created_days: float) -> np.ndarray:
+        """P(won on day j from now), j = 0, 1, … for a deal open `days_open` days at its
+        stage and `created_days` since its creation, shrunk down the hierarchy."""
+        levels = [(None, ALL_STAGES, created_days), (segment, ALL_STAGES, created_days)]
+        if stage != ALL_STAGES:
+            levels.append((segment, stage, days_open))
+        out: np.ndarray | None = None
+        for seg, st, age in levels:
+            group = self.group(seg, st, int(age))
+            if group is None:
+                continue
+            own, n = group.win_by_day(int(age)), group.open_at(int(age))
+            if out is None:
+                out = own
+                continue
+            size = max(len(own), len(out))
+            own, parent = np.pad(own, (0, size - len(own))), np.pad(out, (0, size - len(out)))
+            out = (n * own + self.strength * parent) / (n + self.strength)
+        return np.zeros(0) if out is None else out
 
-    def probability(self, *, segment: str, stage: str, days_open: float) -> float | None:
-        """P(win) of a deal open at `stage` for `days_open` days, by the hierarchy above."""
+    def probability(self, **deal: Any) -> float | None:
+        """P(the deal is ever won), by the same hierarchy (None without any history)."""
         if self.overall_ is None:
             return None
-        levels = [(ALL_STAGES, 0.0), (stage, 0.0), (stage, bucket_floor(days_open))]
-        if levels[2][1] == 0:  # the first bucket's deals are the stage's: counted once
-            del levels[2]
-        if stage == ALL_STAGES:
-            del levels[1]
-        rate = self.overall_
-        for st, lower in levels:
-            wins, deals = self._counts(segment, st, lower)
-            rate = self._shrink(wins, deals, rate)
-        return rate
-
-    def remaining_days(self, *, stage: str, days_open: float) -> np.ndarray:
-        """Remaining days to close of the won deals of `stage` still open at `days_open`, with
-        their weights (counts): shape (n, 2)."""
-        for st in (stage, ALL_STAGES):
-            rows = [v for (_, s), v in self._cells.items() if s == st]
-            if not rows:
-                continue
-            a = np.concatenate(rows)
-            won = a[a[:, 0] == 1]
-            if won[:, 2].sum() == 0:
-                continue
-            later = won[won[:, 1] >= days_open]
-            if later[:, 2].sum() >= self.min_timing:
-                return np.column_stack([later[:, 1] - days_open, later[:, 2]])
-            longest = won[np.argsort(-won[:, 1])]
-            keep = np.cumsum(longest[:, 2]) <= self.min_timing
-            keep[0] = True
-            tail = longest[keep]
-            return np.column_stack([np.maximum(tail[:, 1] - days_open, 1.0), tail[:, 2]])
-        return np.zeros((0, 2))
+        return float(self.win_by_day(**deal).sum())
