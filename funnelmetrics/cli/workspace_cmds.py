@@ -123,12 +123,11 @@ def presets_cmd(show: Annotated[str | None, typer.Option(
     if show:
         print(get(show).path.read_text(encoding="utf-8"), end="", flush=True)
         return
-    table = Table(header_style="bold cyan")
-    for name in ("preset", "tables", "export", "mapping file"):
-        table.add_column(name)
     for p in PRESETS.values():
-        table.add_row(p.name, ", ".join(p.tables), p.description, str(p.path))
-    console.print(table)
+        console.print(f"[bold]{p.name}[/] → {', '.join(p.tables)}: {p.description}",
+                      soft_wrap=True, highlight=False)
+    console.print("Mapping files: funnelmetrics presets --show NAME (copy, edit, then "
+                  "ingest --map FILE).", soft_wrap=True, highlight=False)
 
 
 def _workspace_for_check(db: Path, wait: float) -> Any:
@@ -221,14 +220,11 @@ def _previews(report: LoadReport) -> None:
     for f in report.files:
         if not f.preview:
             continue
-        table = Table(title=f"{f.path.name} → {f.table} ({f.via or 'canonical columns'}), "
-                      f"first rows", title_justify="left", header_style="bold")
-        names = [k for k in f.preview[0] if any(r[k] is not None for r in f.preview)]
-        for name in names:
-            table.add_column(name)
-        for r in f.preview:
-            table.add_row(*["" if r[k] is None else str(r[k]) for k in names])
-        console.print(table)
+        console.print(f"[bold]{f.path.name} → {f.table}[/] ({f.via or 'canonical columns'}), "
+                      "first rows:", soft_wrap=True, highlight=False)
+        for r in f.preview:  # one line per row, never truncated (tables can be wide)
+            console.print("  " + " · ".join(f"{k}={v}" for k, v in r.items() if v is not None),
+                          soft_wrap=True, highlight=False, markup=False)
 
 
 def _problems(report: LoadReport) -> None:
