@@ -114,6 +114,10 @@ class Workspace(Connection):
 
         self.forget()
         try:
+            if not self.is_duckdb:  # validated in a local DuckDB, written by the engine
+                from funnelmetrics.ingest.on_engine import load_on_engine
+
+                return load_on_engine(self, [Path(p) for p in paths], **options)
             return load(self, [Path(p) for p in paths], **options)
         finally:
             self.forget()

@@ -48,6 +48,7 @@ def settings(target: str) -> tuple[Path, dict[str, str]]:
     conf.setdefault("spark.sql.warehouse.dir", str(warehouse))
     conf.setdefault("spark.sql.session.timeZone", "UTC")  # naive timestamps are UTC (SPEC §2)
     conf.setdefault("spark.ui.enabled", "false")
+    conf.setdefault("spark.ui.showConsoleProgress", "false")  # stderr stays one-line errors
     if "spark.remote" not in conf and "spark.sql.catalogImplementation" not in conf:
         conf["spark.sql.catalogImplementation"] = "hive"
         conf["spark.hadoop.javax.jdo.option.ConnectionURL"] = (
@@ -110,8 +111,7 @@ def replace_tables(con: BaseBackend, tables: Mapping[str, pa.Table],
     try:
         for name, rows in {**tables, **appended}.items():
             old = session.table(f"`{name}`")
-            new = _typed(session.createDataFrame(rows.to_pandas()), old) if rows.num_rows \
-                else None
+            new = _typed(session.createDataFrame(rows), old) if rows.num_rows else None
             if name in appended:
                 frame = old if new is None else old.unionByName(new, allowMissingColumns=True)
             else:  # the whole table, as the load left it (every stored column included)
