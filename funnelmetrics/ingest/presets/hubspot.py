@@ -20,8 +20,9 @@ from funnelmetrics.ingest.view import Part, Select, View
 # Lifecycle stage labels (HubSpot's defaults) → funnel stages; other stages stay attributes.
 LIFECYCLE = {"Lead": "lead", "Marketing Qualified Lead": "mql", "Sales Qualified Lead": "sql",
              "Opportunity": "opportunity", "Customer": "won"}
-BECAME = re.compile(r"^Became an? (.+?) Date$")
-ENTERED = re.compile(r'^Date entered "(.+?) \(Lifecycle Stage Pipeline\)"$')
+BECAME = re.compile(r"^Became an? (.+?) Date$", re.IGNORECASE)
+ENTERED = re.compile(r"^Date entered [\"“'](.+?) \(Lifecycle Stage Pipeline\)[\"”']$",
+                     re.IGNORECASE)
 
 
 # ---- deals --------------------------------------------------------------------------------------
@@ -52,20 +53,20 @@ def deals(header: Sequence[str], crm: CrmSettings) -> list[View]:
 # ---- contacts -----------------------------------------------------------------------------------
 def is_contacts(header: Sequence[str]) -> bool:
     return (shipped("hubspot-contacts").detected(header) and "Deal Stage" not in header
-            and any(h == "Lifecycle Stage" or BECAME.match(h) or ENTERED.match(h)
+            and any(h.lower() == "lifecycle stage" or BECAME.match(h) or ENTERED.match(h)
                     for h in header))
 
 
 def lifecycle_columns(header: Sequence[str], crm: CrmSettings) -> list[tuple[str, str]]:
     """(funnel stage, file column) of every lifecycle date column of a funnel stage; the
     current `Date entered` column wins over the older `Became a` one."""
-    stages = LIFECYCLE | crm.lifecycle_stages
+    stages = {k.lower(): v for k, v in (LIFECYCLE | crm.lifecycle_stages).items()}
     found: dict[str, str] = {}
     for pattern in (BECAME, ENTERED):
         for h in header:
             m = pattern.match(h)
-            if m and m.group(1) in stages:
-                found[stages[m.group(1)]] = h
+            if m and m.group(1).strip().lower() in stages:
+                found[stages[m.group(1).strip().lower()]] = h
     return list(found.items())
 
 
