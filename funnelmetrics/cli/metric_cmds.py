@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -45,15 +46,29 @@ def _lang(ws: Any, lang: str | None) -> str:
     return chosen
 
 
+def _catalogue_lang(db: Any, lang: str | None) -> str:
+    """The language of a catalogue listing: --lang, else the workspace's locale when there is a
+    workspace at --db (the catalogue itself needs none), else English."""
+    if lang is None and "://" not in str(db) and Path(db).exists():
+        from funnelmetrics.config import load_config  # the settings beside it, not the data
+
+        lang = load_config(Path(db).parent).locale
+    lang = lang or "en"
+    if lang not in LANGS:
+        raise QueryError(f"--lang must be one of {', '.join(LANGS)}, not {lang!r}")
+    return lang
+
+
 @app.command("metrics")
 @handle_errors
-def metrics_cmd(fmt: FormatOption = OutputFormat.table, lang: LangOption = None) -> None:
+def metrics_cmd(db: DbOption = DEFAULT_DB, fmt: FormatOption = OutputFormat.table,
+                lang: LangOption = None) -> None:
     """List the metric catalogue."""
     import pandas as pd
 
     from funnelmetrics import catalog
 
-    lang = lang or "en"
+    lang = _catalogue_lang(db, lang)
     rows = [{"id": m.id, "name": m.name(lang), "unit": m.unit.value, "group": m.group,
              "better": "higher" if m.higher_is_better else "lower",
              "parameters": ", ".join(p.name for p in m.params)} for m in catalog.all_metrics()]
@@ -171,15 +186,14 @@ def funnel_cmd(
 
 @app.command("glossary")
 @handle_errors
-def glossary_cmd(lang: LangOption = None, fmt: FormatOption = OutputFormat.table) -> None:
+def glossary_cmd(db: DbOption = DEFAULT_DB, lang: LangOption = None,
+                 fmt: FormatOption = OutputFormat.table) -> None:
     """Every metric's definition, in en, id or ms."""
     import pandas as pd
 
     from funnelmetrics import catalog
 
-    lang = lang or "en"
-    if lang not in LANGS:
-        raise QueryError(f"--lang must be one of {', '.join(LANGS)}, not {lang!r}")
+    lang = _catalogue_lang(db, lang)
     rows = [{"id": m.id, "name": m.name(lang), "unit": m.unit.value,
              "definition": m.description(lang), "formula": m.formula}
             for m in catalog.all_metrics()]

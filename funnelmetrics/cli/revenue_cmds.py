@@ -220,7 +220,7 @@ def _formatted_kpis(df: pd.DataFrame, ws: Any, lang: str) -> pd.DataFrame:
         "kpi": [f"{m} {d}={v}" if isinstance(d, str) else m  # metric id and filter, each whole
                 for m, d, v in zip(df["metric"], df["dimension"], df["dimension_value"],
                                    strict=True)],
-        "period": [f"{a}…{b}" for a, b in zip(df["period_start"], df["period_end"], strict=True)],
+        "period": [f"{a} to {b}" for a, b in zip(df["period_start"], df["period_end"], strict=True)],
     })
     for col in ("target", "expected", "actual"):
         out[col] = [fmt(v, u) for v, u in zip(df[col], df["unit"], strict=True)]
