@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from funnelmetrics.insights.benchmarks import Benchmark, benchmark_for, benchmarks
-from funnelmetrics.insights.findings import Finding, Period, by_impact
+from funnelmetrics.insights.findings import Finding, Period, ask, by_impact
 from funnelmetrics.insights.stats import holm, two_proportion_ztest
 
 if TYPE_CHECKING:
@@ -109,7 +109,8 @@ def _counts(df: pd.DataFrame, period: Period, baseline: list[Period],
 def bottlenecks(ws: Workspace, period: Period, *, baseline_periods: int = 3,
                 dimensions: list[str] | None = None, funnel: str | None = None,
                 min_leads: int = 20, alpha: float = 0.05, as_of: Any = None,
-                table: list[Benchmark] | None = None) -> list[Finding]:
+                table: list[Benchmark] | None = None,
+                memo: dict[str, Any] | None = None) -> list[Finding]:
     """Transitions (overall and per segment) converting worse than their baseline: those whose
     drop is significant (raw p < `alpha`) first, each group by value lost, largest first (a
     noisy drop in a high-value stage does not hide a real leak). Segments with fewer than
@@ -139,7 +140,7 @@ def bottlenecks(ws: Workspace, period: Period, *, baseline_periods: int = 3,
             queries.append((RATE, {**base_rng, "params": {"from_stage": b, "to_stage": last}}))
             # (onward value: the baseline's full window, as its leads had it)
     queries.append(("average_deal_size", base_rng))
-    answers = iter(ws.metrics(queries))
+    answers = iter(ask(ws, queries, memo))
     deal_size = None
     results: list[tuple[str, str, list[pd.DataFrame], float | None, float | None,
                         float | None]] = []
@@ -162,7 +163,7 @@ def bottlenecks(ws: Workspace, period: Period, *, baseline_periods: int = 3,
                 f = _finding(a, b, dim, value, cur, ref, immature, per_conversion,
                              days_now if dim is None else None,
                              days_base if dim is None else None, bench, period)
-                f.details["window_days"] = window
+                f.details.update(window_days=window, baseline_periods=baseline_periods)
                 findings.append(f)
     adjusted = holm([f.p_value for f in findings])
     for f, q in zip(findings, adjusted, strict=True):

@@ -115,3 +115,20 @@ def parse_period(text: str | dt.date | None, grain: str | Grain = "month",
     if not 1900 <= day.year <= 9998:
         raise QueryError(f"period {raw!r}: the year must be between 1900 and 9998")
     return Period(floor(day, g), g)
+
+
+def ask(ws: Any, queries: list[tuple[str, dict[str, Any]]],
+        memo: dict[str, Any] | None = None) -> list[Any]:
+    """`ws.metrics(queries)` (one batch), remembering answers in `memo` so that detectors run
+    together ask the catalogue each question once."""
+    import json
+
+    if memo is None:
+        return ws.metrics(queries)
+    keys = [json.dumps([m, q], default=str, sort_keys=True) for m, q in queries]
+    missing = [(k, q) for k, q in zip(keys, queries, strict=True) if k not in memo]
+    if missing:
+        unique = dict(missing)
+        for key, frame in zip(unique, ws.metrics(list(unique.values())), strict=True):
+            memo[key] = frame
+    return [memo[k] for k in keys]

@@ -21,7 +21,7 @@ from funnelmetrics.insights.bottlenecks import (
     comparable_window,
     segment_dimensions,
 )
-from funnelmetrics.insights.findings import Finding, Period, by_impact
+from funnelmetrics.insights.findings import Finding, Period, ask, by_impact
 from funnelmetrics.insights.stats import holm, two_proportion_ztest
 
 if TYPE_CHECKING:
@@ -36,7 +36,8 @@ def cohens_h(p1: float, p2: float) -> float:
 
 
 def value_per_conversion(ws: Workspace, to_stage: str, period: Period, *, baseline_periods: int,
-                         funnel: str | None = None, as_of: Any = None) -> float | None:
+                         funnel: str | None = None, as_of: Any = None,
+                         memo: dict[str, Any] | None = None) -> float | None:
     """Won amount per lead reaching `to_stage` over the `baseline_periods` periods before
     `period`: stage_conversion_rate(to_stage → won) × average_deal_size (catalogue, grain all)."""
     import pandas as pd
@@ -47,7 +48,7 @@ def value_per_conversion(ws: Workspace, to_stage: str, period: Period, *, baseli
     queries: list[tuple[str, dict[str, Any]]] = [("average_deal_size", rng)]
     if to_stage != last:
         queries.append((RATE, {**rng, "params": {"from_stage": to_stage, "to_stage": last}}))
-    frames = ws.metrics(queries)
+    frames = ask(ws, queries, memo)
     values = [None if f.empty or pd.isna(f["value"].iloc[0]) else float(f["value"].iloc[0])
               for f in frames]
     if any(v is None for v in values):
@@ -57,9 +58,11 @@ def value_per_conversion(ws: Workspace, to_stage: str, period: Period, *, baseli
 
 def segments(ws: Workspace, period: Period, *, from_stage: str, to_stage: str,
              dimensions: list[str] | None = None, min_leads: int = 30, baseline_periods: int = 3,
-             funnel: str | None = None, as_of: Any = None) -> list[Finding]:
+             funnel: str | None = None, as_of: Any = None,
+             memo: dict[str, Any] | None = None) -> list[Finding]:
     """Every value of each dimension with enough leads, against the rest of the leads; the
-    findings are ordered by impact (the worst converting first)."""
+    findings are ordered by impact (the worst converting first). The query spans the
+    baseline too (the same question bottlenecks ask, answered once with a shared `memo`)."""
     if min_leads < 1:
         from funnelmetrics.errors import QueryError
 
@@ -67,11 +70,11 @@ def segments(ws: Workspace, period: Period, *, from_stage: str, to_stage: str,
     dims = segment_dimensions(ws) if dimensions is None else dimensions
     params = {"from_stage": from_stage, "to_stage": to_stage,
               "window_days": comparable_window(ws, period, as_of)}
-    query = {"grain": period.grain.value, "start": period.start, "end": period.end,
-             "as_of": as_of, "params": params}
-    frames = ws.metrics([(RATE, {**query, "by": d}) for d in dims])
+    query = {"start": period.back(baseline_periods).start, "end": period.end, "as_of": as_of,
+             "grain": period.grain.value, "params": params}
+    frames = ask(ws, [(RATE, {**query, "by": d}) for d in dims], memo)
     per_conversion = value_per_conversion(ws, to_stage, period, funnel=funnel, as_of=as_of,
-                                          baseline_periods=baseline_periods)
+                                          baseline_periods=baseline_periods, memo=memo)
     out: list[Finding] = []
     for dim, df in zip(dims, frames, strict=True):
         out += _compare(dim, df, period, from_stage, to_stage, min_leads, per_conversion)
