@@ -97,28 +97,30 @@ def metric_cmd(
     Each row ends with `partial` (the period is not over at --as-of, or now), after `immature`
     for cohort metrics; a table marks such periods with * and † and explains the marks below.
     """
-    from funnelmetrics import catalog
     from funnelmetrics.catalog.model import Time
     from funnelmetrics.query import parse_pairs
 
     query = {"grain": grain, "by": by or [], "start": start, "end": end,
              "where": parse_pairs(where, "--where"), "as_of": as_of}
     params = parse_pairs(param, "--param")
-    metrics = [catalog.get(name) for name in names]
+    metrics = [_metric(name) for name in names]
     cohort = any(m.time is Time.COHORT for m in metrics)
-    unknown = set(params) - {p.name for m in metrics for p in m.params}
+    taken = {p.name for m in metrics for p in m.params}
+    unknown = set(params) - taken
     if unknown:
-        raise QueryError(f"no metric here takes parameter {sorted(unknown)[0]!r}")
+        key = sorted(unknown)[0]
+        raise QueryError(f"no metric here takes parameter {key!r}{did_you_mean(key, taken)}")
     owns = [{k: v for k, v in params.items() if metric.param(k) is not None}
             for metric in metrics]
     with open_workspace(db, read_only=True) as ws, ws.batch():  # shared work done once
         lang = _lang(ws, lang)
+        owns = [_stages_as_configured(ws, own) for own in owns]
         if not explain and len(names) > 1:  # one query has nothing to share: build it once
             ws.prepare([(name, {"params": own, **query}) for name, own in zip(names, owns,
                                                                              strict=True)])
         for i, (name, metric, own) in enumerate(zip(names, metrics, owns, strict=True)):
             if explain:
-                sql = ws.explain(name, params=own, **query)
+                sql = _explain(ws, name, params=own, **query)
                 if console.is_terminal:
                     from rich.syntax import Syntax
 
@@ -129,6 +131,85 @@ def metric_cmd(
                 continue
             df = ws.metric(name, params=own, **query)
             _print_metric(ws, metric, df, fmt, lang, header=i == 0, cohort=cohort)
+
+
+def did_you_mean(word: str, choices: Any) -> str:
+    """ "; did you mean 'x'?" for the closest of `choices`, or "" when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(word.lower(), sorted(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _metric(name: str) -> Any:
+    """The catalogue entry, or one line naming the closest metric id."""
+    from funnelmetrics import catalog
+
+    try:
+        return catalog.get(name)
+    except QueryError:
+        ids = [m.id for m in catalog.all_metrics()]
+        hint = did_you_mean(name, ids) or "; see `funnelmetrics metrics` for the catalogue"
+        raise QueryError(f"unknown metric {name!r}{hint}") from None
+
+
+STAGE_PARAMS = ("stage", "from_stage", "to_stage")
+
+
+def _stages_as_configured(ws: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """Stage parameters match the configured stages whatever their case (as ingest does):
+    `--param from_stage=MQL` is the stage `mql`."""
+    spelled = {s.lower(): s for s in ws.config.stages}
+    return {k: spelled.get(v.lower(), v) if k in STAGE_PARAMS and isinstance(v, str) else v
+            for k, v in params.items()}
+
+
+def _explain(ws: Any, metric_id: str, **query: Any) -> str:
+    """The SQL of a metric query, runnable as it is (`duckdb funnel.duckdb < query.sql`): the
+    small tables Ibis keeps in the session (the period spine) written out as VALUES lists."""
+    import ibis
+    import ibis.expr.operations as ops
+
+    state, ws.batch_state = ws.batch_state, None  # on its own, not naming a batch's tables
+    try:
+        expr = ws.expr(metric_id, **query)
+    finally:
+        ws.batch_state = state
+    sql = str(ibis.to_sql(expr, dialect=ws.con.name))
+    for table in expr.op().find(ops.InMemoryTable):
+        sql = sql.replace(f'"{table.name}"', _values_table(table))
+    return sql
+
+
+def _values_table(table: Any) -> str:
+    """A session table as a subquery of VALUES, each column cast to its type."""
+    import datetime as dt
+
+    from ibis.backends.sql.datatypes import DuckDBType
+
+    def literal(v: Any) -> str:
+        if v is None or v != v:  # None, NaN, NaT
+            return "NULL"
+        if isinstance(v, dt.datetime):
+            return f"TIMESTAMP '{v.isoformat(sep=' ')}'"
+        if isinstance(v, dt.date):
+            return f"DATE '{v.isoformat()}'"
+        if isinstance(v, bool | int | float):
+            return repr(v).upper() if isinstance(v, bool) else repr(v)
+        return "'" + str(v).replace("'", "''") + "'"
+
+    names = list(table.schema.names)
+    frame = table.data.to_frame()
+    rows = [[literal(v.to_pydatetime() if hasattr(v, "to_pydatetime") else v) for v in rec]
+            for rec in frame[names].itertuples(index=False)]
+    cols = ", ".join(f'"c{i}"' for i in range(len(names)))
+    casts = ", ".join(f'CAST("c{i}" AS {DuckDBType.to_string(t)}) AS "{n}"'
+                      for i, (n, t) in enumerate(zip(names, table.schema.types, strict=True)))
+    if not rows:  # no row: the columns and their types alone
+        return f"(SELECT {casts} FROM (SELECT {', '.join('NULL' for _ in names)}) AS v({cols}) " \
+               "WHERE FALSE)"
+    values = ",\n    ".join("(" + ", ".join(r) + ")" for r in rows)
+    return f"(SELECT {casts} FROM (VALUES\n    {values}) AS v({cols}))"
 
 
 def _print_metric(ws: Any, metric: Any, df: pd.DataFrame, fmt: OutputFormat, lang: str,
