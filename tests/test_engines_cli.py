@@ -1,0 +1,125 @@
+"""End to end on each engine, through the CLI and its `--db` URL: `init`, `ingest` of small
+CSVs, then `metric`, `funnel` and `mrr` — figures worked out by hand, and equal to DuckDB's.
+
+PostgreSQL runs in process (the session's server, a schema of its own); Spark runs each command
+in its own process (`pyspark:///WAREHOUSE_DIR`), so the tables must be found again in the
+warehouse by the next command, as a user's would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from funnelmetrics.cli import app
+
+FILES = {
+    "leads.csv": "lead_id,created_at,source\nL1,2026-01-05,web\nL2,2026-01-10,ads\n"
+                 "L3,2026-02-03,web\nL4,2026-02-20,events\nL5,not a date,web\n",
+    "stage_events.csv": "lead_id,stage,occurred_at\nL1,mql,2026-01-07\nL1,sql,2026-01-20\n"
+                        "L2,mql,2026-01-12\nL3,mql,2026-02-05\nL9,mql,2026-02-06\n",
+    "opportunities.csv": "opportunity_id,lead_id,created_at,status,amount,closed_at\n"
+                         "O1,L1,2026-01-21,won,1000,2026-02-10\n"
+                         "O2,L2,2026-01-25,lost,500,2026-02-15\n"
+                         "O3,L3,2026-02-10,open,700,\n",
+    "subscriptions.csv": "subscription_id,account_id,mrr,started_at,ended_at\n"
+                         "S1,A,100,2026-01-10,2026-03-01\nS2,A,150,2026-03-01,\n"
+                         "S3,B,200,2026-01-05,2026-02-01\n",
+}
+RANGE = ["--start", "2026-01-01", "--end", "2026-03-31"]
+COMMANDS = {
+    "metric": ["metric", "leads_created", "won_revenue", "win_rate", "--grain", "month",
+               "--by", "source", *RANGE, "--format", "json"],
+    "funnel": ["funnel", *RANGE, "--format", "json"],
+    "mrr": ["mrr", *RANGE, "--format", "json"],
+}
+
+
+def data(tmp_path: Path) -> Path:
+    folder = tmp_path / "crm"
+    folder.mkdir()
+    for name, text in FILES.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def in_process(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def in_a_process(*args: str, cwd: Path) -> str:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    done = subprocess.run([str(Path(sys.executable).parent / "funnelmetrics"), *args], cwd=cwd,
+                          capture_output=True, text=True, env=env, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def session(run, db: str, folder: Path) -> dict[str, object]:
+    """init, ingest, then each command: the JSON answers (the ingest's table counts)."""
+    run("init", "--db", db)
+    ingest = json.loads(run("ingest", str(folder), "--db", db, "--format", "json"))
+    out: dict[str, object] = {"ingest": ingest["tables"]}
+    for name, args in COMMANDS.items():
+        out[name] = [json.loads(line) for line in run(*args, "--db", db).splitlines()
+                     if line.strip()]
+    return out
+
+
+def rows(answer: list[dict], metric: str) -> dict[tuple[str, str], float | None]:
+    [found] = [a for a in answer if a.get("metric") == metric]
+    return {(r["period_start"], r["source"]): r["value"] for r in found["rows"]}
+
+
+def check_by_hand(out: dict) -> None:
+    # L5's date is not a date; L9 names no lead
+    assert out["ingest"]["leads"] == {"rows": 5, "accepted": 4, "rejected": 1}
+    assert out["ingest"]["stage_events"] == {"rows": 5, "accepted": 4, "rejected": 1}
+    leads = rows(out["metric"], "leads_created")
+    assert (leads[("2026-01-01", "web")], leads[("2026-01-01", "ads")]) == (1, 1)  # L1, L2
+    assert (leads[("2026-02-01", "web")], leads[("2026-02-01", "events")]) == (1, 1)  # L3, L4
+    won = rows(out["metric"], "won_revenue")
+    assert won[("2026-02-01", "web")] == 1000  # O1 (L1 is web), won Feb 10
+    win = rows(out["metric"], "win_rate")
+    assert (win[("2026-02-01", "web")], win[("2026-02-01", "ads")]) == (1.0, 0.0)  # O1 / O2
+    [funnel] = out["funnel"]
+    reached = {r["stage"]: r["reached"] for r in funnel["rows"]}
+    assert (reached["lead"], reached["mql"], reached["sql"]) == (4, 3, 1)  # L1-4; L1-3; L1
+    movements = next(a for a in out["mrr"] if a["view"] == "mrr_movements")
+    # Jan: A 100 + B 200; Feb: B ended Feb 1 (churn 200); Mar: A 100 -> 150 (expansion 50)
+    assert [(r["end"], r["churn"], r["expansion"]) for r in movements["rows"]] == [
+        (300, 0, 0), (100, -200, 0), (150, 0, 50)]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> dict:
+    tmp = tmp_path_factory.mktemp("duckdb")
+    out = session(in_process, str(tmp / "w.duckdb"), data(tmp))
+    check_by_hand(out)
+    return out
+
+
+@pytest.mark.postgres
+def test_postgres_through_its_url_gives_duckdbs_figures(tmp_path, postgres_server, reference):
+    out = session(in_process, f"{postgres_server}?schema=e2e_cli", data(tmp_path))
+    check_by_hand(out)
+    assert out == reference
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_pyspark_through_its_url_gives_duckdbs_figures(tmp_path, reference):
+    db = "pyspark:///warehouse?spark.master=local[2]&spark.sql.shuffle.partitions=2"
+    out = session(lambda *a: in_a_process(*a, cwd=tmp_path), db, data(tmp_path))
+    assert (tmp_path / "warehouse" / "leads").is_dir()  # a managed table of the warehouse
+    assert list((tmp_path / "warehouse" / "leads").glob("*.parquet"))
+    check_by_hand(out)
+    assert out == reference
