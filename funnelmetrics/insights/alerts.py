@@ -18,6 +18,8 @@ expected interval. No value (no data, or no previous value to change from) never
 Anomaly: the expected value is the mean of the same period in earlier years when there are at
 least two (seasonality: March against earlier Marches), else of the `ANOMALY_TRAILING` periods
 before; the interval is that mean ± 2 standard deviations of those values (at least two needed).
+Periods before the first non-zero value read are before the data began (a count is 0 there):
+left out. (A forecast model's interval would be the better expectation once one exists.)
 
 Delivery: `terminal` (the command prints it), `file:PATH` (one JSON line appended; a relative
 path is beside the workspace), `webhook:URL` (HTTP POST of the JSON, `timeout` seconds,
@@ -200,10 +202,12 @@ def evaluate(ws: Workspace, rule: Rule, period: Period | None = None, *,
         fired = change < threshold  # type: ignore[operator]
         extra = {"previous": previous, "change": change}
     else:
-        past = [values[s] for s in seasonal if s in values]
+        began = min((s for s, v in values.items() if v != 0), default=period.start)
+        past = [values[s] for s in seasonal if s in values and s >= began]
         basis = "same period in earlier years"
         if len(past) < 2:
-            past, basis = [values[s] for s in trailing if s in values], "trailing periods"
+            past = [values[s] for s in trailing if s in values and s >= began]
+            basis = "trailing periods"
         interval = expected_interval(past)
         if interval is None:
             return None
