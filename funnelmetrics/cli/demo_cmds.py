@@ -48,10 +48,42 @@ def demo_cmd(
                           f"{len(report.tables)} tables ({time.perf_counter() - started:.1f} s).")
         _print_summary(ws, fmt, None, ws.config.locale)
     if fmt is OutputFormat.table:
-        console.print(f"\nNext: [bold]funnelmetrics funnel --db {db}[/], "
-                      f"[bold]funnelmetrics metric win_rate --by source --db {db}[/], or the "
-                      f"dashboard: [bold]funnelmetrics serve --db {db} --no-auth[/] → "
-                      "http://127.0.0.1:8000")
+        # one command a line, never wrapped, as this shell can run it: paste and go
+        print("\nNext, try:")
+        for command in next_steps(str(db)):
+            print(f"  {command}")
+        print("  (the dashboard then opens at http://127.0.0.1:8000)", flush=True)
+
+
+def program() -> str:
+    """How the user's shell reaches this command: `funnelmetrics` when that is on PATH, else
+    the path it was started by (`.venv/bin/funnelmetrics` from the project directory)."""
+    import os
+    import shutil
+    import sys
+    from pathlib import Path
+
+    started = Path(sys.argv[0])
+    if started.name != "funnelmetrics":  # run in process (tests, python -c): the plain name
+        return "funnelmetrics"
+    found = shutil.which("funnelmetrics")
+    if found and Path(found).resolve() == started.resolve():
+        return "funnelmetrics"
+    try:
+        relative = started.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return str(started.resolve())
+    return str(relative) if os.sep in str(relative) else f".{os.sep}{relative}"
+
+
+def next_steps(db: str) -> list[str]:
+    """The commands the demo suggests, each ready to paste (the path quoted for the shell)."""
+    import shlex
+
+    run, where = shlex.quote(program()), shlex.quote(db)
+    return [f"{run} funnel --db {where}",
+            f"{run} metric win_rate --by source --db {where}",
+            f"{run} serve --db {where} --no-auth"]
 
 
 IncludePartialOption = Annotated[bool, typer.Option(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import gc
+import socket
 from typing import Annotated
 
 import typer
@@ -46,6 +48,7 @@ def serve_cmd(
     if no_auth and host not in LOCAL_HOSTS:
         fail(f"--no-auth is only allowed on localhost (127.0.0.1), not on {host}: anyone who "
              "can reach it would be admin. Add users with `funnelmetrics user add` instead.")
+    sock = listen(host, port)  # a busy port is said now, before any URL is printed
     import uvicorn
 
     from funnelmetrics.web.app import create_app
@@ -66,7 +69,49 @@ def serve_cmd(
     # full collection walks them all (~0.2 s here) and stalls every request in flight.
     gc.collect()
     gc.freeze()
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    config = uvicorn.Config(application, host=host, port=port, log_level="warning",
+                            access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port and listening, or one line saying the port is taken (and
+    a free one nearby) or the address cannot be used."""
+    from funnelmetrics.errors import ConfigError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ConfigError(f"--host {host}: not an address this machine has ({exc.strerror})") \
+            from None
+    family, _, _, _, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            free = next((p for p in range(port + 1, min(port + 50, 65536))
+                         if _free(family, address, p)), None)
+            hint = f"; try --port {free}" if free else ""
+            raise ConfigError(f"port {port} on {host} is already in use (another server is "
+                              f"running there){hint}") from None
+        raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror})") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _free(family: int, address: tuple, port: int) -> bool:
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((address[0], port, *address[2:]))
+        except OSError:
+            return False
+    return True
 
 
 @user_app.command("add")
