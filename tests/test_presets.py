@@ -129,6 +129,28 @@ def test_hubspot_deals_view_export(ws) -> None:
     assert value(ws.metric("pipeline_value", **jan), "2026-01-01") == 2700
 
 
+def test_amount_metrics_say_how_many_unknown_amounts_they_left_out(ws) -> None:
+    ws.ingest([CRM / "hubspot-deals-view.csv"])
+    jan = {"grain": "month", "start": "2026-01-01", "end": "2026-01-31"}
+    # January's won deals: 301 (1000) and 302 (no amount); the open deals at its end: 304,
+    # 305 and 306 (no amount); win_rate counts every deal and has no such note
+    size = row_for(ws.metric("average_deal_size", **jan), "2026-01-01")
+    assert (size["value"], size["note"]) == (1000, "1 won deal(s) with an unknown amount left out")
+    pipe = row_for(ws.metric("pipeline_value", **jan), "2026-01-01")
+    assert (pipe["value"], pipe["note"]) == (2700,
+                                             "1 open deal(s) with an unknown amount left out")
+    tcv = row_for(ws.metric("tcv", **jan), "2026-01-01")
+    assert tcv["note"] == "1 won deal(s) with an unknown amount left out"
+    assert "note" not in ws.metric("win_rate", **jan).columns
+
+
+def test_no_note_when_every_amount_is_known(ws) -> None:
+    ws.ingest([CRM / "hubspot-deals-all-properties.csv"])
+    feb = {"grain": "month", "start": "2026-02-01", "end": "2026-02-28"}
+    # February's won deals 401 and 404 both have an amount (402, lost, has none)
+    assert row_for(ws.metric("average_deal_size", **feb), "2026-02-01")["note"] is None
+
+
 def test_hubspot_abandoned_stage_configured_as_lost(tmp_path: Path) -> None:
     ws = open_ws(tmp_path, crm=CrmSettings(deal_stages={"Closed: abandoned": "lost"}))
     ws.ingest([CRM / "hubspot-deals-view.csv"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import ibis
 
 from funnelmetrics.catalog import common as c
@@ -24,6 +26,18 @@ _WON_AMOUNT = Measure("opportunities", Agg.SUM, time="closed_at", expr="amount",
 _WON_COUNT = Measure("opportunities", Agg.COUNT, time="closed_at", where=c.is_won)
 _WON_KNOWN = Measure("opportunities", Agg.COUNT, time="closed_at", where=_won_known)
 _QUOTA = Measure("quotas", Agg.SUM, time="period_start", expr="amount")
+
+
+def _left_out(combine: Any, every: str, known: str, what: str) -> Any:
+    """`combine` with a note saying how many deals an unknown amount left out (issue 13:
+    unknown is not zero, and the answer says so)."""
+    def with_note(ctx: c.Context, m: dict) -> dict:
+        out = dict(combine(ctx, m))
+        n = (m[every] - m[known]).cast("int64")
+        out["note"] = ibis.ifelse(n > 0, n.cast("string") + f" {what} with an unknown amount "
+                                  "left out", ibis.null("string"))
+        return out
+    return with_note
 
 WIN_RATE = Metric(
     kind=Kind.RATIO,
@@ -51,8 +65,9 @@ AVERAGE_DEAL_SIZE = Metric(
         "Nilai kemenangan dibagi jumlah peluang yang dimenangkan dalam periode.",
         "Jumlah dimenangi dibahagi bilangan peluang yang dimenangi dalam tempoh."),
     unit=Unit.CURRENCY, higher_is_better=True, entity="opportunities", group="deals",
-    measures={"won_amount": _WON_AMOUNT, "won": _WON_KNOWN},
-    combine=c.ratio_of("won_amount", "won"), is_ratio=True,
+    measures={"won_amount": _WON_AMOUNT, "won": _WON_KNOWN, "won_all": _WON_COUNT},
+    combine=_left_out(c.ratio_of("won_amount", "won"), "won_all", "won", "won deal(s)"),
+    is_ratio=True,
     formula="sum(amount) / count(won with an amount)",
 )
 
@@ -89,11 +104,14 @@ def _pipeline(ctx: c.Context, m: dict) -> dict:
                                  m["open_amount"].cast("float64"))}
 
 
+_pipeline_noted = _left_out(_pipeline, "open", "open_known", "open deal(s)")
+
+
 _PIPELINE_TEXT = dict(
     unit=Unit.CURRENCY, higher_is_better=True, entity="opportunities", group="deals",
     time=Time.SNAPSHOT,
     measures={"open_amount": _OPEN_AMOUNT, "open": _OPEN, "open_known": _OPEN_KNOWN},
-    combine=_pipeline,
+    combine=_pipeline_noted,
 )
 
 PIPELINE_VALUE = Metric(
@@ -226,8 +244,9 @@ def _per_won_deal(expr: object, metric_id: str, name: Text, description: Text,
         id=metric_id, kind=Kind.RATIO, name=name, description=description, unit=Unit.CURRENCY,
         higher_is_better=True, entity="opportunities", group="deals",
         measures={"total": Measure("opportunities", Agg.SUM, time="closed_at", expr=expr,
-                                   where=_won_known), "won": _WON_KNOWN},
-        combine=c.ratio_of("total", "won"), is_ratio=True, formula=formula,
+                                   where=_won_known), "won": _WON_KNOWN, "won_all": _WON_COUNT},
+        combine=_left_out(c.ratio_of("total", "won"), "won_all", "won", "won deal(s)"),
+        is_ratio=True, formula=formula,
     )
 
 

@@ -9,6 +9,13 @@ SELECT
     THEN CAST(NULL AS DOUBLE)
     ELSE COALESCE("t10"."open_amount", 0)
   END AS "value",
+  CASE
+    WHEN (
+      COALESCE("t10"."open", 0) - COALESCE("t10"."open_known", 0)
+    ) > 0
+    THEN CAST(COALESCE("t10"."open", 0) - COALESCE("t10"."open_known", 0) AS TEXT) || ' open deal(s) with an unknown amount left out'
+    ELSE CAST(NULL AS TEXT)
+  END AS "note",
   "t10"."next_start" > MAKE_TIMESTAMP(2026, 6, 30, 0, 0, 0.0) AS "partial"
 FROM (
   SELECT
