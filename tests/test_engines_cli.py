@@ -123,3 +123,30 @@ def test_pyspark_through_its_url_gives_duckdbs_figures(tmp_path, reference):
     assert list((tmp_path / "warehouse" / "leads").glob("*.parquet"))
     check_by_hand(out)
     assert out == reference
+
+
+@pytest.mark.postgres
+def test_serve_answers_from_a_postgres_workspace(tmp_path, postgres_server, monkeypatch):
+    """The REST API over a `postgres://` workspace gives the CLI's JSON."""
+    import asyncio
+
+    import httpx
+
+    from funnelmetrics.web.app import create_app
+
+    monkeypatch.chdir(tmp_path)  # serve's settings come from the current folder
+    db = f"{postgres_server}?schema=e2e_serve"
+    in_process("ingest", str(data(tmp_path)), "--db", db)
+    cli = json.loads(in_process(*COMMANDS["funnel"], "--db", db))
+    app_ = create_app(db, auth=False)
+
+    async def get(url: str) -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app_),
+                                     base_url="http://127.0.0.1") as client:
+            return await client.get(url)
+
+    answer = asyncio.run(get("/api/v1/funnel?start=2026-01-01&end=2026-03-31"))
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == cli
+    assert [r["reached"] for r in cli["rows"]][:3] == [4, 3, 1]
+    assert not (tmp_path / "postgres:").exists()

@@ -108,12 +108,17 @@ class ResultCache:
             self._data.clear()
 
 
+ENGINE_CACHE_S = 60  # how long results from a Spark or PostgreSQL workspace are kept
+
+
 class Source:
     """One workspace file served over HTTP."""
 
     def __init__(self, db_path: str | Path, *, cache_size: int = 1024) -> None:
-        self.path = Path(db_path)
-        if not self.path.exists():
+        self.target = str(db_path)  # a file, or an engine's URL (a Path would collapse its //)
+        self.is_url = "://" in self.target
+        self.path = Path.cwd() / "funnelmetrics" if self.is_url else Path(db_path)
+        if not self.is_url and not self.path.exists():
             raise ConfigError(f"{self.path}: no workspace here (run `funnelmetrics init --db "
                               f"{self.path}` or `funnelmetrics demo`)")
         self.lock = ReadWriteLock()
@@ -134,7 +139,10 @@ class Source:
         self.logouts.add(sid, expires)
 
     def version(self) -> tuple[int, ...]:
-        """Modification time and size of the database and its write-ahead log."""
+        """Modification time and size of the database and its write-ahead log. On an engine
+        (a URL) nothing local says when the data changed: results are kept ENGINE_CACHE_S."""
+        if self.is_url:
+            return (int(time.time() // ENGINE_CACHE_S),)
         parts: list[int] = []
         for path in (self.path, Path(f"{self.path}.wal")):
             try:
@@ -149,7 +157,7 @@ class Source:
     def writing(self) -> Iterator[Workspace]:
         """A read-write workspace, once every reader in this process has finished."""
         with self.lock.exclusive():
-            ws = _open(self.path, read_only=False)
+            ws = _open(self.target, read_only=False)
             try:
                 yield ws
             finally:
@@ -247,7 +255,7 @@ class Session:
             held = self.source.lock.shared()
             held.__enter__()
             try:
-                self._ws = _open_read_only(self.source.path)
+                self._ws = _open_read_only(self.source.target)
             except BaseException:
                 held.__exit__(None, None, None)
                 raise
@@ -349,11 +357,11 @@ class WorkspaceBusy(ConfigError):
     while another process writes is busy the same way."""
 
 
-def _open_read_only(path: Path) -> Workspace:
+def _open_read_only(path: str | Path) -> Workspace:
     return _open(path, read_only=True)
 
 
-def _open(path: Path, *, read_only: bool) -> Workspace:
+def _open(path: str | Path, *, read_only: bool) -> Workspace:
     try:
         return funnelmetrics.open(path, read_only=read_only)
     except Exception as exc:
