@@ -7,7 +7,7 @@ DEVSTAMP := $(VENV)/.installed-dev
 DEMO_DB ?= demo/funnel.duckdb
 DEMO_LEADS ?= 50000
 
-.PHONY: demo test test-fast lint bench lock serve browser clean
+.PHONY: demo test test-fast lint bench lock serve browser postgres clean
 
 $(BIN)/uv:
 	$(PY) -m venv $(VENV)
@@ -32,10 +32,17 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: apt-get install chromium"; fi; }
 
+# The PostgreSQL server for the parity suite comes from Debian too (the tests start their own,
+# on loopback, in a temporary data directory; nothing is configured system-wide).
+postgres:
+	@command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "postgresql missing: apt-get install postgresql"; fi; }
+
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check .
 
-test: $(DEVSTAMP) browser
+test: $(DEVSTAMP) browser postgres
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
