@@ -134,8 +134,18 @@ def open_deals(ws: Workspace, as_of: dt.datetime, by: str | None = None,
     return out.order_by("opportunity_id").to_pyarrow().to_pylist()
 
 
+def created_counts(ws: Workspace, as_of: dt.datetime,
+                   spans: list[tuple[dt.datetime, dt.datetime]]) -> list[int]:
+    """Deals created in each [start, end) span, as known at the instant (one query)."""
+    deals = _deals(ws, as_of)
+    aggs = {f"s{k}": ((deals.created_at >= a) & (deals.created_at < b)).cast("int64").sum()
+            for k, (a, b) in enumerate(spans)}
+    row = deals.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    return [int(row[f"s{k}"] or 0) for k in range(len(spans))]
+
+
 def new_deal_bookings(ws: Workspace, as_of: dt.datetime, origins: list[dt.datetime],
-                      ends: list[dt.datetime]) -> list[list[float]]:
+                      ends: list[list[dt.datetime]]) -> list[list[float]]:
     """For each past origin instant o_i and each period end e_ij after it (all before the
     instant): won amount closed in [previous end, e_ij) by deals created at or after o_i —
     bookings from pipeline that did not exist at the origin. Returns [[amount per period]]."""

@@ -7,8 +7,10 @@ plus bookings from pipeline not yet created, from the history of new pipeline.
   give P10/P50/P90 of the bookings of each period. `expected` is exact: Σ amount × P(win) × P(close in the period). A deal with an
   unknown amount books the average amount of the open deals whose amount is known.
 - New pipeline: for each of the last `lookback` period starts o before the instant, the won
-  amount in the h-th period from o of deals created at or after o (h = 1..horizon); its
-  empirical distribution per h (resampled in the same runs) gives the new-pipeline figures.
+  amount in the h-th period from o of deals created at or after o (h = 1..horizon), scaled by
+  how much pipeline is created now against then (deals created in the last whole period before
+  the instant / in o's first period: a growing team books more from new deals); its empirical
+  distribution per h (resampled in the same runs) gives the new-pipeline figures.
 - Periods are calendar periods of the workspace zone; the first is the one holding the instant
   and counts only what closes from the instant on.
 """
@@ -22,7 +24,13 @@ import numpy as np
 
 from funnelmetrics.compile.time import Grain, floor, local_to_utc, shift
 from funnelmetrics.errors import QueryError
-from funnelmetrics.forecast.history import durations, new_deal_bookings, open_deals, size_cuts
+from funnelmetrics.forecast.history import (
+    created_counts,
+    durations,
+    new_deal_bookings,
+    open_deals,
+    size_cuts,
+)
 from funnelmetrics.forecast.winrates import WinRates
 
 if TYPE_CHECKING:
@@ -46,7 +54,7 @@ class PipelineForecast:
 
     def __init__(self, *, grain: str = "month", horizon: int = 3, by: str | None = None,
                  simulations: int = 5000, seed: int = 0, strength: float = 10.0,
-                 lookback: int = 6) -> None:
+                 lookback: int = 4) -> None:
         g = Grain(grain)
         if g not in GRAINS:
             raise QueryError(f"--grain {grain!r}: use month or quarter for a bookings forecast")
@@ -134,7 +142,14 @@ class PipelineForecast:
             o = shift(first, self.grain, -back)
             origins.append(utc(o))
             ends.append([utc(shift(o, self.grain, h)) for h in range(1, self.horizon + 1)])
-        return new_deal_bookings(ws, as_of, origins, ends)
+        history = new_deal_bookings(ws, as_of, origins, ends)
+        # pipeline creation then and now: the last whole period before the instant
+        spans = [(o, e[0]) for o, e in zip(origins, ends, strict=True)]
+        spans.append((utc(shift(first, self.grain, -1)), utc(first)))
+        created = created_counts(ws, as_of, spans)
+        now = created[-1]
+        self.new_scale_ = [now / c if c and now else 1.0 for c in created[:-1]]
+        return [[v * f for v in row] for row, f in zip(history, self.new_scale_, strict=True)]
 
     def _simulate_new(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         history = np.array(self.new_history_, dtype=float).reshape(-1, self.horizon)
