@@ -1,0 +1,168 @@
+"""Reviews: the model on a hand-made workspace (figures worked out by hand) and on the demo
+workspace (every section, every language: the narrative's figures are the tables')."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from funnelmetrics.errors import QueryError
+from funnelmetrics.i18n.gettext import gettext
+from funnelmetrics.reports import build_review
+from funnelmetrics.reports.build import review_period
+from funnelmetrics.reports.cells import format_cell, render_sentence
+from funnelmetrics.reports.model import Label, Ref
+from tests.journeys import journeys
+
+LANGS = ("en", "id", "ms")
+
+# Two months of a tiny funnel. January: leads A-D, one deal won and three lost (win rate 1/4);
+# February: leads E-G, three won and one lost (3/4): +50 percentage points.
+EVENTS = {
+    "A": [("lead", "2026-01-02"), ("mql", "2026-01-05")],
+    "B": [("lead", "2026-01-03"), ("mql", "2026-01-06"), ("sql", "2026-01-09")],
+    "C": [("lead", "2026-01-04")],
+    "D": [("lead", "2026-01-05")],
+    "E": [("lead", "2026-02-02"), ("mql", "2026-02-03")],
+    "F": [("lead", "2026-02-03")],
+    "G": [("lead", "2026-02-04")],
+}
+CLOSED = [("2026-01-10", "won", 100), ("2026-01-11", "lost", 100), ("2026-01-12", "lost", 100),
+          ("2026-01-13", "lost", 100), ("2026-02-10", "won", 300), ("2026-02-11", "won", 300),
+          ("2026-02-12", "won", 600), ("2026-02-13", "lost", 100)]
+OPPORTUNITIES = [dict(created_at="2026-01-01", status=status, closed_at=closed, amount=amount)
+                 for closed, status, amount in CLOSED]
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    ws = journeys(tmp_path_factory.mktemp("small"), EVENTS, opportunities=OPPORTUNITIES)
+    yield ws, build_review(ws, "2026-02", simulations=200)
+    ws.close()
+
+
+def kpi(review, metric: str) -> dict:
+    rows = review.sections[0].table("kpis").rows
+    return next(r for r in rows if r["metric"] == metric)
+
+
+@pytest.mark.parametrize(("text", "grain", "start"), [
+    ("2026-03", "month", dt.date(2026, 3, 1)), ("2026-Q1", "quarter", dt.date(2026, 1, 1)),
+    ("2026-q4", "quarter", dt.date(2026, 10, 1)), ("2026", "year", dt.date(2026, 1, 1))])
+def test_review_period(text, grain, start):
+    period = review_period(text)
+    assert (period.grain.value, period.start) == (grain, start)
+
+
+@pytest.mark.parametrize("text", ["2026-13", "2026-Q5", "26", "2026-03-01", "March", ""])
+def test_a_wrong_period_is_one_line(text):
+    with pytest.raises(QueryError, match="--period"):
+        review_period(text)
+
+
+def test_headline_figures_worked_out_by_hand(small):
+    _, review = small
+    win = kpi(review, "win_rate")
+    assert win["value"] == pytest.approx(0.75) and win["previous"] == pytest.approx(0.25)
+    assert win["change"] == pytest.approx(50.0) and win["change_unit"] == "pp"  # +50 pp
+    leads = kpi(review, "leads_created")
+    assert (leads["value"], leads["previous"]) == (3, 4)
+    assert leads["change"] == pytest.approx(-0.25) and leads["change_unit"] == "relative"
+    # no lead a year ago: a count of 0, and no relative change from 0 (null, not infinite)
+    assert leads["last_year"] == 0 and leads["change_year"] is None
+    size = kpi(review, "average_deal_size")  # (300 + 300 + 600) / 3 against 100 / 1
+    assert (size["value"], size["previous"]) == (pytest.approx(400), pytest.approx(100))
+    assert size["change"] == pytest.approx(3.0)
+
+
+def test_change_reads_in_percentage_points_per_language(small):
+    _, review = small
+    assert format_cell(50.0, "pp", "en", "USD") == "+50.0 pp"
+    assert format_cell(-0.25, "relative", "id", "USD") == "-25,0%"
+    headline = review.sections[0]
+    first = render_sentence(headline, headline.sentences[0], "en", "USD")
+    # the sales cycle moved most: February's deals (opened 1 Jan) closed after 40, 41 and 42
+    # days (median 41) against January's 9: (41 - 9) / 9 = +355.6 %, ahead of average deal size
+    # (+300 %) and win rate (+50 pp, +0.5 as a share)
+    assert kpi(review, "sales_cycle_days")["value"] == pytest.approx(41, abs=0.01)
+    assert first == "Sales cycle (days) moved most in February 2026: 41, +355.6% against " \
+        "January 2026."
+
+
+def test_a_section_without_its_source_says_so(small):
+    _, review = small
+    sections = {s.key: s for s in review.sections}
+    assert list(sections) == ["headline", "funnel", "revenue", "marketing", "team",
+                              "forecast", "targets"]
+    assert sections["revenue"].missing  # no subscriptions here: no MRR, not a table of zeros
+    assert sections["targets"].missing  # no kpi_targets rows
+    assert sections["headline"].missing is None
+
+
+def test_the_funnel_table_is_the_catalogue(small):
+    ws, review = small
+    funnel = next(s for s in review.sections if s.key == "funnel").table("funnel")
+    reached = {r["stage"]: r["reached"] for r in funnel.rows}
+    assert reached["lead"] == 3 and reached["mql"] == 1  # E, F, G created; E reached mql
+
+
+def test_unknown_where_dimension_is_the_users_error(small):
+    ws, _ = small
+    with pytest.raises(QueryError):
+        build_review(ws, "2026-02", where={"no_such_dimension": "x"})
+
+
+# ---- the demo workspace: every section ----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from funnelmetrics.demo import build_demo
+
+    ws, _ = build_demo(tmp_path_factory.mktemp("demo") / "demo.duckdb", leads=3000, months=18,
+                       seed=7, end=dt.date(2026, 5, 10))
+    yield ws, build_review(ws, "2026-Q1", simulations=500)
+    ws.close()
+
+
+def test_every_section_has_figures_and_a_story(demo):
+    _, review = demo
+    for section in review.sections:
+        assert section.missing is None, section.key
+        assert any(t.rows for t in section.tables), section.key
+        assert 2 <= len(section.sentences) <= 3, section.key
+
+
+def test_demo_headline_is_the_catalogue(demo):
+    ws, review = demo
+    df = ws.metric("leads_created", grain="quarter", start="2025-10-01", end="2026-03-31")
+    values = dict(zip(df["period_start"], df["value"], strict=True))
+    row = kpi(review, "leads_created")
+    assert row["value"] == values[dt.date(2026, 1, 1)]
+    assert row["previous"] == values[dt.date(2025, 10, 1)]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_narrative_figures_equal_the_tables(demo, lang):
+    """Each figure of a sentence is its table cell formatted the same way, and the sentence is
+    the translated template plus those figures: no number comes from anywhere else."""
+    _, review = demo
+    for section in review.sections:
+        for sentence in section.sentences + section.notes:
+            text = render_sentence(section, sentence, lang, review.currency)
+            template = gettext(sentence.msgid, lang)
+            assert lang == "en" or template != sentence.msgid, sentence.msgid
+            rest = text
+            for name, arg in sentence.args.items():
+                if isinstance(arg, Ref):
+                    value, unit = section.cell(arg)
+                    table = section.table(arg.table)
+                    assert table.rows[arg.row][arg.column] == value
+                    shown = format_cell(value, unit, lang, review.currency)
+                else:
+                    assert isinstance(arg, Label)
+                    shown = format_cell(arg.value, arg.unit, lang, review.currency)
+                assert shown in text, (name, shown, text)
+                rest = rest.replace(shown, "", 1)
+            assert rest == re.sub(r"\{\w+\}", "", template), text
