@@ -100,6 +100,12 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "partial_short": ("partial period", "periode belum berakhir", "tempoh belum tamat"),
     "include_partial": ("Include the current period", "Sertakan periode berjalan",
                         "Sertakan tempoh semasa"),
+    "filter_not_applicable": ("This filter or split does not apply to this figure",
+                              "Filter atau pemisahan ini tidak berlaku untuk angka ini",
+                              "Penapis atau pecahan ini tidak terpakai untuk angka ini"),
+    "axis_cut": ("Axis cut at {cut}: the longer bar is labelled with its value",
+                 "Sumbu dipotong di {cut}: batang yang lebih panjang diberi label nilainya",
+                 "Paksi dipotong pada {cut}: bar yang lebih panjang dilabel dengan nilainya"),
     "not_comparable": ("not yet comparable", "belum dapat dibandingkan",
                        "belum boleh dibandingkan"),
     "data_ends": ("The data ends on {end}: figures are for its last full periods (as of "
