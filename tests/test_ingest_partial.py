@@ -166,3 +166,36 @@ def test_ingest_removes_upload_folders_of_a_server_that_is_gone(tmp_path: Path) 
     finally:
         for folder in (dead, alive):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+# ---- typed files (Parquet) are judged as before, without reading timestamps as text --------
+def test_typed_parquet_dates_keep_every_rule(tmp_path: Path) -> None:
+    import duckdb
+
+    path = tmp_path / "opportunities.parquet"
+    duckdb.sql("""SELECT * FROM (VALUES
+        ('O1', TIMESTAMP '2026-01-05 10:00', 'won', 10.0, DATE '2026-01-05'),
+        ('O2', TIMESTAMP '2026-01-05 10:00', 'won', 10.0, DATE '2026-01-04'),
+        ('O3', TIMESTAMP '2026-01-05 10:00', 'won', 10.0, DATE '2026-01-06'),
+        ('O4', TIMESTAMP '2026-01-05 10:00', 'open', 10.0, NULL::DATE)
+    ) t(opportunity_id, created_at, status, amount, closed_at)""").write_parquet(str(path))
+    stamped = tmp_path / "more" / "opportunities.parquet"
+    stamped.parent.mkdir()
+    duckdb.sql("""SELECT * FROM (VALUES
+        ('O5', TIMESTAMP '2026-01-05 10:00', 'won', 10.0, TIMESTAMP '2026-01-05 00:00'),
+        ('O6', TIMESTAMPTZ '2026-01-05 10:00:00+07', 'won', 10.0, TIMESTAMPTZ '2026-01-06 01:00:00+07')
+    ) t(opportunity_id, created_at, status, amount, closed_at)""").write_parquet(str(stamped))
+    with funnelmetrics.open(tmp_path / "w.duckdb") as w:
+        w.ingest([path, stamped])
+        got = dict(w.duckdb.execute("SELECT opportunity_id, closed_at FROM opportunities "
+                                    "ORDER BY 1").fetchall())
+        reasons = w.duckdb.execute("SELECT row_number, reason FROM _quarantine ORDER BY file, "
+                                   "row_number").fetchall()
+    # a typed date alone on the creation day is that day (closed as it opened, 10:00)
+    assert got["O1"] == dt.datetime(2026, 1, 5, 10)
+    assert got["O3"] == dt.datetime(2026, 1, 6)
+    # O6: 10:00+07 = 03:00 UTC, closed 01:00+07 = 18:00 UTC the day before … in UTC order
+    assert got["O6"] == dt.datetime(2026, 1, 5, 18)
+    assert "O2" not in got and "O5" not in got  # closed before created: a typed timestamp at
+    assert "O4" in got and got["O4"] is None  # midnight is a time, not a date alone
+    assert len(reasons) == 2 and all("before" in r for _, r in reasons)

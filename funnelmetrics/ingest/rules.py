@@ -72,6 +72,13 @@ def parsed(column: str) -> str:
     return f'"__p_{column}"'
 
 
+def as_text(column: str) -> str:
+    """The file's text of timestamp column c: its raw text when the file has text, a typed
+    date's text, and null for a typed timestamp (Parquet, XLSX: no offset or time-of-day text
+    to judge, and casting millions of them to text would cost more than the whole load)."""
+    return f'"__t_{column}"'
+
+
 def undetermined(column: str) -> str:
     """True when the column's text is a slash date whose day/month order is not known yet."""
     return f'"__u_{column}"'
@@ -127,7 +134,7 @@ def bad_offset(table: Table, col: Column, stages: Sequence[str],
                options: ReadOptions) -> Check | None:
     if col.kind is not Kind.TIMESTAMP:
         return None
-    text = f"CAST({raw(col.name)} AS VARCHAR)"
+    text = as_text(col.name)
     return Check(BAD_OFFSET, col.name,
                  f"{col.name} has a UTC offset beyond ±14:00",
                  dates.offset_too_far(text, parsed(col.name)))
@@ -281,7 +288,7 @@ def end_before_start(table: Table, options: ReadOptions) -> list[Check]:
 
 def date_only(column: str) -> str:
     """The file gave a date alone (no time of day) for `column`."""
-    return f"NOT contains(CAST({raw(column)} AS VARCHAR), ':')"
+    return f"coalesce(NOT contains({as_text(column)}, ':'), false)"
 
 
 TABLE_RULES: tuple[Callable[[Table, ReadOptions], list[Check]], ...] = (end_before_start,)

@@ -21,6 +21,7 @@ from funnelmetrics.ingest.rules import (
     CONTROL_IN_TEXT,
     STAGE_COLUMNS,
     Check,
+    as_text,
     date_only,
     has_control,
     needs_control_check,
@@ -175,6 +176,15 @@ def parse_sql(table: Table, col: Column, r: str, sql_type: str | None,
     return number_sql(r, reading.decimal() if text else None)
 
 
+def text_sql(r: str, sql_type: str | None) -> str:
+    """`__t_c` (see `rules.as_text`): the text of a timestamp column as the file wrote it."""
+    if sql_type == "VARCHAR":
+        return r
+    if sql_type == "DATE":
+        return f"CAST({r} AS VARCHAR)"
+    return "NULL::VARCHAR"
+
+
 def undetermined_sql(col: Column, r: str, sql_type: str | None, reading: Reading) -> str:
     """`__u_c`: a text slash date of a column whose day/month order is not known."""
     if col.kind is not Kind.TIMESTAMP or sql_type != "VARCHAR":
@@ -259,6 +269,8 @@ def stage_sql(name: str, table: Table, source: Source, checks: Sequence[Check],
           f"AS {parsed(c.name)}" for c in table.columns]
     l2 += [undetermined_sql(c, raw(c.name), types.get(c.name), reading) for c in table.columns
            if c.kind is Kind.TIMESTAMP]
+    l2 += [f"{text_sql(raw(c.name), types.get(c.name))} AS {as_text(c.name)}"
+           for c in table.columns if c.kind is Kind.TIMESTAMP]
     pairs = [f"{sql_str(c)}, CAST({raw(c)} AS VARCHAR)" for c in lay.canonical]
     pairs += [f"{sql_str(e)}, {ident(e)}" for e in lay.extras]
     final = ([_final(table, c, reading.options) for c in table.columns]
