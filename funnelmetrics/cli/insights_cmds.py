@@ -60,6 +60,9 @@ def insights_cmd(
     top: Annotated[int, typer.Option("--top", min=1, help="How many findings.")] = 10,
     baseline: Annotated[int, typer.Option(
         "--baseline", min=1, help="Bottlenecks: periods in the trailing baseline.")] = 3,
+    min_leads: Annotated[int | None, typer.Option(
+        "--min-leads", min=1, help="Segments with fewer leads entering are left out "
+                                   "(default 20 for bottlenecks, 30 for segments).")] = None,
     db: DbOption = DEFAULT_DB,
     as_of: AsOfOption = None,
     fmt: FormatOption = OutputFormat.table,
@@ -71,7 +74,9 @@ def insights_cmd(
     with open_workspace(db, read_only=True) as ws:
         chosen = _lang(ws, lang)
         p = parse_period(period, grain, today=_today(ws, as_of))
-        answer = insights(ws, p, lang=chosen, top=top, as_of=as_of, baseline_periods=baseline)
+        more = {} if min_leads is None else {"min_leads": min_leads}
+        answer = insights(ws, p, lang=chosen, top=top, as_of=as_of, baseline_periods=baseline,
+                          **more)
     findings = answer["findings"]
     if fmt is OutputFormat.json:
         print_json_line({"period": answer["period"], "findings": findings})
