@@ -1,31 +1,34 @@
 """The pipeline forecast on a tiny pipeline whose distribution is worked out by hand, and the
-hierarchical win rates on hand-made counts."""
+win-by-day probabilities (competing risks with censoring) on hand-made counts."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pytest
 from journeys import journeys
 
 from funnelmetrics.errors import QueryError
 from funnelmetrics.forecast.pipeline import PipelineForecast, bookings_forecast
-from funnelmetrics.forecast.winrates import WinRates, bucket_floor
+from funnelmetrics.forecast.winrates import Incidence, WinRates
 
 AS_OF = dt.datetime(2025, 7, 1)
 
-# History, every deal closed 10 days after creation: 4 won of 50 each (created Jan 5, Feb 5,
-# Mar 5, Apr 5), 6 lost (created on the 20th of Jan-Jun) → overall win rate 4/10 = 0.4.
+# One rep (R1) so that the segment level is everyone. History, every deal closed 10 days after
+# creation: 4 won of 50 each (created Jan 5, Feb 5, Mar 5, Apr 5), 6 lost (created on the 20th
+# of Jan, Mar-Jun and on Feb 10). Open on Jul 1: A (100, created Jun 28: 3 days) and
+# B (200, Jun 25: 6 days); C is created after the instant.
 WON = [{"created_at": f"2025-0{m}-05", "closed_at": f"2025-0{m}-15", "amount": 50,
-        "status": "won"} for m in (1, 2, 3, 4)]
+        "status": "won", "rep_id": "R1"} for m in (1, 2, 3, 4)]
 LOST = [{"created_at": f"2025-0{m}-20", "closed_at": f"2025-0{m}-30", "amount": 80,
-         "status": "lost"} for m in (1, 3, 4, 5, 6)] + [
-    {"created_at": "2025-02-10", "closed_at": "2025-02-20", "amount": 80, "status": "lost"}]
-# Open on Jul 1: A (100, 3 days old) and B (200, 61 days old); C is created after the instant.
-OPEN = [{"created_at": "2025-06-28", "amount": 100, "probability": 0.9},
-        {"created_at": "2025-05-01", "amount": 200, "probability": 0.1},
-        {"created_at": "2025-07-03", "amount": 999}]
+         "status": "lost", "rep_id": "R1"} for m in (1, 3, 4, 5, 6)] + [
+    {"created_at": "2025-02-10", "closed_at": "2025-02-20", "amount": 80, "status": "lost",
+     "rep_id": "R1"}]
+OPEN = [{"created_at": "2025-06-28", "amount": 100, "probability": 0.9, "rep_id": "R1"},
+        {"created_at": "2025-06-25", "amount": 200, "probability": 0.1, "rep_id": "R1"},
+        {"created_at": "2025-07-03", "amount": 999, "rep_id": "R1"}]
 
 
 @pytest.fixture
@@ -36,10 +39,11 @@ def ws(tmp_path: Path):
 
 
 def test_tiny_pipeline_distribution_by_hand(ws) -> None:
-    f = PipelineForecast(grain="month", horizon=2, simulations=5000, seed=7).fit(ws, as_of=AS_OF)
-    # A: 0 days-open bucket → the overall 0.4; B: 61 days → bucket 60, no closed deal was
-    # open that long → no evidence, stays 0.4. Both close in July (fewer than 20 won deals
-    # still open at their age: the 4 longest, remainder max(10 - age, 1) days).
+    f = PipelineForecast(grain="month", horizon=2, simulations=5000, seed=7,
+                         by="rep_id").fit(ws, as_of=AS_OF)
+    # A, 3 days open: the deals open at day 3 are the 10 closed (day 10), A (censored at 3)
+    # and B (censored at 6): on day 10, 4 won of the 10 still open → P(win) = 0.4; the same
+    # for B (open at 6: the 10 closed and B). Both would close on day 10: in July.
     assert [d["win_probability"] for d in f.deal_rows()] == pytest.approx([0.4, 0.4])
     july, august = f.rows()
     # July's open bookings: 0 (0.6²=0.36), 100 (0.24), 200 (0.24), 300 (0.16)
@@ -49,14 +53,16 @@ def test_tiny_pipeline_distribution_by_hand(ws) -> None:
     assert (july["open_pipeline"]["p10"], july["open_pipeline"]["p50"],
             july["open_pipeline"]["p90"]) == (0, 100, 300)
     assert august["open_pipeline"] == {"expected": 0, "p10": 0, "p50": 0, "p90": 0, "deals": 0}
-    # New pipeline, origins May … Dec 2024 (the 6 starts whose 2 months end by Jul 1): won
-    # amount of deals created at or after the origin in its 1st and 2nd month:
-    # May (0, 0), Apr (50, 0), Mar (50, 50), Feb (50, 50), Jan (50, 50), Dec (0, 50)
-    assert f.new_history_ == [[0, 0], [50, 0], [50, 50], [50, 50], [50, 50], [0, 50]]
-    assert july["new_pipeline"]["expected"] == pytest.approx(200 / 6)
-    assert july["new_pipeline"]["p10"] == 0 and july["new_pipeline"]["p90"] == 50
-    assert july["total"]["expected"] == pytest.approx(
-        july["open_pipeline"]["expected"] + july["new_pipeline"]["expected"])
+    # New pipeline, origins May, Apr, Mar, Feb (the 4 starts whose 2 months end by Jul 1):
+    # won amount of deals created at or after the origin in its 1st and 2nd month:
+    # May (0, 0), Apr (50, 0), Mar (50, 50), Feb (50, 50); scaled by deals created in June
+    # (3: lost Jun 20, B, A) over those created in the origin's month (May 1; Apr, Mar, Feb 2)
+    assert f.new_scale_ == [3, 1.5, 1.5, 1.5]
+    assert f.new_history_ == [[0, 0], [75, 0], [75, 75], [75, 75]]
+    assert july["new_pipeline"]["expected"] == pytest.approx(225 / 4)
+    assert august["new_pipeline"]["expected"] == pytest.approx(150 / 4)
+    assert july["new_pipeline"]["p10"] == 0 and july["new_pipeline"]["p90"] == 75
+    assert july["total"]["expected"] == pytest.approx(120 + 225 / 4)
 
 
 def test_crm_probability_beside_ours(ws) -> None:
@@ -93,28 +99,39 @@ def test_no_history_no_probability(tmp_path: Path) -> None:
         w.close()
 
 
-def _counts(rows: list[tuple[str, int, int, int]]) -> list[dict]:
-    return [{"segment": "", "stage": s, "won": w, "days": d, "deals": n} for s, w, d, n in rows]
+def _rows(rows: list[tuple[str, str, int, int, int]]) -> list[dict]:
+    return [{"segment": "", "stage": st, "outcome": o, "days": d, "spell": sp, "deals": n}
+            for st, o, d, sp, n in rows]
+
+
+def test_incidence_with_censoring_by_hand() -> None:
+    # won on day 2, lost on day 2, open (censored) at day 1, won on day 4
+    inc = Incidence.of(np.array([[1, 2, 1], [-1, 2, 1], [0, 1, 1], [1, 4, 1]], dtype=float))
+    assert list(inc.at_risk[:5]) == [4, 4, 3, 1, 1]
+    # day 2: 1 win of 3 open → 1/3, survival 1/3 after; day 4: the last one wins → 1/3
+    assert inc.win_by_day(0) == pytest.approx([0, 0, 1 / 3, 0, 1 / 3, 0])
+    assert inc.win_by_day(3) == pytest.approx([0, 1, 0])  # open at day 3: only the day-4 win
 
 
 def test_hierarchical_shrinkage_by_hand() -> None:
-    # 20 closed deals, 5 won (overall 0.25); 4 reached proposal: won after 5, 5 and 20 days,
-    # lost after 30
-    rates = WinRates(strength=10).fit(_counts([
-        ("*", 1, 10, 5), ("*", 0, 10, 15),
-        ("proposal", 1, 5, 2), ("proposal", 1, 20, 1), ("proposal", 0, 30, 1)]))
+    # 20 deals closed on day 10, 5 won (overall 0.25). At proposal: 2 won on day 5 after 3
+    # days there, 1 won on day 20 and 1 lost on day 30, each still at proposal until then.
+    rates = WinRates(strength=10).fit(_rows([
+        ("*", "won", 10, 10, 5), ("*", "lost", 10, 10, 15),
+        ("proposal", "won", 5, 3, 2), ("proposal", "won", 20, 20, 1),
+        ("proposal", "lost", 30, 30, 1)]))
     assert rates.overall_ == 0.25
-    # proposal, 2 days open (first bucket = the stage's deals): (3 + 10 × 0.25) / (4 + 10)
-    stage = (3 + 10 * 0.25) / 14
-    assert rates.probability(segment="", stage="proposal", days_open=2) == pytest.approx(stage)
-    # 20 days open: bucket 15 holds the deals still open at 15 days (won at 20, lost at 30):
-    # (1 + 10 × stage) / (2 + 10)
-    assert rates.probability(segment="", stage="proposal", days_open=20) == pytest.approx(
-        (1 + 10 * stage) / 12)
-    # an unknown stage has no deals: the overall rate
-    assert rates.probability(segment="", stage="demo", days_open=0) == pytest.approx(0.25)
-    assert bucket_floor(61) == 60 and bucket_floor(-1) == 0
-    # remaining days of won proposal deals open ≥ 4 days: 5 - 4 (two) and 20 - 4, or the
-    # longest when fewer than min_timing
-    rem = WinRates(min_timing=1).fit(rates.counts_).remaining_days(stage="proposal", days_open=4)
-    assert sorted(map(tuple, rem)) == [(1.0, 2.0), (16.0, 1.0)]
+    # 2 days at proposal: all 4 comparable; P(win) = 2/4 + 1/2 · 1/2 = 3/4 over n = 4 deals,
+    # shrunk toward 0.25 (the deals open 2 days after creation): (4 · 3/4 + 10 · 0.25) / 14
+    p2 = rates.probability(segment="", stage="proposal", days_open=2, created_days=2)
+    assert p2 == pytest.approx((4 * 0.75 + 10 * 0.25) / 14)
+    # 4 days at proposal: the two that moved on after 3 days are not comparable; 1 of 2 won
+    p4 = rates.probability(segment="", stage="proposal", days_open=4, created_days=4)
+    assert p4 == pytest.approx((2 * 0.5 + 10 * 0.25) / 12)
+    # an unknown stage has no deals of its own: the overall figure
+    assert rates.probability(segment="", stage="demo", days_open=0,
+                             created_days=0) == pytest.approx(0.25)
+    # days: the overall wins on day 10 (8 days from a deal 2 days old) and proposal's on
+    # days 5 and 20 (3 and 18 days from now)
+    by_day = rates.win_by_day(segment="", stage="proposal", days_open=2, created_days=2)
+    assert np.nonzero(by_day)[0].tolist() == [3, 8, 18]
