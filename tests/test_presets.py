@@ -179,6 +179,17 @@ def test_hubspot_deals_all_properties(tmp_path: Path) -> None:
     ws.close()
 
 
+def test_hubspot_probability_in_percent(ws, tmp_path: Path) -> None:
+    export = tmp_path / "hubspot-crm-exports-deals.csv"
+    export.write_text("Record ID,Deal Name,Deal Stage,Create Date,Close Date,Deal probability,"
+                      "Is Deal Closed?\n1,A,Proposal,2026-01-02 09:00,2026-03-01 00:00,10,false\n"
+                      "2,B,Won it,2026-01-02 09:00,2026-01-09 10:00,100,true\n", encoding="utf-8")
+    ws.ingest([export])
+    # 10 (percent) is 0.1; 100 on a closed deal is won
+    assert rows(ws, "SELECT opportunity_id, status, probability FROM opportunities ORDER BY 1"
+                ) == [("1", "open", 0.1), ("2", "won", 1.0)]
+
+
 # ---- Salesforce ---------------------------------------------------------------------------------
 def test_salesforce_leads(ws) -> None:
     report = ws.ingest([CRM / "salesforce-leads.csv"])

@@ -45,6 +45,9 @@ def deals(header: Sequence[str], crm: CrmSettings) -> list[View]:
     status = status_sql(stage, crm.deal_stages, closed=truthy(closed) if closed else None,
                         won=won)
     columns = {"status": status, **close_dates(status, col(header, "Close Date", "Close date"))}
+    if prob:  # a share (0.1); some exports write percent (10): read both
+        columns["probability"] = (f"CASE WHEN {number(prob)} > 1 THEN {number(prob)} / 100 "
+                                  f"ELSE {number(prob)} END")
     currency = {"currency": sql_str(crm.currency)} if crm.currency else {}
     return [mapping.view(header, "preset hubspot-deals", columns=currency | columns,
                          timezone=crm.timezone)]
