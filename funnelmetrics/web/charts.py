@@ -5,11 +5,12 @@ by the plotly.min.js of the installed plotly package. Points may carry a drill-d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-PALETTE = ["#2563eb", "#16a34a", "#ea580c", "#9333ea", "#0891b2", "#dc2626", "#ca8a04",
-           "#4b5563", "#db2777", "#65a30d"]
+from funnelmetrics.palette import COLORS, color
+
+PALETTE = list(COLORS)  # series are coloured by their value (`funnelmetrics.palette.color`)
 Spec = dict[str, Any]
 HEAT = [[0.0, "#f1f5ff"], [0.5, "#93b4f5"], [1.0, "#1e40af"]]  # low pale, high deep blue
 
@@ -29,34 +30,62 @@ def axis_format(unit: str) -> dict[str, Any]:
 
 def lines(series: Sequence[tuple[str, list[Any], list[Any], list[str] | None]], *, unit: str,
           kind: str = "scatter", partial: Sequence[Sequence[bool]] | None = None,
-          partial_label: str = "partial") -> Spec:
-    """One line (or bar group) per series: (name, x, y, drill-down URLs).
+          partial_label: str = "partial",
+          period_label: Callable[[str], str] | None = None) -> Spec:
+    """One line (or bar group) per series: (name, x, y, drill-down URLs), each in its value's
+    colour (`palette.color`).
 
     `partial` flags each point of each series whose period is not over yet: such a point is
     drawn lighter (a hollow marker, a pale bar) and its hover says `partial_label`.
+    `period_label` writes a period's start (YYYY-MM-DD) in the page's language: the x axis
+    then reads "Jan 2026" / "Jan 2026" / "Jan 2026" in en, id, ms.
     """
     fmt = axis_format(unit)
     data = []
     for i, (name, x, y, urls) in enumerate(series):
-        color = PALETTE[i % len(PALETTE)]
+        shade = color(name) if len(series) > 1 else PALETTE[0]
         trace: dict[str, Any] = {
             "type": kind, "name": name, "x": x, "y": y, "customdata": urls,
-            "marker": {"color": color},
+            "marker": {"color": shade},
             "hovertemplate": f"%{{x}}<br>{_esc(name)}: %{{y:{fmt['hover']}}}"
                              f"{fmt.get('suffix', '')}<extra></extra>",
         }
         if kind == "scatter":
             trace.update(mode="lines+markers", line={"width": 2, "shape": "linear"})
+        if kind == "scatter":
+            trace["line"]["color"] = shade
         flags = list(partial[i]) if partial is not None and i < len(partial) else []
         if any(flags):
             _mark_partial(trace, flags, kind, partial_label)
         data.append(trace)
+    xaxis: dict[str, Any] = {"type": "category" if kind == "bar" and not _dates(series) else "-"}
+    if period_label is not None and _dates(series):
+        xaxis.update(period_ticks(sorted({x for _, xs, _, _ in series for x in xs}),
+                                  period_label))
     return {"data": data, "layout": {
         "yaxis": {"tickformat": fmt["tickformat"], "rangemode": "tozero",
                   "ticksuffix": fmt.get("suffix", "")},
-        "xaxis": {"type": "category" if kind == "bar" and not _dates(series) else "-"},
+        "xaxis": xaxis,
         "showlegend": len(series) > 1, "barmode": "group", "hovermode": "closest",
         "legend": {"orientation": "h", "y": -0.2}}}
+
+
+def period_ticks(periods: Sequence[str], label: Callable[[str], str],
+                 most: int = 12) -> dict[str, Any]:
+    """Tick marks on period starts with localised labels (at most `most`, evenly spaced):
+    Plotly's own date ticks are English only."""
+    step = max(1, -(-len(periods) // most))
+    shown = list(periods)[::step]
+    return {"tickmode": "array", "tickvals": shown, "ticktext": [label(p) for p in shown]}
+
+
+def clipped_axis(values: Sequence[float | None], factor: float = 3.0) -> float | None:
+    """Where to cut a bar axis so that one outlier does not flatten the rest: when the largest
+    value is more than `factor` times the next largest, 1.25 × that next one; else None."""
+    known = sorted((abs(v) for v in values if v is not None), reverse=True)
+    if len(known) < 3 or known[1] <= 0 or known[0] <= factor * known[1]:
+        return None
+    return known[1] * 1.25
 
 
 def _mark_partial(trace: dict[str, Any], flags: list[bool], kind: str, label: str) -> None:
@@ -78,24 +107,44 @@ def _dates(series: Sequence[tuple[str, list[Any], list[Any], list[str] | None]])
 
 
 def hbars(labels: list[str], values: list[Any], *, unit: str, urls: list[str] | None = None,
-          text: list[str] | None = None) -> Spec:
-    """Horizontal bars, first label on top (leaderboards, drop-off, time in stage)."""
+          text: list[str] | None = None, by_value: bool = False,
+          clip_note: str | None = None) -> Spec:
+    """Horizontal bars, first label on top (leaderboards, drop-off, time in stage).
+
+    `by_value`: each bar in its label's colour (`palette.color`: channels, segments). With
+    `clip_note` ("axis cut at {cut}"-style text), an outlier more than 3× the next bar is cut
+    at the axis (`clipped_axis`), its value written on it and the note shown under the chart.
+    """
     fmt = axis_format(unit)
+    xaxis: dict[str, Any] = {"tickformat": fmt["tickformat"]}
+    layout: dict[str, Any] = {"xaxis": xaxis,
+                              "yaxis": {"autorange": "reversed", "type": "category",
+                                        "automargin": True},
+                              "showlegend": False}
+    cut = clipped_axis(values) if clip_note is not None else None
+    if cut is not None:
+        low = min([0.0, *(v for v in values if v is not None)])
+        xaxis["range"] = [low * 1.1 if low < 0 else 0, cut]
+        layout["annotations"] = [{"text": clip_note, "xref": "paper", "yref": "paper",
+                                  "x": 1, "y": -0.18, "showarrow": False,
+                                  "xanchor": "right", "font": {"size": 11,
+                                                               "color": "#6b7280"}}]
+        text = text or [None] * len(values)
+        text = [t if t is not None else "" for t in text]
     return {"data": [{"type": "bar", "orientation": "h", "y": labels, "x": values,
                       "customdata": urls, "text": text, "textposition": "auto",
-                      "marker": {"color": PALETTE[0]},
+                      "cliponaxis": True,
+                      "marker": {"color": [color(v) for v in labels] if by_value
+                                 else PALETTE[0]},
                       "hovertemplate": f"%{{y}}: %{{x:{fmt['hover']}}}<extra></extra>"}],
-            "layout": {"xaxis": {"tickformat": fmt["tickformat"]},
-                       "yaxis": {"autorange": "reversed", "type": "category",
-                                 "automargin": True},
-                       "showlegend": False}}
+            "layout": layout}
 
 
 def funnel(stages: list[str], traces: Sequence[tuple[str, list[Any], list[str] | None]]) -> Spec:
     """A funnel (one trace per segment): leads reaching each stage, % of the first stage."""
     data = [{"type": "funnel", "name": name, "y": stages, "x": values, "customdata": urls,
              "texttemplate": "%{value:,}<br>%{percentInitial:.1%}",
-             "marker": {"color": PALETTE[i % 10]},
+             "marker": {"color": color(name) if len(traces) > 1 else PALETTE[0]},
              "hovertemplate": "%{y}: %{x:,} (%{percentInitial:.1%} of first, "
                               "%{percentPrevious:.1%} of previous)<extra>" + _esc(name) +
                               "</extra>"}

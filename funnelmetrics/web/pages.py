@@ -35,11 +35,12 @@ from funnelmetrics.web.source import Session
 from funnelmetrics.web.users import check_token, credentials
 from funnelmetrics.web.views import cohorts, marketing, overview, revenue, team, trends
 from funnelmetrics.web.views import funnel as funnel_view
-from funnelmetrics.web.views.common import GRAINS, Filters
+from funnelmetrics.web.views import insights as insights_view
+from funnelmetrics.web.views.common import GRAINS, Filters, split_dimensions
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 LANG_COOKIE = "fm_lang"
-NAV = ("overview", "funnel", "trends", "cohorts", "revenue", "marketing", "team")
+NAV = ("overview", "funnel", "trends", "cohorts", "revenue", "marketing", "team", "insights")
 PATHS = {"overview": "/", **{name: f"/{name}" for name in NAV[1:]}}
 router = APIRouter(include_in_schema=False)
 
@@ -79,7 +80,7 @@ def page_of(request: Request, template: str, who: Principal | None, f: Filters |
     """A page rendered with the shared context (texts in the page's language, navigation,
     filters), a marker where the browser's CSRF token goes."""
     lang = f.lang if f else lang_of(request)
-    dims = service.dimensions(session, "leads") if session is not None and f else []
+    dims = split_dimensions(session) if session is not None and f else []  # bounded ones
     here = str(request.url.path)
     kept = [kv for kv in request.query_params.multi_items() if kv[0] != "lang"]
     switch = {code: f"{here}?{urlencode([*kept, ('lang', code)])}" for code in LANGS}
@@ -173,6 +174,7 @@ BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
     "revenue": lambda s, w, f, r: revenue.page(s, w, f),
     "marketing": lambda s, w, f, r: marketing.page(s, w, f),
     "team": lambda s, w, f, r: team.page(s, w, f),
+    "insights": lambda s, w, f, r: insights_view.page(s, w, f, r),
 }
 for _name, _build in BUILDERS.items():
     router.add_api_route(PATHS[_name], _dashboard(_name, _build), methods=["GET"],

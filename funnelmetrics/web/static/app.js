@@ -23,7 +23,8 @@
     var node = document.getElementById(el.getAttribute("data-chart"));
     if (!node || !window.Plotly) return;
     var spec = JSON.parse(node.textContent);
-    var config = { displaylogo: false, responsive: true,
+    // the toolbar shows when the pointer is over the chart, never over the figures at rest
+    var config = { displaylogo: false, responsive: true, displayModeBar: "hover",
                    modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"] };
     window.Plotly.newPlot(el, spec.data, merge(BASE, spec.layout), config).then(function () {
       el.setAttribute("data-drawn", "1");

@@ -21,6 +21,7 @@ from funnelmetrics.i18n.format import format_value, locale_of, number
 from funnelmetrics.i18n.ui import t
 from funnelmetrics.schema import TABLES
 from funnelmetrics.semantic import registry
+from funnelmetrics.semantic.model import Scope
 from funnelmetrics.serialize import flagged, jsonable, mark_notes, marks
 from funnelmetrics.web import charts, service
 from funnelmetrics.web.auth import Principal
@@ -230,7 +231,7 @@ def view_or_note(session: Session, who: Principal, title: str, lang: str, module
             raise
         return None, unavailable(title, lang, "not_for_role")
     except QueryError as exc:
-        return None, Card(title, note=str(exc).splitlines()[0])
+        return None, Card(title, note=t(user_message(exc), lang))
     if df.empty:
         return None, unavailable(title, lang, "no_data")
     return df, None
@@ -252,7 +253,38 @@ def fetch(session: Session, who: Principal, f: Filters, metric_id: str,
             return "not_for_role"
         raise
     except QueryError as exc:
-        return str(exc).splitlines()[0]
+        return user_message(exc)
+
+
+def user_message(exc: Exception) -> str:
+    """What a tile says when the library refuses its query: a filter or split this figure
+    cannot take (a dimension its rows do not have) is `filter_not_applicable`, not the
+    library's message naming the entity; any other message as it is (its first line)."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if text.startswith(("unknown dimension", "cannot split", "cannot filter")) or \
+            "unknown dimension" in text:
+        return "filter_not_applicable"
+    return text
+
+
+MAX_SPLIT_VALUES = 50
+
+
+def split_dimensions(session: Session, entity: str = "leads") -> list[str]:
+    """The dimensions "Split by" offers: those of `entity` with at most `MAX_SPLIT_VALUES`
+    distinct values in the data (never an id: a chart of 20,000 series helps nobody). One
+    aggregate over the rows, kept for this version of the workspace."""
+    dims = service.dimensions(session, entity)
+
+    def compute(ws: Any) -> list[str]:
+        scope = Scope(ws)
+        rows = registry.with_dimensions(scope, entity, registry.base(scope, entity), dims)
+        counts = rows.aggregate(**{f"n{i}": rows[f"dim:{d}"].approx_nunique()
+                                   for i, d in enumerate(dims)}).to_pyarrow().to_pylist()[0]
+        return [d for i, d in enumerate(dims)
+                if not d.endswith("id") and (counts[f"n{i}"] or 0) <= MAX_SPLIT_VALUES]
+
+    return session.cached(("split_dimensions", entity), compute)
 
 
 def series_of(df: Any, by: str | None, top: int = TOP_SERIES) -> list[tuple[str, Any]]:
@@ -294,7 +326,8 @@ def metric_card(session: Session, who: Principal, f: Filters, metric_id: str, *,
         traces.append((label or metric.name(f.lang), x, y, urls))
     card = Card(title, chart=charts.lines(traces, unit=unit or unit_of(metric), kind=kind,
                                           partial=partial,
-                                          partial_label=t("partial_short", f.lang)),
+                                          partial_label=t("partial_short", f.lang),
+                                          period_label=f.period_label),
                 wide=wide, note=partial_note(f, df))
     card.links = export_metric_links(f, metric_id, params or {}, by)
     if target:
