@@ -259,6 +259,24 @@ def test_salesforce_report_labels_and_us_dates(ws) -> None:
     assert value(ws.metric("pipeline_value", **jan), "2026-01-01") == 250
 
 
+def test_salesforce_accounts_and_users_beside_opportunities(ws) -> None:
+    report = ws.ingest([CRM / "salesforce-accounts.csv", CRM / "salesforce-users.csv",
+                        CRM / "salesforce-opportunities-es.csv"])
+    assert [(f.table, f.via) for f in report.files] == [
+        ("accounts", "preset salesforce-accounts"), ("reps", "preset salesforce-users"),
+        ("opportunities", "preset salesforce-opportunities")]
+    # 001Z is deleted: skipped
+    assert report.to_json()["tables"]["accounts"] == {"rows": 2, "accepted": 2, "rejected": 0,
+                                                      "skipped": 1}
+    assert rows(ws, "SELECT account_id, name, segment, country, industry, employees FROM "
+                    "accounts ORDER BY 1") == [
+        ("001A", "Edge Communications", "Customer - Direct", "Indonesia", "Electronics", 1000.0),
+        ("001B", "Burlington Textiles", "Customer - Channel", "Malaysia", "Apparel", 9000.0)]
+    assert rows(ws, "SELECT rep_id, name, team, region, manager_id FROM reps ORDER BY 1") == [
+        ("005A", "Ana Putri", "Sales", "APAC", None), ("005B", "Budi Santoso", "Sales", "APAC",
+                                                       "005A")]
+
+
 # ---- Pipedrive ----------------------------------------------------------------------------------
 def test_pipedrive_deals(ws) -> None:
     report = ws.ingest([CRM / "pipedrive-deals.csv"])

@@ -139,7 +139,8 @@ def _data_file(path: Path, table: str | None) -> DataFile:
                          ".json or .xlsx)")
     name = (table or table_name(path)).lower()
     if name not in TABLES:
-        hint = "" if table else " (name the file after its table or pass --table)"
+        hint = "" if table else (" (name the file after its table or pass --table; a CRM "
+                                 "export the presets do not know needs --map)")
         raise InputError(f"{path}: unknown table {name!r}{hint}; tables: {', '.join(TABLES)}")
     return DataFile(path, name, fmt)
 

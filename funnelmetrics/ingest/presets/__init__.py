@@ -53,6 +53,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("salesforce-opportunity-history", ("deal_stage_events",), salesforce.is_history,
            salesforce.history),
     Preset("salesforce-leads", ("leads", "stage_events"), salesforce.is_leads, salesforce.leads),
+    Preset("salesforce-accounts", ("accounts",), salesforce.is_accounts, salesforce.accounts),
+    Preset("salesforce-users", ("reps",), salesforce.is_users, salesforce.users),
     Preset("hubspot-deals", ("opportunities",), hubspot.is_deals, hubspot.deals),
     Preset("hubspot-contacts", ("leads", "stage_events"), hubspot.is_contacts, hubspot.contacts),
     Preset("pipedrive-deals", ("opportunities",), pipedrive.is_deals, pipedrive.deals),

@@ -93,3 +93,22 @@ def history(header: Sequence[str], crm: CrmSettings) -> list[View]:
     part = Part("deal_stage_events", (Select(cols, where),), (),
                 "not a stage change (or deleted)", (("__fm_stage_before", before),))
     return [View(view.via, part, timezone=view.timezone, null_values=view.null_values)]
+
+
+def is_accounts(header: Sequence[str]) -> bool:
+    return shipped("salesforce-accounts").detected(header)
+
+
+def accounts(header: Sequence[str], crm: CrmSettings) -> list[View]:
+    """Accounts (deleted ones skipped)."""
+    return [shipped("salesforce-accounts").view(header, "preset salesforce-accounts",
+                                                where=_kept(header), skip_reason=DELETED)]
+
+
+def is_users(header: Sequence[str]) -> bool:
+    return shipped("salesforce-users").detected(header)
+
+
+def users(header: Sequence[str], crm: CrmSettings) -> list[View]:
+    """Reps: the users that own leads and opportunities."""
+    return [shipped("salesforce-users").view(header, "preset salesforce-users")]
