@@ -321,6 +321,21 @@ def test_stripe_subscriptions_mrr(tmp_path: Path) -> None:
     ws.close()
 
 
+def test_stripe_canceled_at_ends_only_ended_subscriptions(ws, tmp_path: Path) -> None:
+    export = tmp_path / "subscriptions.csv"
+    export.write_text(
+        "id,Customer ID,Plan,Quantity,Currency,Interval,Amount,Status,Start Date (UTC),"
+        "Current Period End (UTC),Canceled At (UTC),Cancel At Period End\n"
+        "sub_a,cus_a,p,1,usd,month,10,active,2026-01-05 10:00,2026-03-05 10:00,"
+        "2026-02-20 09:00,true\n"
+        "sub_b,cus_b,p,1,usd,month,20,canceled,2026-01-06 10:00,2026-03-06 10:00,"
+        "2026-02-10 09:00,false\n", encoding="utf-8")
+    ws.ingest([export])
+    # sub_a will cancel at its period's end but is still active; sub_b stopped when canceled
+    assert rows(ws, "SELECT subscription_id, ended_at FROM subscriptions ORDER BY 1") == [
+        ("sub_a", None), ("sub_b", T(2026, 2, 10, 9))]
+
+
 # ---- choosing a preset --------------------------------------------------------------------------
 def test_recognised_by_header_not_by_name(ws, tmp_path: Path) -> None:
     renamed = tmp_path / "leads.csv"  # named like a table, but a HubSpot deals export

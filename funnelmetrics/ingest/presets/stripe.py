@@ -38,11 +38,14 @@ def subscriptions(header: Sequence[str], crm: CrmSettings) -> list[View]:
                          col(header, "Created (UTC)", "Created")) if c]
     trialing = f"CASE WHEN {status} = 'trialing' THEN {period_end or 'NULL'} END"
     started = f"coalesce({', '.join([trial_end or 'NULL', trialing, *start])})"
-    ended_at = [c for c in (col(header, "Ended At (UTC)", "Ended At"),
-                            col(header, "Canceled At (UTC)", "Canceled At")) if c]
+    # an active subscription set to cancel at its period's end has a Canceled At but has not
+    # ended: only Ended At ends it; an ended one without Ended At stopped when canceled
+    ended_col = col(header, "Ended At (UTC)", "Ended At")
+    canceled = col(header, "Canceled At (UTC)", "Canceled At")
+    stops = ", ".join([c for c in (ended_col, canceled) if c] + [period_end or "NULL"])
     ended = (f"CASE WHEN {status} IN {NEVER_PAID} THEN {started} "
-             f"WHEN {status} IN {ENDED} THEN coalesce({', '.join([*ended_at, period_end or 'NULL'])}) "
-             + (f"ELSE {ended_at[0]} " if ended_at else "") + "END")
+             f"WHEN {status} IN {ENDED} THEN coalesce({stops}) "
+             + (f"ELSE {ended_col} " if ended_col else "") + "END")
     columns = {"mrr": mrr, "started_at": started, "ended_at": ended}
     currency = col(header, "Currency", "Plan Currency")
     if currency:
