@@ -94,9 +94,11 @@ def finder(*, preset: str | None = None, mapping: MappingFile | None = None,
             return [mapping.view(header, f"mapping {mapping.path.name}", timezone=zone)]
         if chosen is not None:
             if not chosen.detect(header):
-                raise InputError(f"{path}: not a {chosen.name} export (its header has none of "
-                                 f"the columns the preset reads; see `funnelmetrics presets "
-                                 f"--show {chosen.name}`)")
+                found = detect(header)
+                other = f"; it looks like {found.name}" if found else ""
+                raise InputError(f"{path}: not a {chosen.name} export (its header lacks the "
+                                 f"columns the preset knows it by{other}; see `funnelmetrics "
+                                 f"presets --show {chosen.name}`)")
             return chosen.build(header, crm)
         if table is not None and canonical(header, table):
             return None
