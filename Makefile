@@ -26,11 +26,15 @@ $(DEVSTAMP): requirements-dev.lock pyproject.toml | $(BIN)/uv
 demo: $(STAMP)
 	$(BIN)/funnelmetrics demo --db $(DEMO_DB) --leads $(DEMO_LEADS)
 
-# Chromium for the browser tests comes from Debian (no browser downloads here).
+# Chromium for the browser tests (and PDF reviews) comes from Debian (no browser downloads
+# here); poppler-utils' pdftoppm opens a PDF review's first page in the tests.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: apt-get install chromium"; fi; }
+	@command -v pdftoppm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null; \
+	  else echo "pdftoppm missing: apt-get install poppler-utils"; fi; }
 
 # The PostgreSQL server for the parity suite comes from Debian too (the tests start their own,
 # on loopback, in a temporary data directory; nothing is configured system-wide).
