@@ -80,6 +80,38 @@ def test_hubspot_contacts_current_generation(ws) -> None:
     assert value(won, "2026-02-01") == 1  # 101 became a Customer on Feb 15
 
 
+def test_one_quarantine_file_for_a_file_read_into_two_tables(ws) -> None:
+    report = ws.ingest([CRM / "hubspot-contacts-current.csv"])
+    # contact 106 is rejected in leads and its event in stage_events: one file, both lines
+    assert report.quarantine is not None
+    assert report.quarantine.name.startswith("hubspot-contacts-current.")
+    lines = report.quarantine.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3  # header + the two problem lines
+    assert {line.split(",")[1] for line in lines[1:]} == {"leads", "stage_events"}
+
+
+def test_loading_an_export_twice_changes_nothing(ws) -> None:
+    ws.ingest([CRM / "hubspot-contacts-current.csv"])
+    before = rows(ws, "SELECT (SELECT count(*) FROM leads), (SELECT count(*) FROM stage_events)")
+    ws.ingest([CRM / "hubspot-contacts-current.csv"])
+    assert rows(ws, "SELECT (SELECT count(*) FROM leads), (SELECT count(*) FROM stage_events)"
+                ) == before == [(5, 11)]
+
+
+def test_workspace_lifecycle_stages_add_funnel_stages(tmp_path: Path) -> None:
+    # the portal's own "Evangelist" stage counted as won (a customer who got there first)
+    ws = open_ws(tmp_path, crm=CrmSettings(lifecycle_stages={"Evangelist": "won"}))
+    ws.ingest([CRM / "hubspot-contacts-current.csv"])
+    # 101's Customer (Feb 15) and Evangelist (Mar 1) dates are both "won" events; the
+    # earliest is when it was won
+    assert rows(ws, "SELECT occurred_at FROM stage_events WHERE lead_id = '101' AND "
+                    "stage = 'won' ORDER BY 1") == [(T(2026, 2, 15, 16),), (T(2026, 3, 1),)]
+    won = ws.metric("stage_reached", grain="month", start="2026-02-01", end="2026-03-31",
+                    stage="won")
+    assert (value(won, "2026-02-01"), value(won, "2026-03-01")) == (1, 0)
+    ws.close()
+
+
 def test_hubspot_contacts_older_generation(ws) -> None:
     report = ws.ingest([CRM / "hubspot-contacts-older.csv"])  # UTF-8 BOM, CRLF, Contact ID
     # 201: lead, mql, sql, opportunity, customer (5); 202: lead, sql, opportunity (3); 203: Other

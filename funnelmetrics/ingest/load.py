@@ -311,7 +311,9 @@ def _write_quarantine_files(con: duckdb.DuckDBPyConnection, report: LoadReport,
     written = []
     for f in report.files:
         path = qdir / f"{_stem(Path(keys[f.path]).name)}.{load}.quarantine.csv"
-        if quarantine.write_csv(con, keys[f.path], path):
+        if path in written:  # one file read into two tables (a preset): one quarantine file
+            f.quarantine = path if f.rejected else None
+        elif quarantine.write_csv(con, keys[f.path], path):
             f.quarantine = path
             written.append(path)
     report.quarantine = written[0] if len(written) == 1 else (qdir if written else None)

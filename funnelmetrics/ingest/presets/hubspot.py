@@ -61,16 +61,18 @@ def is_contacts(header: Sequence[str]) -> bool:
 
 
 def lifecycle_columns(header: Sequence[str], crm: CrmSettings) -> list[tuple[str, str]]:
-    """(funnel stage, file column) of every lifecycle date column of a funnel stage; the
-    current `Date entered` column wins over the older `Became a` one."""
+    """(funnel stage, file column) of every lifecycle date column of a funnel stage (several
+    CRM stages may count as one funnel stage: each date is an event, the earliest reaches it);
+    a stage's current `Date entered` column wins over its older `Became a` one."""
     stages = {k.lower(): v for k, v in (LIFECYCLE | crm.lifecycle_stages).items()}
-    found: dict[str, str] = {}
+    found: dict[str, tuple[str, str]] = {}  # CRM stage → (funnel stage, column)
     for pattern in (BECAME, ENTERED):
         for h in header:
             m = pattern.match(h)
-            if m and m.group(1).strip().lower() in stages:
-                found[stages[m.group(1).strip().lower()]] = h
-    return list(found.items())
+            label = m.group(1).strip().lower() if m else ""
+            if label in stages:
+                found[label] = (stages[label], h)
+    return list(found.values())
 
 
 def contacts(header: Sequence[str], crm: CrmSettings) -> list[View]:
