@@ -332,6 +332,17 @@ def test_pipedrive_deals(ws) -> None:
     assert value(rate, "2025-02-01") == 1.0  # deal 1 won on Feb 1
 
 
+def test_pipedrive_entity_in_another_language(ws, tmp_path: Path) -> None:
+    export = tmp_path / "deals-export.csv"
+    export.write_text('"Osoba - ID","Obchod - ID","Obchod - Stage","Obchod - Status",'
+                      '"Obchod - Deal created","Obchod - Value"\n'
+                      '"7","1","Nový","Open","2025-03-01 10:00:00","1500"\n', encoding="utf-8")
+    report = ws.ingest([export])
+    assert report.files[0].via == "preset pipedrive-deals"
+    assert rows(ws, 'SELECT opportunity_id, status, deal_stage, amount, "Osoba - ID" FROM '
+                    "opportunities") == [("1", "open", "Nový", 1500.0, "7")]
+
+
 # ---- Stripe -------------------------------------------------------------------------------------
 def test_stripe_subscriptions_mrr(tmp_path: Path) -> None:
     ws = open_ws(tmp_path, currency="IDR")
