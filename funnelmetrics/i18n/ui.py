@@ -14,6 +14,9 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "revenue": ("Revenue", "Pendapatan", "Hasil"),
     "marketing": ("Marketing", "Pemasaran", "Pemasaran"),
     "team": ("Team", "Tim", "Pasukan"),
+    "no_insights": ("Nothing stands out in this period.",
+                    "Tidak ada yang menonjol pada periode ini.",
+                    "Tiada yang menonjol dalam tempoh ini."),
     "rows": ("Rows", "Baris", "Baris"),
     # filters
     "filters": ("Filters", "Filter", "Penapis"),

@@ -134,17 +134,20 @@ def benchmark_for(table: list[Benchmark], metric: str, *, from_stage: str | None
     return None
 
 
-def _query_of(b: Benchmark, start: Any, end: Any, grain: str, as_of: Any) -> dict[str, Any]:
-    q: dict[str, Any] = {"grain": grain, "start": start, "end": end, "as_of": as_of}
+def _query_of(b: Benchmark, start: Any, end: Any, grain: str, as_of: Any,
+              where: dict[str, Any] | None = None) -> dict[str, Any]:
+    q: dict[str, Any] = {"grain": grain, "start": start, "end": end, "as_of": as_of,
+                         "where": dict(where or {})}
     if b.from_stage or b.to_stage:
         q["params"] = {"from_stage": b.from_stage, "to_stage": b.to_stage}
     if b.segment is not None:
-        q["where"] = {"segment": b.segment}
+        q["where"]["segment"] = b.segment
     return q
 
 
 def benchmark_status(ws: Any, start: Any, end: Any, *, grain: str = "month",
-                     as_of: Any = None) -> list[dict[str, Any]]:
+                     as_of: Any = None,
+                     where: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Every benchmarked metric's value for the period (catalogue, one batch) against its range:
     status below / within / above, `good` when that side is the metric's better one (within:
     good), None without a value or when the metric cannot be asked of this workspace."""
@@ -160,7 +163,7 @@ def benchmark_status(ws: Any, start: Any, end: Any, *, grain: str = "month",
             value, note = None, None
             try:
                 metric = catalog.get(b.metric)
-                df = ws.metric(b.metric, **_query_of(b, start, end, grain, as_of))
+                df = ws.metric(b.metric, **_query_of(b, start, end, grain, as_of, where))
                 if not df.empty and pd.notna(df["value"].iloc[-1]):
                     value = float(df["value"].iloc[-1])
             except FunnelmetricsError as exc:

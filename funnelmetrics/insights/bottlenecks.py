@@ -109,12 +109,13 @@ def _counts(df: pd.DataFrame, period: Period, baseline: list[Period],
 def bottlenecks(ws: Workspace, period: Period, *, baseline_periods: int = 3,
                 dimensions: list[str] | None = None, funnel: str | None = None,
                 min_leads: int = 20, alpha: float = 0.05, as_of: Any = None,
-                table: list[Benchmark] | None = None,
+                table: list[Benchmark] | None = None, where: dict[str, Any] | None = None,
                 memo: dict[str, Any] | None = None) -> list[Finding]:
     """Transitions (overall and per segment) converting worse than their baseline: those whose
     drop is significant (raw p < `alpha`) first, each group by value lost, largest first (a
     noisy drop in a high-value stage does not hide a real leak). Segments with fewer than
-    `min_leads` entering in the period are left out."""
+    `min_leads` entering in the period are left out. `where` limits every query (a rep's
+    scope)."""
     if baseline_periods < 1:
         from funnelmetrics.errors import QueryError
 
@@ -125,15 +126,16 @@ def bottlenecks(ws: Workspace, period: Period, *, baseline_periods: int = 3,
     base = [period.back(n) for n in range(baseline_periods, 0, -1)]
     window = comparable_window(ws, period, as_of)
     table = benchmarks(ws.config.benchmarks) if table is None else table
-    rng = {"start": base[0].start, "end": period.end, "as_of": as_of}
-    base_rng = {"grain": "all", "start": base[0].start, "end": base[-1].end, "as_of": as_of}
+    scope = {"as_of": as_of, "where": dict(where or {})}
+    rng = {"start": base[0].start, "end": period.end, **scope}
+    base_rng = {"grain": "all", "start": base[0].start, "end": base[-1].end, **scope}
     queries: list[tuple[str, dict[str, Any]]] = []
     for a, b in pairs:
         stages = {"from_stage": a, "to_stage": b, "window_days": window}
         queries += [(RATE, {**rng, "grain": period.grain.value, "params": stages, "by": d})
                     for d in [None, *dims]]
         queries += [("time_in_stage", {"grain": period.grain.value, "start": period.start,
-                                       "end": period.end, "as_of": as_of,
+                                       "end": period.end, **scope,
                                        "params": {"stage": a, "stat": "median"}}),
                     ("time_in_stage", {**base_rng, "params": {"stage": a, "stat": "median"}})]
         if b != last:

@@ -73,8 +73,19 @@ class Explanation:
                         details={"period": self.period.label, "against": self.against.label,
                                  "change": p.change, "volume": p.volume, "mix": p.mix,
                                  "rate": p.rate, "total_change": self.change},
-                        rows=None)
+                        rows=self.rows_of(p.segment))
                 for p in self.contributors(n) if p.change != 0]
+
+    def rows_of(self, segment: str) -> dict[str, Any] | None:
+        """The rows behind a segment's outcome in the period: the deals closed in it (bookings,
+        won deals), else the leads created in it."""
+        if segment == UNKNOWN:
+            return None
+        deals = self.ratio_metric in ("revenue_per_lead", "win_rate")
+        return {"table": "opportunities" if deals else "leads",
+                "where": {self.dimension: segment}, "start": self.period.start.isoformat(),
+                "end": self.period.end.isoformat(),
+                **({"date_column": "closed_at"} if deals else {})}
 
 
 def ratio_metric_of(metric: str) -> str:

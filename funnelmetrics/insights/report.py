@@ -23,12 +23,21 @@ ALPHA = 0.05
 PER_KIND = 3  # at most this many findings of one kind in the top list (variety over volume)
 
 
+def _whole_workspace_only(options: dict, what: str) -> None:
+    if options.get("where"):
+        from funnelmetrics.errors import QueryError
+
+        raise QueryError(f"{what} cannot be limited to a filter (accounts and targets have no "
+                         "rep): left out")
+
+
 def _bottlenecks(ws: Workspace, period: Period, as_of: Any, options: dict) -> list[Finding]:
     from funnelmetrics.insights.bottlenecks import bottlenecks
 
     found = bottlenecks(ws, period, as_of=as_of,
                         baseline_periods=options.get("baseline_periods", 3),
-                        min_leads=options.get("min_leads", 20), memo=options.get("memo"))
+                        min_leads=options.get("min_leads", 20), memo=options.get("memo"),
+                        where=options.get("where"))
     return [f for f in found if f.p_value is not None and f.p_value < ALPHA]
 
 
@@ -41,7 +50,7 @@ def _segments(ws: Workspace, period: Period, as_of: Any, options: dict) -> list[
         out += [f for f in segments(ws, period, from_stage=a, to_stage=b, as_of=as_of,
                                     min_leads=options.get("min_leads", 30),
                                     baseline_periods=options.get("baseline_periods", 3),
-                                    memo=options.get("memo"))
+                                    memo=options.get("memo"), where=options.get("where"))
                 if f.details["worse"] and f.p_adjusted is not None and f.p_adjusted < ALPHA]
     return out
 
@@ -49,19 +58,21 @@ def _segments(ws: Workspace, period: Period, as_of: Any, options: dict) -> list[
 def _change(ws: Workspace, period: Period, as_of: Any, options: dict) -> list[Finding]:
     from funnelmetrics.insights.explain import explain_change
 
-    return explain_change(ws, "bookings", period, by="source", as_of=as_of).findings(3)
+    return explain_change(ws, "bookings", period, by="source", as_of=as_of,
+                          where=options.get("where")).findings(3)
 
 
 def _stalled(ws: Workspace, period: Period, as_of: Any, options: dict) -> list[Finding]:
     from funnelmetrics.insights.stalled import stalled_deals
 
     return stalled_deals(ws, as_of=as_of if as_of is not None else period.next_start,
-                         limit=10)
+                         limit=10, where=options.get("where"))
 
 
 def _churn(ws: Workspace, period: Period, as_of: Any, options: dict) -> list[Finding]:
     from funnelmetrics.insights.churn import churn_risk
 
+    _whole_workspace_only(options, "churn risk")
     return churn_risk(ws, period, as_of=as_of)[:10]
 
 
@@ -71,7 +82,7 @@ def _benchmarks(ws: Workspace, period: Period, as_of: Any, options: dict) -> lis
 
     out = []
     for row in benchmark_status(ws, period.start, period.end, grain=period.grain.value,
-                                as_of=as_of):
+                                as_of=as_of, where=options.get("where")):
         if row["good"] is not False:
             continue
         metric = catalog.get(row["metric"])
@@ -95,6 +106,7 @@ def _kpis(ws: Workspace, period: Period, as_of: Any, options: dict) -> list[Find
     from funnelmetrics import catalog
     from funnelmetrics.insights.kpis import AT_RISK, BEHIND, kpi_status
 
+    _whole_workspace_only(options, "KPI targets")
     out = []
     df = kpi_status(ws, as_of=as_of if as_of is not None else period.end)
     for row in df.itertuples(index=False):
@@ -117,14 +129,15 @@ DETECTORS: dict[str, Callable[[Any, Period, Any, dict], list[Finding]]] = {
 
 def insights(ws: Workspace, period: Period, *, lang: str = "en", top: int = 10,
              per_kind: int = PER_KIND, as_of: Any = None, kinds: list[str] | None = None,
-             **options: Any) -> dict[str, Any]:
+             where: dict[str, Any] | None = None, **options: Any) -> dict[str, Any]:
     """`{"period": P, "findings": [...], "skipped": {kind: reason}}`: the top `top` findings,
-    at most `per_kind` of each kind."""
+    at most `per_kind` of each kind. `where` limits every detector that can be limited (a
+    rep's scope); those that cannot be are skipped, never shown unfiltered."""
     from funnelmetrics.insights.messages import describe
 
     found: list[Finding] = []
     skipped: dict[str, str] = {}
-    shared = {**options, "lang": lang, "memo": {}}
+    shared = {**options, "lang": lang, "memo": {}, "where": dict(where or {})}
     with ws.batch():
         for kind, detect in DETECTORS.items():
             if kinds is not None and kind not in kinds:

@@ -37,6 +37,7 @@ def cohens_h(p1: float, p2: float) -> float:
 
 def value_per_conversion(ws: Workspace, to_stage: str, period: Period, *, baseline_periods: int,
                          funnel: str | None = None, as_of: Any = None,
+                         where: dict[str, Any] | None = None,
                          memo: dict[str, Any] | None = None) -> float | None:
     """Won amount per lead reaching `to_stage` over the `baseline_periods` periods before
     `period`: stage_conversion_rate(to_stage → won) × average_deal_size (catalogue, grain all)."""
@@ -44,7 +45,7 @@ def value_per_conversion(ws: Workspace, to_stage: str, period: Period, *, baseli
 
     last = ws.config.funnel(funnel).last
     rng = {"grain": "all", "start": period.back(baseline_periods).start,
-           "end": period.back(1).end, "as_of": as_of}
+           "end": period.back(1).end, "as_of": as_of, "where": dict(where or {})}
     queries: list[tuple[str, dict[str, Any]]] = [("average_deal_size", rng)]
     if to_stage != last:
         queries.append((RATE, {**rng, "params": {"from_stage": to_stage, "to_stage": last}}))
@@ -59,6 +60,7 @@ def value_per_conversion(ws: Workspace, to_stage: str, period: Period, *, baseli
 def segments(ws: Workspace, period: Period, *, from_stage: str, to_stage: str,
              dimensions: list[str] | None = None, min_leads: int = 30, baseline_periods: int = 3,
              funnel: str | None = None, as_of: Any = None,
+             where: dict[str, Any] | None = None,
              memo: dict[str, Any] | None = None) -> list[Finding]:
     """Every value of each dimension with enough leads, against the rest of the leads; the
     findings are ordered by impact (the worst converting first). The query spans the
@@ -71,9 +73,10 @@ def segments(ws: Workspace, period: Period, *, from_stage: str, to_stage: str,
     params = {"from_stage": from_stage, "to_stage": to_stage,
               "window_days": comparable_window(ws, period, as_of)}
     query = {"start": period.back(baseline_periods).start, "end": period.end, "as_of": as_of,
-             "grain": period.grain.value, "params": params}
+             "where": dict(where or {}), "grain": period.grain.value, "params": params}
     frames = ask(ws, [(RATE, {**query, "by": d}) for d in dims], memo)
     per_conversion = value_per_conversion(ws, to_stage, period, funnel=funnel, as_of=as_of,
+                                          where=where,
                                           baseline_periods=baseline_periods, memo=memo)
     out: list[Finding] = []
     for dim, df in zip(dims, frames, strict=True):

@@ -56,8 +56,9 @@ def stage_p90(ws: Workspace, *, as_of: Any = None, min_history: int = 10) -> ibi
 
 
 def stalled_deals(ws: Workspace, *, as_of: Any = None, min_history: int = 10,
-                  limit: int = 50) -> list[Finding]:
-    """Open deals past their stage's p90, largest amount first."""
+                  limit: int = 50, where: dict[str, Any] | None = None) -> list[Finding]:
+    """Open deals past their stage's p90, largest amount first; `where` filters the deals by
+    their own columns (a rep's scope: rep_id), the history stays everyone's."""
     import ibis
 
     from funnelmetrics.semantic import registry
@@ -67,6 +68,13 @@ def stalled_deals(ws: Workspace, *, as_of: Any = None, min_history: int = 10,
     scope = Scope(ws, as_of=now)
     opps = registry.base(scope, "opportunities")
     opps = opps.filter(opps.status == "open")
+    for key, wanted in (where or {}).items():
+        if key not in opps.columns:
+            from funnelmetrics.errors import QueryError
+
+            raise QueryError(f"stalled deals cannot be filtered by {key!r}")
+        values = wanted if isinstance(wanted, list | tuple) else [wanted]
+        opps = opps.filter(opps[key].cast("string").isin([str(v) for v in values]))
     ev = registry.base(scope, "deal_stage_events")
     w = ibis.window(group_by=ev.opportunity_id, order_by=[ev.occurred_at.desc(),
                                                           ev.deal_stage.desc()])

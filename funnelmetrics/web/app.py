@@ -26,7 +26,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 import funnelmetrics
 from funnelmetrics.errors import FunnelmetricsError, QueryError
-from funnelmetrics.web import api, api_forecast, pages
+from funnelmetrics.web import api, api_forecast, api_insights, pages
 from funnelmetrics.web.guard import RequestGuard, allowed_hosts, public_message
 from funnelmetrics.web.service import MAX_ROWS
 from funnelmetrics.web.source import Source, WorkspaceBusy
@@ -74,6 +74,7 @@ def create_app(db_path: str | Path, *, auth: bool = True, secret: bytes | None =
     _handlers(app)
     app.include_router(api.router)
     app.include_router(api_forecast.router)
+    app.include_router(api_insights.router)
     app.add_api_route("/static/vendor/plotly.min.js", plotly_js, methods=["GET"],
                       include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
