@@ -153,16 +153,141 @@ def test_narrative_figures_equal_the_tables(demo, lang):
             text = render_sentence(section, sentence, lang, review.currency)
             template = gettext(sentence.msgid, lang)
             assert lang == "en" or template != sentence.msgid, sentence.msgid
-            rest = text
+            shown = {}
             for name, arg in sentence.args.items():
                 if isinstance(arg, Ref):
                     value, unit = section.cell(arg)
                     table = section.table(arg.table)
                     assert table.rows[arg.row][arg.column] == value
-                    shown = format_cell(value, unit, lang, review.currency)
+                    shown[name] = format_cell(value, unit, lang, review.currency)
                 else:
                     assert isinstance(arg, Label)
-                    shown = format_cell(arg.value, arg.unit, lang, review.currency)
-                assert shown in text, (name, shown, text)
-                rest = rest.replace(shown, "", 1)
-            assert rest == re.sub(r"\{\w+\}", "", template), text
+                    shown[name] = format_cell(arg.value, arg.unit, lang, review.currency)
+                assert shown[name] in text, (name, shown[name], text)
+            assert set(re.findall(r"\{(\w+)\}", template)) == set(shown)
+            assert text == template.format(**shown)
+
+
+# ---- rendered: HTML, XLSX, PDF -------------------------------------------------------------
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_html_is_self_contained_and_shows_the_narratives_cells(demo, lang):
+    from html import escape
+
+    from funnelmetrics.reports.html import render_html
+
+    _, review = demo
+    page = render_html(review, lang)
+    assert "http" not in page.lower() and "<script" not in page and "<link" not in page
+    assert "@media print" in page and "break-before: page" in page
+    assert page.count("<svg") >= 3  # funnel, MRR waterfall, leaderboard
+    for section in review.sections:
+        assert f"<h2>{escape(gettext(section.title, lang))}</h2>" in page
+        for sentence in section.sentences:
+            assert escape(render_sentence(section, sentence, lang, review.currency)) in page
+            for arg in sentence.args.values():
+                if isinstance(arg, Ref):  # the figure is a cell of the table shown
+                    value, unit = section.cell(arg)
+                    cell = escape(format_cell(value, unit, lang, review.currency))
+                    assert re.search(rf'<td class="[a-z]*">{re.escape(cell)}</td>', page), cell
+
+
+def test_html_money_and_months_follow_the_language(demo):
+    from funnelmetrics.reports.html import render_html
+
+    _, review = demo
+    assert "1st quarter 2026" in render_html(review, "en")
+    assert "Kuartal ke-1 2026" in render_html(review, "id")
+    assert "Suku pertama 2026" in render_html(review, "ms")
+    assert re.search(r"US\$\d{1,3}(\.\d{3})*,\d\d", render_html(review, "id"))  # 1.234,56
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_xlsx_has_a_sheet_per_section_with_real_numbers_and_dates(demo, lang, tmp_path):
+    import openpyxl
+
+    from funnelmetrics.reports.xlsx import write_xlsx
+
+    _, review = demo
+    path = write_xlsx(review, tmp_path / f"review-{lang}.xlsx", lang)
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == [gettext(s.title, lang)[:31] for s in review.sections]
+    for section, sheet in zip(review.sections, wb.worksheets, strict=True):
+        assert sheet.freeze_panes is not None, sheet.title
+        numbers = [c for row in sheet.iter_rows() for c in row
+                   if isinstance(c.value, int | float) and not isinstance(c.value, bool)]
+        assert numbers and all(c.number_format != "General" for c in numbers), sheet.title
+        header = sheet[int(sheet.freeze_panes[1:]) - 1]
+        first = section.tables[0]
+        assert [c.value for c in header][:len(first.columns)] == \
+            [gettext(c.title, lang) for c in first.columns]
+    revenue = wb.worksheets[2]
+    dates = [c for row in revenue.iter_rows() for c in row if c.is_date]
+    assert dates and all(c.number_format == "yyyy-mm-dd" for c in dates)
+    waterfall = next(t for t in review.sections[2].tables if t.key == "waterfall")
+    amounts = [c.value for row in revenue.iter_rows() for c in row
+               if c.number_format.startswith('"')]
+    assert waterfall.rows[0]["amount"] in amounts  # the MRR at start, as a number
+
+
+def test_xlsx_neutralises_formulas_in_cells_and_headers(tmp_path):
+    import openpyxl
+
+    from funnelmetrics.insights.findings import parse_period
+    from funnelmetrics.reports.model import Column, Review, Section, Sentence, Table
+    from funnelmetrics.reports.xlsx import write_xlsx
+
+    table = Table("t", "=HYPERLINK(\"x\")", [Column("rep", "@rep"), Column("won", "+won",
+                                                                           "currency")],
+                  [{"rep": "=1+1", "won": -5.0}, {"rep": "\tcmd", "won": 2.5}])
+    section = Section("team", "-Team", tables=[table],
+                      sentences=[Sentence("{rep} won {won}.",
+                                          {"rep": Ref("t", 0, "rep"), "won": Ref("t", 0, "won")})])
+    review = Review(parse_period("2026-03"), {}, "USD", [section], dt.date(2026, 4, 1))
+    sheet = openpyxl.load_workbook(write_xlsx(review, tmp_path / "x.xlsx")).worksheets[0]
+    texts = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+    assert "'=1+1" in texts and "'@rep" in texts and "'+won" in texts
+    assert "'=HYPERLINK(\"x\")" in texts
+    assert [t for t in texts if t.endswith("cmd")] == ["'\tcmd"]  # quoted, not a formula
+    assert not any(t.startswith(("=", "+", "-", "@", "\t", "\r")) for t in texts)
+    assert -5.0 in [c.value for row in sheet.iter_rows() for c in row]  # numbers stay numbers
+
+
+def _ink(png_or_pgm: bytes) -> float:
+    """Share of non-white pixels of a binary PGM (P5) image."""
+    magic, width, height, maxval, data = png_or_pgm.split(maxsplit=4)
+    assert magic == b"P5" and int(maxval) == 255
+    pixels = data[: int(width) * int(height)]
+    return sum(1 for b in pixels if b < 200) / len(pixels)
+
+
+@pytest.mark.browser
+def test_pdf_first_page_is_the_review(demo, tmp_path):
+    import shutil
+    import subprocess
+
+    from funnelmetrics.reports.pdf import write_pdf
+
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm missing: apt-get install poppler-utils (make test does)")
+    _, review = demo
+    pdf = write_pdf(review, tmp_path / "review.pdf", "id")
+    assert pdf.read_bytes().startswith(b"%PDF")
+    subprocess.run(["pdftoppm", "-gray", "-r", "40", "-f", "1", "-l", "1", "-singlefile",
+                    str(pdf), str(tmp_path / "page")], check=True, timeout=60)
+    ink = _ink((tmp_path / "page.pgm").read_bytes())
+    assert 0.01 < ink < 0.6  # text and tables, not a blank (or black) page
+    text = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"], check=True,
+                          capture_output=True, text=True, timeout=60).stdout
+    assert "Tinjauan kuartalan: Kuartal ke-1 2026" in text and "KPI utama" in text
+
+
+def test_pdf_without_chromium_is_one_line(demo, tmp_path, monkeypatch):
+    from funnelmetrics.errors import ConfigError
+    from funnelmetrics.reports.pdf import write_pdf
+
+    monkeypatch.delenv("FUNNELMETRICS_CHROMIUM", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ConfigError, match="PDF needs Chromium"):
+        write_pdf(demo[1], tmp_path / "x.pdf")
+    assert not (tmp_path / "x.pdf").exists()
