@@ -78,3 +78,17 @@ def test_ltv_sbg(world: World) -> None:
     r = world.get("/api/v1/ltv?model=sbg&unit=quarter")
     assert r.status_code == 200, r.text
     assert r.json()["model"] == "sbg"
+
+
+def test_forecast_page(world: World) -> None:
+    r = world.get("/forecast?grain=quarter&as_of=2026-01-01")
+    assert r.status_code == 200, r.text
+    html = r.text
+    for title in ("Bookings forecast (P10–P90)", "Forecast back-test", "Cohort survival (sBG)",
+                  'data-nav="forecast"'):
+        assert title in html
+    assert "pipeline × win rate error" in html
+    # a rep sees the metric forecast; the whole-workspace cards say why they are empty
+    r = world.get("/forecast?as_of=2026-01-01", "ana")
+    assert r.status_code == 200
+    assert "reads the whole workspace" in r.text

@@ -114,7 +114,7 @@ def forecast_cmd(
                         units={"amount": "currency", "win_probability": "ratio",
                                "crm_probability": "ratio"}, currency=currency)
         elif target == "backtest":
-            from funnelmetrics.forecast.backtest import backtest
+            from funnelmetrics.forecast.backtest import backtest, describe
 
             obj = backtest(ws, grain=grain, periods=periods, as_of=_instant(ws, as_of),
                            simulations=min(simulations, 2000), seed=seed)
@@ -123,7 +123,7 @@ def forecast_cmd(
             units.update({k: "ratio" for k in ("error", "last_period_error",
                                                "pipeline_x_win_rate_error")})
             _render(obj["rows"], obj, fmt, title=f"Bookings back-test (by {obj['grain']})",
-                    units=units, currency=currency, notes=backtest_notes(obj["overall"]))
+                    units=units, currency=currency, notes=describe(obj["overall"]))
         else:
             from funnelmetrics.forecast.series import metric_forecast
 
@@ -141,22 +141,6 @@ def _pct(value: float | None) -> str:
 
 def _mape_note(mape: float | None) -> str:
     return f"back-test MAPE of this model: {_pct(mape)}"
-
-
-def backtest_notes(overall: dict[str, Any]) -> list[str]:
-    """The overall scores in words: ours, then each baseline and by how much ours is better."""
-    ours = overall["model"]
-    lines = [f"model: MAPE {_pct(ours['mape'])}, bias {_pct(ours['bias'])}, P10-P90 coverage "
-             f"{_pct(ours['coverage_p10_p90'])} over {overall['periods']} periods"]
-    for name, label in (("last_period", "last period's bookings"),
-                        ("pipeline_x_win_rate", "open pipeline × win rate")):
-        base = overall[name]
-        better = base["model_better_by"]
-        gap = ("" if better is None else
-               f" — ours better by {better['mape_points'] * 100:.1f} points"
-               f" ({_pct(better['relative'])} of its error)")
-        lines.append(f"{label}: MAPE {_pct(base['mape'])}, bias {_pct(base['bias'])}{gap}")
-    return lines
 
 
 @app.command("ltv")

@@ -127,3 +127,23 @@ def _local_date(moment: dt.datetime, tz: str) -> dt.date:
     from zoneinfo import ZoneInfo
 
     return moment.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(tz)).date()
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def describe(overall: dict[str, Any]) -> list[str]:
+    """The overall scores in words: ours, then each baseline and by how much ours is better."""
+    ours = overall["model"]
+    lines = [f"model: MAPE {_pct(ours['mape'])}, bias {_pct(ours['bias'])}, P10-P90 coverage "
+             f"{_pct(ours['coverage_p10_p90'])} over {overall['periods']} periods"]
+    for name, label in (("last_period", "last period's bookings"),
+                        ("pipeline_x_win_rate", "open pipeline × win rate")):
+        base = overall[name]
+        better = base["model_better_by"]
+        gap = ("" if better is None else
+               f" — ours better by {better['mape_points'] * 100:.1f} points"
+               f" ({_pct(better['relative'])} of its error)")
+        lines.append(f"{label}: MAPE {_pct(base['mape'])}, bias {_pct(base['bias'])}{gap}")
+    return lines

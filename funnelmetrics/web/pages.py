@@ -34,13 +34,15 @@ from funnelmetrics.web.bodies import CSRF_MARK, Page
 from funnelmetrics.web.source import Session
 from funnelmetrics.web.users import check_token, credentials
 from funnelmetrics.web.views import cohorts, marketing, overview, revenue, team, trends
+from funnelmetrics.web.views import forecast as forecast_view
 from funnelmetrics.web.views import funnel as funnel_view
 from funnelmetrics.web.views import insights as insights_view
 from funnelmetrics.web.views.common import GRAINS, Filters, split_dimensions
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 LANG_COOKIE = "fm_lang"
-NAV = ("overview", "funnel", "trends", "cohorts", "revenue", "marketing", "team", "insights")
+NAV = ("overview", "funnel", "trends", "cohorts", "revenue", "marketing", "team", "insights",
+       "forecast")
 PATHS = {"overview": "/", **{name: f"/{name}" for name in NAV[1:]}}
 router = APIRouter(include_in_schema=False)
 
@@ -175,6 +177,7 @@ BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
     "marketing": lambda s, w, f, r: marketing.page(s, w, f),
     "team": lambda s, w, f, r: team.page(s, w, f),
     "insights": lambda s, w, f, r: insights_view.page(s, w, f, r),
+    "forecast": lambda s, w, f, r: forecast_view.page(s, w, f, r.query_params),
 }
 for _name, _build in BUILDERS.items():
     router.add_api_route(PATHS[_name], _dashboard(_name, _build), methods=["GET"],
