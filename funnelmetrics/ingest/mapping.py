@@ -86,14 +86,14 @@ class MappingFile:
         cols = self.selects(header) | (columns or {})
         missing = [c for c in TABLES[self.table].required if c not in cols]
         if missing:
-            raise InputError(f"{via}: the file has no column for {', '.join(missing)} of "
+            raise InputError(f"read with {via}, the file has no column for {', '.join(missing)} of "
                              f"table {self.table} (mapped from "
                              + "; ".join(f"{c}: {' or '.join(self.columns.get(c, ())) or '-'}"
                                          for c in missing) + ")")
-        return View(via, Part(self.table, (Select(cols, where),), extras(header, self.used(header),
-                                                                           self.table),
-                              skip_reason),
-                    self.date_format, self.decimal, self.timezone or timezone, self.null_values)
+        part = Part(self.table, (Select(cols, where),), extras(header, self.used(header)),
+                    skip_reason)
+        return View(via, part, self.date_format, self.decimal, self.timezone or timezone,
+                    self.null_values)
 
     def used(self, header: Sequence[str]) -> set[str]:
         """File columns mapped one to one onto a canonical column (not kept twice)."""
@@ -120,9 +120,8 @@ def value_map(expr: str, values: MappingType[str, str]) -> str:
         f"(CASE WHEN {expr} IS NULL THEN NULL ELSE {rest} END)")
 
 
-def extras(header: Sequence[str], used: set[str], table: str) -> tuple[str, ...]:
-    """File columns kept as attributes: those not mapped one to one (a name equal to a
-    canonical column, in any case, is kept as `<name> (file)`)."""
+def extras(header: Sequence[str], used: set[str]) -> tuple[str, ...]:
+    """File columns kept as attributes: those not mapped one to one (see `attribute_name`)."""
     return tuple(h for h in header if h not in used and not h.startswith("__fm_"))
 
 

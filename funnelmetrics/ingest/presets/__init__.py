@@ -84,6 +84,13 @@ def finder(*, preset: str | None = None, mapping: MappingFile | None = None,
     chosen = get(preset) if preset else None
 
     def views(path: Path, fmt: str, table: str | None) -> list[View] | None:
+        try:
+            return _views(path, fmt, table)
+        except InputError as exc:
+            text = str(exc)
+            raise InputError(text if text.startswith(str(path)) else f"{path}: {text}") from None
+
+    def _views(path: Path, fmt: str, table: str | None) -> list[View] | None:
         if fmt != "csv":
             if chosen or mapping:
                 raise InputError(f"{path}: presets and mapping files read CSV exports")
