@@ -111,7 +111,9 @@ def _tiles(session: Session, who: Principal, *, grain: str, start: dt.date, end:
             out.append(tile)
             continue
         except QueryError as exc:  # e.g. a filter on a dimension this metric does not have
-            tile.available, tile.note = False, str(exc).split(";")[0]
+            message = str(exc).split(";")[0]
+            tile.available = False  # not the library's message: the filter does not apply
+            tile.note = "filter_not_applicable" if "dimension" in message else message
             out.append(tile)
             continue
         _fill(tile, metric, df, include_partial)

@@ -1,5 +1,7 @@
-"""Marketing page: spend, cost per lead, CAC and ROI by channel, and the attribution models side
-by side (when `funnelmetrics.attribution` is installed)."""
+"""Marketing page: spend, cost per lead, CAC and ROI by channel — one metric per chart, a bar
+per channel over the page's range, each channel in its colour (`funnelmetrics.palette`), an
+outlier cut at the axis with a note rather than flattening the rest — and the attribution
+models side by side."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import Any
 
 from fastapi import HTTPException
 
+from funnelmetrics import catalog
 from funnelmetrics.errors import QueryError
 from funnelmetrics.i18n.ui import t
 from funnelmetrics.serialize import jsonable
@@ -17,9 +20,13 @@ from funnelmetrics.web.views.common import (
     Card,
     Filters,
     TableView,
+    export_metric_links,
     export_rows_links,
-    metric_card,
+    fetch,
+    partial_note,
     unavailable,
+    unit_of,
+    user_message,
 )
 
 METRICS = ("cost_per_lead", "cost_per_opportunity", "cac", "marketing_roi", "ltv_to_cac",
@@ -38,7 +45,7 @@ def attribution_cards(session: Session, who: Principal, f: Filters) -> list[Card
             return [unavailable(title, f.lang, "not_for_role")]
         raise
     except QueryError as exc:
-        return [Card(title, note=str(exc))]
+        return [Card(title, note=t(user_message(exc), f.lang))]
     if not results:
         return [unavailable(title, f.lang, "no_data")]
     first = next(iter(results.values()))
@@ -70,17 +77,42 @@ def attribution_cards(session: Session, who: Principal, f: Filters) -> list[Card
     return [card, Card(f"{title} · ROI", table=table, wide=True)]
 
 
+def channel_card(session: Session, who: Principal, f: Filters, metric_id: str, by: str, *,
+                 column: str = "value", unit: str | None = None,
+                 title: str | None = None) -> Card:
+    """One metric over the page's whole range, a bar per value of `by` (largest first)."""
+    metric = catalog.get(metric_id)
+    unit = unit or unit_of(metric)
+    title = title or f"{metric.name(f.lang)} · {t('by', f.lang)} {by}"
+    df = fetch(session, who, f, metric_id, by=[by], grain="all")
+    if isinstance(df, str):
+        return unavailable(title, f.lang, df)
+    rows = [(("(unknown)" if r[by] is None else str(r[by])), jsonable(r[column]))
+            for r in df.to_dict(orient="records")]
+    rows = sorted(rows, key=lambda r: (r[1] is None, -(r[1] or 0)))[:TOP_CHANNELS]
+    if not rows:
+        return unavailable(title, f.lang, "no_data")
+    labels, values = [r[0] for r in rows], [r[1] for r in rows]
+    cut = charts.clipped_axis(values)
+    note = t("axis_cut", f.lang, cut=f.short(cut, unit)) if cut is not None else None
+    chart = charts.hbars(labels, values, unit=unit, by_value=True, clip_note=note,
+                         text=[f.short(v, unit) if cut is not None and v is not None
+                               and abs(v) > cut else None for v in values])
+    card = Card(title, chart=chart, note=partial_note(f, df))
+    card.links = export_metric_links(f, metric_id, {}, by)
+    return card
+
+
 def page(session: Session, who: Principal, f: Filters) -> dict[str, Any]:
     cards = []
+    by = f.by or "channel"
     if service.has_metric("cost_per_lead"):  # its numerator is the marketing spend
-        by = f.by or "channel"
-        cards.append(metric_card(session, who, f, "cost_per_lead", by=by, kind="bar",
-                                 column="numerator", unit="currency",
-                                 title=f"{t('spend', f.lang)} · {t('by', f.lang)} {by}"))
+        cards.append(channel_card(session, who, f, "cost_per_lead", by, column="numerator",
+                                  unit="currency",
+                                  title=f"{t('spend', f.lang)} · {t('by', f.lang)} {by}"))
     for metric_id in METRICS:
         if service.has_metric(metric_id):
-            cards.append(metric_card(session, who, f, metric_id, by=f.by or "channel",
-                                     kind="bar" if metric_id != "marketing_roi" else "scatter"))
+            cards.append(channel_card(session, who, f, metric_id, by))
     if not cards:
         cards.append(unavailable(t("marketing_metrics", f.lang), f.lang))
     cards += attribution_cards(session, who, f)

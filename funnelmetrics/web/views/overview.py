@@ -40,6 +40,9 @@ def tile_view(f: Filters, tile: tiles.Tile) -> dict[str, Any]:
     unit = unit_of(metric)
     change = tile.change
     better = None if change is None or change == 0 else (change > 0) == metric.higher_is_better
+    # an immature cohort's value will still grow: its change and benchmark are not a verdict
+    # yet (neither red nor green)
+    comparable = not tile.immature
     values = [p["value"] for p in tile.sparkline]
     solid, dashed = charts.sparkline_parts(values, [p.get("partial") is True
                                                     for p in tile.sparkline])
@@ -50,11 +53,15 @@ def tile_view(f: Filters, tile: tiles.Tile) -> dict[str, Any]:
         "full": f.fmt(tile.value, unit) if tile.available else "",
         "raw": tile.value,
         "period": f.period_label(tile.period_start) if tile.period_start else "",
-        "change": change_text(f, change, tile.change_unit),
-        "change_note": t("pp_note", f.lang) if tile.change_unit == "pp" else None,
-        "better": better,
-        "benchmark": tile.benchmark_status,
-        "benchmark_text": t(tile.benchmark_status, f.lang) if tile.benchmark_status else None,
+        "change": change_text(f, change, tile.change_unit) if comparable or change is None
+        else t("not_comparable", f.lang),
+        "change_note": t("immature_note", f.lang) if not comparable else
+        t("pp_note", f.lang) if tile.change_unit == "pp" else None,
+        "better": better if comparable else None,
+        "benchmark": tile.benchmark_status if comparable else
+        ("immature" if tile.benchmark_status else None),
+        "benchmark_text": (t(tile.benchmark_status, f.lang) if comparable
+                           else t("not_comparable", f.lang)) if tile.benchmark_status else None,
         "target": f.fmt(tile.target, unit) if tile.target is not None else None,
         "target_status": tile.target_status,
         "target_text": t(tile.target_status, f.lang) if tile.target_status else None,

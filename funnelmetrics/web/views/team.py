@@ -25,6 +25,7 @@ from funnelmetrics.web.views.common import (
     partial_note,
     rows_url,
     unavailable,
+    user_message,
 )
 
 
@@ -54,7 +55,7 @@ def leaderboard(session: Session, who: Principal, f: Filters) -> list[Card]:
             raise
         return [unavailable(title, f.lang, "not_for_role")]
     except QueryError as exc:
-        return [Card(title, note=str(exc).splitlines()[0])]
+        return [Card(title, note=t(user_message(exc), f.lang))]
     names = _names(session, who, f)
     records = df.sort_values(["rank", "rep_id"]).to_dict(orient="records")
     rows = []
