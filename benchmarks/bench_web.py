@@ -183,25 +183,26 @@ async def one(client: RawClient | HttpxClient, url: str) -> float:
     return time.perf_counter() - t
 
 
-async def load(make: type[RawClient | HttpxClient], base: str, token: str, url: str,
+async def load(make: type[RawClient | HttpxClient], base: str, token: str, url: str | list[str],
                clients: int, total: int) -> tuple[list[float], float]:
     """`total` requests of `url` from `clients` concurrent clients: latencies and wall time.
+    A list of URLs is asked in turn, each once (`total` is then its length).
 
     The clients are made before the clock starts (an httpx client's SSL context takes tens of
     milliseconds of this process, which would otherwise delay the requests already sent)."""
-    queue: asyncio.Queue[int] = asyncio.Queue()
+    queue: asyncio.Queue[str] = asyncio.Queue()
     for i in range(total):
-        queue.put_nowait(i)
+        queue.put_nowait(url[i] if isinstance(url, list) else url)
     latencies: list[float] = []
     headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "gzip"}
 
     async def worker(client: RawClient | HttpxClient) -> None:
         while True:
             try:
-                queue.get_nowait()
+                asked = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            latencies.append(await one(client, url))
+            latencies.append(await one(client, asked))
 
     pool = [make(base, headers) for _ in range(clients)]
     try:
@@ -212,6 +213,23 @@ async def load(make: type[RawClient | HttpxClient], base: str, token: str, url: 
         for client in pool:
             await client.aclose()
     return latencies, wall
+
+
+def unseen_filters(start: dt.date, end: dt.date, n: int) -> list[str]:
+    """`n` filtered metric requests no cache has seen: each a different (metric, split,
+    filter, start day) — what users clicking through the filters ask for the first time."""
+    metrics = ("win_rate", "leads_created", "stage_conversion_rate", "average_deal_size")
+    splits = ("source", "segment", "industry", "country")
+    filters = ("segment=SMB", "segment=Enterprise", "segment=Mid-Market", "source=organic",
+               "source=paid_search")
+    urls = []
+    for i in range(n):
+        day = start + dt.timedelta(days=i // 80)
+        metric, by = metrics[i % 4], splits[(i // 4) % 4]
+        where = filters[(i // 16) % 5]
+        urls.append(f"/api/v1/metric/{metric}?grain=month&by={by}&where={where}"
+                    f"&start={day}&end={end}")
+    return urls
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -255,6 +273,41 @@ async def main_async(args: argparse.Namespace, db: Path, token: str, port: int,
         print(f"{name:<24} {cold * 1000:>6.0f}ms {statistics.median(ms):>6.1f}ms "
               f"{pct(ms, 0.95):>6.1f}ms {pct(ms, 0.99):>6.1f}ms {max(ms):>6.1f}ms "
               f"{len(lat) / wall:>7.0f} {cpu} {os.getloadavg()[0]:>5.1f}", flush=True)
+    # filters no cache has seen: every request a new (metric, split, filter, start)
+    urls = unseen_filters(start, end, args.unseen)
+    before = cpu_seconds(server)
+    lat, wall = await load(make, base, token, urls, args.clients, len(urls))
+    after = cpu_seconds(server)
+    cpu = f"{(after - before) * 1000 / len(lat):>6.1f}ms" \
+        if before is not None and after is not None else f"{'?':>8}"
+    ms = [x * 1000 for x in lat]
+    print(f"{'never-seen filters':<24} {'—':>8} {statistics.median(ms):>6.1f}ms "
+          f"{pct(ms, 0.95):>6.1f}ms {pct(ms, 0.99):>6.1f}ms {max(ms):>6.1f}ms "
+          f"{len(lat) / wall:>7.0f} {cpu} {os.getloadavg()[0]:>5.1f}   "
+          f"({len(urls)} distinct requests)", flush=True)
+
+
+def cold_start(db: Path, token: str) -> tuple[float, float]:
+    """A server started with no warm-up, and the overview page asked as soon as it listens:
+    (seconds from the process start to listening, to the overview page answered)."""
+    port = free_port()
+    t0 = time.perf_counter()
+    proc = start_server(db, port)
+    listening = time.perf_counter() - t0
+    try:
+        with funnelmetrics.open(db, read_only=True) as ws:
+            hi = ws.table("leads").created_at.max().execute()
+        end = (hi.replace(day=1) - dt.timedelta(days=1)).date()
+        start = end.replace(year=end.year - 1) + dt.timedelta(days=1)
+        t1 = time.perf_counter()
+        r = httpx.get(f"http://127.0.0.1:{port}{requests_of(str(start), str(end))['overview page (HTML)']}",
+                      headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        r.raise_for_status()
+        answered = listening + time.perf_counter() - t1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return listening, answered
 
 
 def main() -> None:
@@ -266,6 +319,8 @@ def main() -> None:
     parser.add_argument("--client", choices=sorted(CLIENTS), default="raw",
                         help="raw: a minimal HTTP/1.1 client (default); httpx: httpx clients.")
     parser.add_argument("--data-dir", default=str(HERE / "data"))
+    parser.add_argument("--unseen", type=int, default=200,
+                        help="filtered requests no cache has seen, each asked once")
     args = parser.parse_args()
     db = workspace(args)
     print(f"workspace: {db}")
@@ -273,6 +328,9 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
           f"{platform.python_version()}, load {os.getloadavg()[0]:.1f}")
     token = admin_token(db)
+    listening, answered = cold_start(db, token)
+    print(f"cold start (no warm-up): listening after {listening:.2f} s, overview page answered "
+          f"{answered:.2f} s after the process started", flush=True)
     port = free_port()
     server = start_server(db, port)
     try:
