@@ -86,3 +86,24 @@ def test_empty_period_has_no_findings(tmp_path: Path) -> None:
     ws = _world(tmp_path)
     assert segments(ws, parse_period("2025-04"), from_stage="mql", to_stage="sql",
                     dimensions=["source"], as_of="2026-12-31") == []
+
+
+def test_never_converting_values_are_left_out_and_unknown_is_named(tmp_path: Path) -> None:
+    """April MQLs: 40 of source P never reach SQL (nor did P's in March: not in this funnel),
+    40 of Q with 20 SQLs, 40 without a source with 4 SQLs."""
+    events, leads = {}, {}
+    for src, n, conv, month in (("P", 40, 0, "2026-04"), ("P", 40, 0, "2026-03"),
+                                ("Q", 40, 20, "2026-04"), (None, 40, 4, "2026-04")):
+        for i in range(n):
+            lid = f"{src}{month}{i}"
+            leads[lid] = {"source": src}
+            events[lid] = [("lead", f"{month}-01"), ("mql", f"{month}-02")] + \
+                ([("sql", f"{month}-06")] if i < conv else [])
+    ws = journeys(tmp_path, events, leads=leads)
+    found = segments(ws, parse_period("2026-04"), from_stage="mql", to_stage="sql",
+                     dimensions=["source"], min_leads=30, as_of="2026-12-31")
+    assert {f.dimension_value for f in found} == {"Q", "(unknown)"}
+    unknown = next(f for f in found if f.dimension_value == "(unknown)")
+    # 4/40 against the rest's 20/80 (P's leads still count in the rest)
+    assert (unknown.current, unknown.baseline) == (pytest.approx(0.1), pytest.approx(0.25))
+    assert unknown.rows["where"] == {"source": None}

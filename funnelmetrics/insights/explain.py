@@ -118,6 +118,8 @@ def explain_change(ws: Workspace, metric: str, period: Period, *, by: str,
     """The change of `metric`'s outcome from `against` (default: the period before) to
     `period`, per value of `by`, as volume, mix and rate effects."""
     ratio = ratio_metric_of(metric)
+    if not by or not by.strip() or "," in by:
+        raise QueryError(f"explain-change splits by one dimension, not {by!r}")
     against = against or period.back(1)
     if against.grain is not period.grain:
         raise QueryError("the two periods must have the same grain")

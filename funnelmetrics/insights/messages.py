@@ -47,10 +47,17 @@ def _num(value: float | None, lang: str, digits: int = 3) -> str:
     return "–" if value is None else fmt.number(round(value, digits), lang, digits)
 
 
-def _p(value: float | None, lang: str) -> str:
+def _q(value: float | None, lang: str) -> str:
+    """A p-value as a number, or "< 0.001"."""
     if value is None:
         return "–"
     return "< " + _num(0.001, lang) if value < 0.001 else _num(value, lang)
+
+
+def _p(value: float | None, lang: str) -> str:
+    """"p = 0.024" or "p < 0.001"."""
+    text = _q(value, lang)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
 def _stages(f: Finding) -> str:
@@ -68,36 +75,36 @@ def _bottleneck(f: Finding, lang: str, money: Callable[[float], str]) -> str:
     if lang == "id":
         scope = "" if f.dimension is None else " untuk {dim} {value}".format(**args)
         return ("Konversi {stages}" + scope + " hanya {cur} pada {period}, turun dari {base} "
-                "dalam {n} periode sebelumnya (p = {p}); sekitar {lost} nilai penjualan "
+                "dalam {n} periode sebelumnya ({p}); sekitar {lost} nilai penjualan "
                 "hilang.").format(**args)
     if lang == "ms":
         scope = "" if f.dimension is None else " bagi {dim} {value}".format(**args)
         return ("Penukaran {stages}" + scope + " hanya {cur} pada {period}, turun daripada "
-                "{base} dalam {n} tempoh sebelumnya (p = {p}); kira-kira {lost} nilai jualan "
+                "{base} dalam {n} tempoh sebelumnya ({p}); kira-kira {lost} nilai jualan "
                 "hilang.").format(**args)
     return ("{stages}" + who + " converted {cur} in {period}, down from {base} over the "
-            "previous {n} periods (p = {p}): about {lost} in bookings lost.").format(**args)
+            "previous {n} periods ({p}): about {lost} in bookings lost.").format(**args)
 
 
 def _segment(f: Finding, lang: str, money: Callable[[float], str]) -> str:
     worse = bool(f.details.get("worse"))
     args = dict(stages=_stages(f), cur=_pct(f.current, lang), rest=_pct(f.baseline, lang),
-                p=_p(f.p_value, lang), q=_p(f.p_adjusted, lang), dim=_dim(f.dimension, lang),
+                p=_p(f.p_value, lang), q=_q(f.p_adjusted, lang), dim=_dim(f.dimension, lang),
                 value=f.dimension_value, a=(f.from_stage or "").upper(),
                 b=(f.to_stage or "").upper())
     if lang == "id":
         side = "lebih buruk" if worse else "lebih baik"
         return ("Prospek dengan {dim} {value} berkonversi dari {a} ke {b} sebesar {cur}, "
-                f"{side} daripada prospek lainnya ({{rest}}; p = {{p}}, setelah koreksi Holm "
+                f"{side} daripada prospek lainnya ({{rest}}; {{p}}, setelah koreksi Holm "
                 "{q}).").format(**args)
     if lang == "ms":
         side = "lebih teruk" if worse else "lebih baik"
         return ("Prospek dengan {dim} {value} bertukar daripada {a} ke {b} pada kadar {cur}, "
-                f"{side} berbanding prospek lain ({{rest}}; p = {{p}}, selepas pelarasan Holm "
+                f"{side} berbanding prospek lain ({{rest}}; {{p}}, selepas pelarasan Holm "
                 "{q}).").format(**args)
     side = "worse" if worse else "better"
     return ("Leads with {dim} {value} convert {stages} at {cur}, " + side + " than the rest "
-            "({rest}; p = {p}, Holm-adjusted {q}).").format(**args)
+            "({rest}; {p}, Holm-adjusted {q}).").format(**args)
 
 
 def _change(f: Finding, lang: str, money: Callable[[float], str]) -> str:

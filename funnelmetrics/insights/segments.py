@@ -9,6 +9,9 @@ two-sided pooled two-proportion z-test; `p_adjusted`: Holm's adjustment over the
 dimension compared. `impact`: the value of the conversions v missed (or gained) against the
 rest's rate — (rest rate − v's rate) × v's leads × value per conversion (the won amount a lead
 reaching `to_stage` brought over the previous `baseline_periods` periods, as in bottlenecks).
+A value that converted nobody in the period nor in the baseline periods before it does not go
+through this transition (product-led leads at lead → mql): it is not compared. Leads without a
+value are the segment "(unknown)".
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from funnelmetrics.insights.bottlenecks import (
 )
 from funnelmetrics.insights.findings import Finding, Period, ask, by_impact
 from funnelmetrics.insights.stats import holm, two_proportion_ztest
+
+UNKNOWN = "(unknown)"
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,6 +94,7 @@ def _compare(dim: str, df: pd.DataFrame, period: Period, from_stage: str, to_sta
     import pandas as pd
 
     rows = df[df["period_start"] == period.start]
+    earlier = df[df["period_start"] != period.start]
     total_x = float(rows["numerator"].fillna(0).sum())
     total_n = float(rows["denominator"].fillna(0).sum())
     cases = []
@@ -96,7 +102,11 @@ def _compare(dim: str, df: pd.DataFrame, period: Period, from_stage: str, to_sta
         x, n = float(row["numerator"] or 0), float(row["denominator"] or 0)
         if n < min_leads or n == total_n:
             continue
-        value = None if pd.isna(row[dim]) else str(row[dim])
+        same = earlier[earlier[dim] == row[dim]] if pd.notna(row[dim]) else \
+            earlier[earlier[dim].isna()]
+        if x == 0 and float(same["numerator"].fillna(0).sum()) == 0:
+            continue  # never converts at this transition: not in this funnel, not a finding
+        value = UNKNOWN if pd.isna(row[dim]) else str(row[dim])
         cases.append((value, x, n, total_x - x, total_n - n))
     tests = [two_proportion_ztest(x, n, rx, rn) for _, x, n, rx, rn in cases]
     adjusted = holm([t.p_value for t in tests])
@@ -115,6 +125,7 @@ def _compare(dim: str, df: pd.DataFrame, period: Period, from_stage: str, to_sta
                      "cohens_h": None if rest is None else cohens_h(rate, rest),
                      "worse": rest is not None and rate < rest,
                      "value_per_conversion": per_conversion, "compared": len(cases)},
-            rows={"table": "leads", "where": {dim: value}, "stage": from_stage,
+            rows={"table": "leads", "where": {dim: None if value == UNKNOWN else value},
+                  "stage": from_stage,
                   "start": period.start.isoformat(), "end": period.end.isoformat()}))
     return out
