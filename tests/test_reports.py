@@ -99,6 +99,30 @@ def test_a_section_without_its_source_says_so(small):
     assert sections["revenue"].missing  # no subscriptions here: no MRR, not a table of zeros
     assert sections["targets"].missing  # no kpi_targets rows
     assert sections["headline"].missing is None
+    for section in sections.values():  # a section with figures always opens with a sentence
+        assert section.missing or section.sentences, section.key
+
+
+def test_one_metric_that_cannot_answer_leaves_the_others(small, monkeypatch):
+    from funnelmetrics.reports.figures import kpi_table
+
+    ws, review = small
+    asked = ws.metric
+
+    def metric(metric_id, **query):
+        if metric_id == "mrr":
+            raise RuntimeError("Catalog Error: Table with name subscriptions does not exist")
+        return asked(metric_id, **query)
+
+    def metrics(*args, **kwargs):
+        raise RuntimeError("Catalog Error: Table with name subscriptions does not exist")
+
+    monkeypatch.setattr(ws, "metric", metric)
+    monkeypatch.setattr(ws, "metrics", metrics)
+    table, _ = kpi_table(ws, "kpis", "Headline KPIs", [("leads_created", {}), ("mrr", {})],
+                         review.period, {})
+    assert [(r["metric"], r["value"]) for r in table.rows] == [("leads_created", 3),
+                                                                ("mrr", None)]
 
 
 def test_the_funnel_table_is_the_catalogue(small):

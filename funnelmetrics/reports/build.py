@@ -14,7 +14,7 @@ from funnelmetrics.errors import FunnelmetricsError, QueryError
 from funnelmetrics.i18n.gettext import N_
 from funnelmetrics.insights.findings import Period, parse_period
 from funnelmetrics.reports import money, outlook, sales
-from funnelmetrics.reports.model import Review, Section
+from funnelmetrics.reports.model import Label, Review, Section, Sentence
 
 if TYPE_CHECKING:
     from funnelmetrics.workspace import Workspace
@@ -32,6 +32,7 @@ SECTIONS: list[tuple[str, str, Callable[..., Section]]] = [
 ]
 NOT_AVAILABLE = N_("Not available: this workspace has no data for this section.")
 NOT_INSTALLED = N_("Not available yet in this version.")
+NOTHING_TO_SAY = N_("Nothing in {period} changed enough to comment on: the figures are below.")
 
 
 def review_period(text: str) -> Period:
@@ -79,4 +80,6 @@ def _section(key: str, title: str, make: Callable[..., Section], ws: Workspace, 
         return Section(key, title, missing=NOT_AVAILABLE)
     if section.missing is None and not any(t.rows for t in section.tables):
         section.missing = NOT_AVAILABLE
+    if section.missing is None and not section.sentences:
+        section.sentences.append(Sentence(NOTHING_TO_SAY, {"period": Label(period, "period")}))
     return section

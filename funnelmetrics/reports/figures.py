@@ -58,11 +58,15 @@ def kpi_table(ws: Workspace, key: str, title: str, wanted: list[tuple[str, dict[
     known = {m.id for m in catalog.all_metrics()}
     wanted = [(m, p) for m, p in wanted if m in known]
     year_ago = same_period_last_year(period)
-    frames = ws.metrics([(m, {"params": p}) for m, p in wanted], grain=period.grain.value,
-                        start=year_ago.start, end=period.end, where=where)
+    common = {"grain": period.grain.value, "start": year_ago.start, "end": period.end,
+              "where": where}
+    try:
+        frames = ws.metrics([(m, {"params": p}) for m, p in wanted], **common)
+    except Exception:  # noqa: BLE001 — one metric's missing table: ask them one by one
+        frames = [_one(ws, m, p, common) for m, p in wanted]
     table, partial = Table(key, title, KPI_COLUMNS), False
     for (metric_id, params), df in zip(wanted, frames, strict=True):
-        rows = by_period(df)
+        rows = by_period(df) if df is not None else {}
         unit = catalog.get(metric_id).display_unit
         now, before, then = (rows.get(p.start, {}) for p in (period, period.back(1), year_ago))
         partial = partial or bool(now.get("partial"))
@@ -76,6 +80,16 @@ def kpi_table(ws: Workspace, key: str, title: str, wanted: list[tuple[str, dict[
             "change_year": summary.change(value, last_year, unit),
             "unit": unit, "change_unit": summary.change_unit(unit)})
     return table, partial
+
+
+def _one(ws: Workspace, metric_id: str, params: dict[str, Any],
+         common: dict[str, Any]) -> Any:
+    """One metric's answer, or None when this workspace cannot answer it (a table it lacks):
+    its row then shows no figures, the others still do."""
+    try:
+        return ws.metric(metric_id, params=params, **common)
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def normalised_change(row: dict[str, Any]) -> float | None:
