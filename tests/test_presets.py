@@ -379,6 +379,27 @@ def test_stripe_canceled_at_ends_only_ended_subscriptions(ws, tmp_path: Path) ->
         ("sub_a", None), ("sub_b", T(2026, 2, 10, 9))]
 
 
+def test_an_xlsx_export_reads_through_its_preset(ws, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Record ID", "Deal Name", "Deal Stage", "Close Date", "Amount", "Create Date",
+                  "Deal owner", "Deal owner"])
+    sheet.append([501, "A", "Closed Won", dt.datetime(2026, 3, 10, 9), 1500.5,
+                  dt.datetime(2026, 3, 1, 8), "Rina", "rina@example.com"])
+    sheet.append([502, "B", "Closed Lost", dt.datetime(2026, 3, 12, 9), None,
+                  dt.datetime(2026, 3, 2, 8), "Budi", "budi@example.com"])
+    book.save(tmp_path / "hubspot-crm-exports-deals.xlsx")
+    report = ws.ingest([tmp_path / "hubspot-crm-exports-deals.xlsx"])
+    assert [(f.table, f.via, f.rows) for f in report.files] == [
+        ("opportunities", "preset hubspot-deals", 2)]
+    assert rows(ws, 'SELECT opportunity_id, status, amount, closed_at, "Deal owner (2)" FROM '
+                    "opportunities ORDER BY 1") == [
+        ("501", "won", 1500.5, T(2026, 3, 10, 9), "rina@example.com"),
+        ("502", "lost", None, T(2026, 3, 12, 9), "budi@example.com")]
+
+
 # ---- choosing a preset --------------------------------------------------------------------------
 def test_recognised_by_header_not_by_name(ws, tmp_path: Path) -> None:
     renamed = tmp_path / "leads.csv"  # named like a table, but a HubSpot deals export

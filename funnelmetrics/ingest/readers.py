@@ -368,7 +368,7 @@ def _xlsx_source(con: duckdb.DuckDBPyConnection, file: DataFile, tag: str) -> So
     import pyarrow as pa
 
     header, rows, numbers = _xlsx_rows(file)
-    names = unique_names(header, file.path)
+    names = unique_names(header, file.path, rename=file.view is not None)
     data = {f"c{i}": pa.array([r[i] if i < len(r) else None for r in rows], pa.string())
             for i in range(len(names))}
     data["__fm_row"] = pa.array(numbers, pa.int64())
@@ -404,6 +404,27 @@ def _xlsx_rows(file: DataFile) -> tuple[list[str], list[tuple[str | None, ...]],
     if header is None:
         raise InputError(f"{file.path}: empty file (no header row in sheet {sheet.title!r})")
     return header, rows, numbers
+
+
+def xlsx_header(path: Path) -> list[str]:
+    """The header of a workbook's first sheet (its first non-empty row), repeated names
+    renamed as `csv_header` does."""
+    from openpyxl import load_workbook
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a file it cannot read
+        raise InputError(f"{path}: not a readable XLSX workbook ({type(exc).__name__})") from None
+    try:
+        for cells in book.worksheets[0].iter_rows(values_only=True):
+            texts = [cell_text(v) for v in cells]
+            if any(t is not None for t in texts):
+                return unique_names([t or "" for t in texts], path, rename=True)
+    finally:
+        book.close()
+    raise InputError(f"{path}: empty file (no header row)")
 
 
 def _sheet_rows(values: Iterable[tuple[object, ...]]

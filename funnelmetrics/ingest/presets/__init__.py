@@ -17,7 +17,7 @@ from funnelmetrics.errors import InputError
 from funnelmetrics.ingest.mapping import MappingFile
 from funnelmetrics.ingest.presets import hubspot, pipedrive, salesforce, stripe
 from funnelmetrics.ingest.presets.expressions import HERE
-from funnelmetrics.ingest.readers import ViewFinder, csv_header
+from funnelmetrics.ingest.readers import ViewFinder, csv_header, xlsx_header
 from funnelmetrics.ingest.view import View
 from funnelmetrics.schema import TABLES
 
@@ -79,7 +79,8 @@ def detect(header: Sequence[str]) -> Preset | None:
 def finder(*, preset: str | None = None, mapping: MappingFile | None = None,
            crm: CrmSettings | None = None, encoding: str | None = None) -> ViewFinder:
     """Which views read each file of a load: the given mapping or preset for every file;
-    otherwise a preset recognised by the header of a CSV file that is not a canonical one."""
+    otherwise a preset recognised by the header of a CSV file that is not a canonical one, or
+    of a workbook not named after a table."""
     crm = crm or CrmSettings()
     chosen = get(preset) if preset else None
 
@@ -91,11 +92,13 @@ def finder(*, preset: str | None = None, mapping: MappingFile | None = None,
             raise InputError(text if text.startswith(str(path)) else f"{path}: {text}") from None
 
     def _views(path: Path, fmt: str, table: str | None) -> list[View] | None:
-        if fmt != "csv":
+        if fmt not in ("csv", "xlsx"):
             if chosen or mapping:
-                raise InputError(f"{path}: presets and mapping files read CSV exports")
+                raise InputError(f"{path}: presets and mapping files read CSV and XLSX exports")
             return None
-        header = csv_header(path, encoding)
+        if fmt == "xlsx" and not (chosen or mapping) and table is not None:
+            return None  # a workbook named after its table: read as it is (no second parse)
+        header = csv_header(path, encoding) if fmt == "csv" else xlsx_header(path)
         if mapping is not None:
             zone = crm.timezone
             return [mapping.view(header, f"mapping {mapping.path.name}", timezone=zone)]
