@@ -121,17 +121,22 @@ def test_hierarchical_shrinkage_by_hand() -> None:
         ("proposal", "won", 5, 3, 2), ("proposal", "won", 20, 20, 1),
         ("proposal", "lost", 30, 30, 1)]))
     assert rates.overall_ == 0.25
-    # 2 days at proposal: all 4 comparable; P(win) = 2/4 + 1/2 · 1/2 = 3/4 over n = 4 deals,
-    # shrunk toward 0.25 (the deals open 2 days after creation): (4 · 3/4 + 10 · 0.25) / 14
-    p2 = rates.probability(segment="", stage="proposal", days_open=2, created_days=2)
-    assert p2 == pytest.approx((4 * 0.75 + 10 * 0.25) / 14)
-    # 4 days at proposal: the two that moved on after 3 days are not comparable; 1 of 2 won
-    p4 = rates.probability(segment="", stage="proposal", days_open=4, created_days=4)
-    assert p4 == pytest.approx((2 * 0.5 + 10 * 0.25) / 12)
+    # 2 days at proposal (and since creation), days j from now: the overall's hazards are
+    # won 5/20 and lost 15/20 at j = 8 (day 10). Proposal's, shrunk toward them by
+    # (events + 10 · parent) / (open + 10): j = 3 (day 5, 4 open, 2 won) won 2/14; j = 8 (2
+    # open) won 2.5/12, lost 7.5/12; j = 18 (2 open, 1 won) won 1/12; j = 28 lost 1/11.
+    # P: 1/7 on j = 3, then survival 6/7 × 2.5/12 = 15/84 on j = 8, then survival
+    # 6/7 × 2/12 = 1/7 × 1/12 = 1/84 on j = 18 → 1/7 + 15/84 + 1/84 = 1/3
+    by_day = rates.win_by_day(segment="", stage="proposal", days_open=2, created_days=2)
+    assert np.nonzero(by_day)[0].tolist() == [3, 8, 18]
+    assert by_day[[3, 8, 18]] == pytest.approx([1 / 7, 15 / 84, 1 / 84])
+    assert rates.probability(segment="", stage="proposal", days_open=2,
+                             created_days=2) == pytest.approx(1 / 3)
+    # 4 days at proposal: the two that moved on after 3 days are not comparable; the 2 left:
+    # j = 6 (day 10) won 2.5/12, lost 7.5/12; j = 16 (day 20) won 1/12
+    # → 5/24 + (1 - 10/12) × 1/12 = 5/24 + 1/72 = 2/9
+    assert rates.probability(segment="", stage="proposal", days_open=4,
+                             created_days=4) == pytest.approx(2 / 9)
     # an unknown stage has no deals of its own: the overall figure
     assert rates.probability(segment="", stage="demo", days_open=0,
                              created_days=0) == pytest.approx(0.25)
-    # days: the overall wins on day 10 (8 days from a deal 2 days old) and proposal's on
-    # days 5 and 20 (3 and 18 days from now)
-    by_day = rates.win_by_day(segment="", stage="proposal", days_open=2, created_days=2)
-    assert np.nonzero(by_day)[0].tolist() == [3, 8, 18]

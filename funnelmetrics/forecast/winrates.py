@@ -16,9 +16,11 @@ S(d) h_won(d) / S(a): deals that linger open (the ones a CRM never closes) lower
 should, and the days give the close period. Its win probability is the sum over all days.
 
 Groups form a hierarchy — all deals → segment → segment × the deal's current stage — and each
-level's conditional probabilities are shrunk toward its parent's by the number of deals it has
-still open at the deal's age: P = (n P_level + k P_parent) / (n + k), with k = `strength`
-(10 by default: 10 comparable deals move it halfway from the parent). Without deal_stage_events
+level's daily hazards are shrunk toward its parent's by the deals it has still open that day:
+h = (events + k h_parent) / (open + k), with k = `strength` (10 by default: 10 comparable
+deals move it halfway from the parent), so that where a small group runs out of deals its
+parent's hazards carry on (a beta-binomial estimate per day, as in Gelman et al., "Bayesian
+Data Analysis", ch. 5). Without deal_stage_events
 every deal is at stage `*` and the last level is its age in pipeline.
 """
 
@@ -106,23 +108,34 @@ class WinRates:
     def win_by_day(self, *, segment: str, stage: str, days_open: float,
                    created_days: float) -> np.ndarray:
         """P(won on day j from now), j = 0, 1, … for a deal open `days_open` days at its
-        stage and `created_days` since its creation, shrunk down the hierarchy."""
+        stage and `created_days` since its creation, from hazards shrunk down the hierarchy."""
         levels = [(None, ALL_STAGES, created_days), (segment, ALL_STAGES, created_days)]
         if stage != ALL_STAGES:
             levels.append((segment, stage, days_open))
-        out: np.ndarray | None = None
+        won: np.ndarray | None = None
+        lost = np.zeros(0)
         for seg, st, age in levels:
             group = self.group(seg, st, int(age))
             if group is None:
                 continue
-            own, n = group.win_by_day(int(age)), group.open_at(int(age))
-            if out is None:
-                out = own
+            a = int(age)
+            g_won, g_lost, g_risk = (v[a:] if a < len(v) else np.zeros(0)
+                                     for v in (group.won, group.lost, group.at_risk))
+            size = max(len(g_risk), 0 if won is None else len(won))
+            g_won, g_lost, g_risk = (np.pad(v, (0, size - len(v))) for v in (g_won, g_lost,
+                                                                              g_risk))
+            if won is None:  # the top level: its own hazards
+                safe = np.where(g_risk > 0, g_risk, 1.0)
+                won, lost = g_won / safe, g_lost / safe
                 continue
-            size = max(len(own), len(out))
-            own, parent = np.pad(own, (0, size - len(own))), np.pad(out, (0, size - len(out)))
-            out = (n * own + self.strength * parent) / (n + self.strength)
-        return np.zeros(0) if out is None else out
+            p_won, p_lost = np.pad(won, (0, size - len(won))), np.pad(lost, (0, size - len(lost)))
+            k = self.strength
+            won = (g_won + k * p_won) / (g_risk + k)
+            lost = (g_lost + k * p_lost) / (g_risk + k)
+        if won is None:
+            return np.zeros(0)
+        survive = np.concatenate([[1.0], np.cumprod(1.0 - won - lost)[:-1]])
+        return survive * won
 
     def probability(self, **deal: Any) -> float | None:
         """P(the deal is ever won), by the same hierarchy (None without any history)."""
