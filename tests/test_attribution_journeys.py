@@ -64,9 +64,19 @@ def fill(ws: Workspace, leads: Mapping[str, Mapping[str, Any]],
 
 
 def journeys_for(tmp_path: Path, leads: Mapping[str, Mapping[str, Any]],
-                 spend: Sequence[tuple[str, float, str | None, str | None]] = ()) -> Workspace:
-    """A fresh workspace in `tmp_path` holding the journeys (see `fill`)."""
-    return fill(funnelmetrics.open(tmp_path / "w.duckdb"), leads, spend)
+                 spend: Sequence[tuple[str, float, str | None, str | None]] = (), *,
+                 backend: str = "duckdb") -> Workspace:
+    """A fresh workspace in `tmp_path` holding the journeys (see `fill`), on `backend` (the
+    `backend` fixture's engine: a copy of the DuckDB workspace's tables)."""
+    ws = fill(funnelmetrics.open(tmp_path / "w.duckdb"), leads, spend)
+    if backend == "duckdb":
+        return ws
+    from journeys import _copy_to
+
+    try:
+        return _copy_to(ws, backend)
+    finally:
+        ws.close()
 
 
 def won(day: str, amount: float) -> dict[str, Any]:

@@ -21,7 +21,7 @@ def lead(touches: list[str], amount: float | None = None) -> dict:
     return {**spec, **won("2026-02-01", amount)} if amount is not None else spec
 
 
-def test_textbook_example(tmp_path: Path) -> None:
+def test_textbook_example(backend: str, tmp_path: Path) -> None:
     """The three-journey example of Anderl et al. (2016) / S. Bryl, "Marketing multi-channel
     attribution model with R" (analyzecore.com, 2016):
 
@@ -35,7 +35,7 @@ def test_textbook_example(tmp_path: Path) -> None:
     C1 0.2 / 200, C2 0.4 / 400, C3 0.4 / 400.
     """
     leads = {"J1": lead(["C1", "C2", "C3"], 1000.0), "J2": lead(["C1"]), "J3": lead(["C2", "C3"])}
-    with journeys_for(tmp_path, leads) as ws:
+    with journeys_for(tmp_path, leads, backend=backend) as ws:
         m = Markov().fit(build_journeys(ws))
         assert m.conversion_probability_ == pytest.approx(1 / 3, abs=1e-12)
         assert m.removal_effects_.to_dict() == pytest.approx({"C1": 0.5, "C2": 1.0, "C3": 1.0})
@@ -46,7 +46,7 @@ def test_textbook_example(tmp_path: Path) -> None:
         assert t[("C3", "(conversion)")] == pytest.approx(1 / 2)
 
 
-def test_cycle_needs_the_linear_solve(tmp_path: Path) -> None:
+def test_cycle_needs_the_linear_solve(backend: str, tmp_path: Path) -> None:
     """A → B → A → (conversion) and B → (null): a loop, so the chain is solved, not walked.
 
     Transitions: start→A 1/2, start→B 1/2; A→B 1/2, A→conv 1/2; B→A 1/2, B→null 1/2.
@@ -55,7 +55,7 @@ def test_cycle_needs_the_linear_solve(tmp_path: Path) -> None:
     Normalised A 2/3, B 1/3 of the one conversion (worth 90 → 60 and 30).
     """
     leads = {"J1": lead(["A", "B", "A"], 90.0), "J2": lead(["B"])}
-    with journeys_for(tmp_path, leads) as ws:
+    with journeys_for(tmp_path, leads, backend=backend) as ws:
         m = Markov().fit(build_journeys(ws))
         assert m.conversion_probability_ == pytest.approx(1 / 2, abs=1e-12)
         assert m.removal_effects_.to_dict() == pytest.approx({"A": 1.0, "B": 0.5})
@@ -66,14 +66,14 @@ def test_cycle_needs_the_linear_solve(tmp_path: Path) -> None:
 ORDER_LEADS = {"J1": lead(["A", "B"], 3.0), "J2": lead(["B", "A"]), "J3": lead(["A"], 3.0)}
 
 
-def test_first_order_on_order_example(tmp_path: Path) -> None:
+def test_first_order_on_order_example(backend: str, tmp_path: Path) -> None:
     """J1: A → B → conv; J2: B → A → null; J3: A → conv. First order:
     start→A 2/3, start→B 1/3; A→B, A→conv, A→null 1/3 each; B→conv, B→A 1/2 each.
     x_A = 1/3·x_B + 1/3, x_B = 1/2 + 1/2·x_A → x_A = 3/5, x_B = 4/5; P = 2/5 + 4/15 = 2/3.
     Without A: P = 1/3·1/2 = 1/6 → RE(A) = 3/4. Without B: P = 2/3·1/3 = 2/9 → RE(B) = 2/3.
     Shares 9/17 and 8/17 of 2 conversions (worth 6).
     """
-    with journeys_for(tmp_path, ORDER_LEADS) as ws:
+    with journeys_for(tmp_path, ORDER_LEADS, backend=backend) as ws:
         m = Markov().fit(build_journeys(ws))
         assert m.conversion_probability_ == pytest.approx(2 / 3)
         assert m.removal_effects_.to_dict() == pytest.approx({"A": 3 / 4, "B": 2 / 3})
@@ -82,7 +82,7 @@ def test_first_order_on_order_example(tmp_path: Path) -> None:
         assert got.loc["B", "credited_revenue"] == pytest.approx(6 * 8 / 17)
 
 
-def test_second_order(tmp_path: Path) -> None:
+def test_second_order(backend: str, tmp_path: Path) -> None:
     """The same journeys with order 2: states are the last two channels (one at the start).
     J1: (A) → (A,B) → conv; J2: (B) → (B,A) → null; J3: (A) → conv.
     start→(A) 2/3, start→(B) 1/3; (A)→(A,B) 1/2, (A)→conv 1/2; (A,B)→conv; (B)→(B,A)→null.
@@ -90,7 +90,7 @@ def test_second_order(tmp_path: Path) -> None:
     Removing B removes (B), (A,B), (B,A): P = 2/3·1/2 = 1/3 → RE(B) = 1/2.
     Shares 2/3, 1/3 of 2 conversions.
     """
-    with journeys_for(tmp_path, ORDER_LEADS) as ws:
+    with journeys_for(tmp_path, ORDER_LEADS, backend=backend) as ws:
         m = Markov(order=2).fit(build_journeys(ws))
         assert m.conversion_probability_ == pytest.approx(2 / 3)
         assert m.removal_effects_.to_dict() == pytest.approx({"A": 1.0, "B": 0.5})
@@ -98,13 +98,13 @@ def test_second_order(tmp_path: Path) -> None:
         assert got == pytest.approx({"A": 4 / 3, "B": 2 / 3})
 
 
-def test_value_is_credited_by_the_same_shares(tmp_path: Path) -> None:
+def test_value_is_credited_by_the_same_shares(backend: str, tmp_path: Path) -> None:
     """SPEC §4: value follows the normalised removal effects, not the paths' own values.
     Textbook example, plus J4: C3 alone, converting for 9000. Every channel's revenue share
     equals its conversion share."""
     leads = {"J1": lead(["C1", "C2", "C3"], 1000.0), "J2": lead(["C1"]),
              "J3": lead(["C2", "C3"]), "J4": lead(["C3"], 9000.0)}
-    with journeys_for(tmp_path, leads) as ws:
+    with journeys_for(tmp_path, leads, backend=backend) as ws:
         c = Markov().fit(build_journeys(ws)).credits_.set_index("key")
         assert c["credited_conversions"].sum() == pytest.approx(2.0)
         assert c["credited_revenue"].sum() == pytest.approx(10_000.0)
@@ -139,9 +139,9 @@ def test_removal_effects_agree_with_hitting_probabilities() -> None:
         assert effects[c] == pytest.approx(hit * x[i] / x[0])
 
 
-def test_non_converters_only(tmp_path: Path) -> None:
+def test_non_converters_only(backend: str, tmp_path: Path) -> None:
     """Nothing converts: P(conversion) is 0, every removal effect 0, nothing credited."""
-    with journeys_for(tmp_path, {"J1": lead(["A", "B"])}) as ws:
+    with journeys_for(tmp_path, {"J1": lead(["A", "B"])}, backend=backend) as ws:
         m = Markov().fit(build_journeys(ws))
         assert m.conversion_probability_ == 0.0
         assert m.removal_effects_.to_dict() == {"A": 0.0, "B": 0.0}
@@ -153,7 +153,7 @@ def test_order_must_be_positive() -> None:
         Markov(order=0)
 
 
-def test_lookback_and_range_cut_the_chain(tmp_path: Path) -> None:
+def test_lookback_and_range_cut_the_chain(backend: str, tmp_path: Path) -> None:
     """J1: A (Jan 2), B (Jan 25), won Feb 1. J2: A (Jan 2) → B (Jan 3), no conversion.
     J3: C on Mar 5, no conversion.
 
@@ -172,7 +172,7 @@ def test_lookback_and_range_cut_the_chain(tmp_path: Path) -> None:
         "J2": {"created": "2026-01-01", "touches": ["2026-01-02 A", "2026-01-03 B"]},
         "J3": {"created": "2026-01-01", "touches": ["2026-03-05 C"]},
     }
-    with journeys_for(tmp_path, leads) as ws:
+    with journeys_for(tmp_path, leads, backend=backend) as ws:
         m = Markov().fit(build_journeys(ws))
         assert m.removal_effects_.to_dict() == pytest.approx({"A": 1.0, "B": 1.0, "C": 0.0})
         m = Markov().fit(build_journeys(ws, lookback_days=10, start="2026-01-01",

@@ -40,19 +40,19 @@ EXPECTED_A = {
 
 
 @pytest.mark.parametrize("model", list(EXPECTED_A))
-def test_rules_on_one_journey(tmp_path: Path, model: str) -> None:
-    with journeys_for(tmp_path, LEAD_A) as ws:
+def test_rules_on_one_journey(backend: str, tmp_path: Path, model: str) -> None:
+    with journeys_for(tmp_path, LEAD_A, backend=backend) as ws:
         assert credits(attribute(ws, model)) == EXPECTED_A[model]
 
 
-def test_time_decay_halves_every_half_life(tmp_path: Path) -> None:
+def test_time_decay_halves_every_half_life(backend: str, tmp_path: Path) -> None:
     """Won Feb 1 for 1500; touches 21, 14, 7 and 0 days before: raw weights 2^-3, 2^-2, 2^-1,
     2^0 = 1/8, 1/4, 1/2, 1 (sum 15/8) → shares 1/15, 2/15, 4/15, 8/15. ads holds the first and
     the last: 9/15 = 0.6 → 900; email 2/15 → 200; social 4/15 → 400."""
     lead = {"A": {"created": "2026-01-01", "touches": [
         "2026-01-11 ads", "2026-01-18 email", "2026-01-25 social", "2026-02-01 ads"],
         **won("2026-02-01", 1500)}}
-    with journeys_for(tmp_path, lead) as ws:
+    with journeys_for(tmp_path, lead, backend=backend) as ws:
         assert credits(attribute(ws, "time_decay")) == {
             "ads": (0.6, 900.0), "email": (0.133333333, 200.0), "social": (0.266666667, 400.0)}
         # half-life 14 days: 2^-1.5, 2^-1, 2^-0.5, 1 → ads (2^-1.5 + 1) / total
@@ -62,12 +62,13 @@ def test_time_decay_halves_every_half_life(tmp_path: Path) -> None:
         assert got["ads"][0] == pytest.approx(ads, abs=1e-9)
 
 
-def test_time_decay_is_relative_to_the_conversion_not_the_calendar(tmp_path: Path) -> None:
+def test_time_decay_is_relative_to_the_conversion_not_the_calendar(backend: str,
+                                                                   tmp_path: Path) -> None:
     """Touches 20 years before the conversion still share the credit (no underflow): two touches
     7 days apart → 1/3 and 2/3."""
     lead = {"A": {"created": "2000-01-01", "touches": ["2000-01-01 ads", "2000-01-08 email"],
                   **won("2026-02-01", 3)}}
-    with journeys_for(tmp_path, lead) as ws:
+    with journeys_for(tmp_path, lead, backend=backend) as ws:
         assert credits(attribute(ws, "time_decay")) == {"ads": (0.333333333, 1.0),
                                                         "email": (0.666666667, 2.0)}
 
@@ -78,10 +79,10 @@ def test_time_decay_is_relative_to_the_conversion_not_the_calendar(tmp_path: Pat
     (["2026-01-02 ads", "2026-01-03 email", "2026-01-04 social"],  # 40 / 20 / 40
      {"ads": (0.4, 4.0), "email": (0.2, 2.0), "social": (0.4, 4.0)}),
 ])
-def test_position_based_short_journeys(tmp_path: Path, touches: list[str],
+def test_position_based_short_journeys(backend: str, tmp_path: Path, touches: list[str],
                                        expected: dict[str, tuple[float, float]]) -> None:
     with journeys_for(tmp_path, {"A": {"created": "2026-01-01", "touches": touches,
-                                       **won("2026-02-01", 10)}}) as ws:
+                                       **won("2026-02-01", 10)}}, backend=backend) as ws:
         assert credits(attribute(ws, "position_based")) == expected
 
 
@@ -127,27 +128,27 @@ W_CASES = {
 
 
 @pytest.mark.parametrize("case", list(W_CASES))
-def test_w_shaped_fallbacks(tmp_path: Path, case: str) -> None:
+def test_w_shaped_fallbacks(backend: str, tmp_path: Path, case: str) -> None:
     lead, conversion, shares = W_CASES[case]
-    with journeys_for(tmp_path, {"A": lead}) as ws:
+    with journeys_for(tmp_path, {"A": lead}, backend=backend) as ws:
         got = credits(attribute(ws, "w_shaped", conversion=conversion))
         assert {k: v[0] for k, v in got.items()} == shares
 
 
-def test_w_shaped_rest_share(tmp_path: Path) -> None:
+def test_w_shaped_rest_share(backend: str, tmp_path: Path) -> None:
     """rest_share 0.25: anchors 0.25 each; on LEAD_A ads = 0.5, email 0.25, social/webinar
     0.125."""
-    with journeys_for(tmp_path, LEAD_A) as ws:
+    with journeys_for(tmp_path, LEAD_A, backend=backend) as ws:
         got = credits(attribute(ws, WShaped(rest_share=0.25)))
         assert {k: v[0] for k, v in got.items()} == {
             "ads": 0.5, "email": 0.25, "social": 0.125, "webinar": 0.125}
 
 
-def test_several_journeys_add_up(tmp_path: Path) -> None:
+def test_several_journeys_add_up(backend: str, tmp_path: Path) -> None:
     """Two journeys: A (LEAD_A, linear as above) + B (one ads touch, won 10) → ads 1.4, 410."""
     leads = {**LEAD_A, "B": {"created": "2026-01-01", "touches": ["2026-01-02 ads"],
                              **won("2026-01-20", 10)}}
-    with journeys_for(tmp_path, leads) as ws:
+    with journeys_for(tmp_path, leads, backend=backend) as ws:
         assert credits(attribute(ws, "linear"))["ads"] == (1.4, 410.0)
 
 
@@ -156,6 +157,7 @@ def test_rule_credit_compiles_to_sql_window_functions(tmp_path: Path) -> None:
     import ibis
 
     from funnelmetrics.attribution import Linear
+
     with journeys_for(tmp_path, LEAD_A) as ws:
         sql = ibis.to_sql(Linear().credit_expr(build_journeys(ws)), dialect="duckdb")
         assert "ROW_NUMBER() OVER" in sql and "PARTITION BY" in sql

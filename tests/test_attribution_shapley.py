@@ -23,7 +23,7 @@ def lead(touches: list[str], amount: float | None = None) -> dict:
     return {**spec, **won("2026-02-01", amount)} if amount is not None else spec
 
 
-def test_three_channels_by_hand(tmp_path: Path) -> None:
+def test_three_channels_by_hand(backend: str, tmp_path: Path) -> None:
     """Converted journeys A (worth 10), A → B (worth 20), B → C → B (worth 30); D never converts.
     Channel sets {A}, {A,B}, {B,C}; v(S) = conversions of the sets ⊆ S:
     v(∅)=0, v(A)=1, v(B)=0, v(C)=0, v(AB)=2, v(AC)=1, v(BC)=1, v(ABC)=3.
@@ -37,7 +37,7 @@ def test_three_channels_by_hand(tmp_path: Path) -> None:
     """
     leads = {"J1": lead(["A"], 10.0), "J2": lead(["A", "B"], 20.0),
              "J3": lead(["B", "C", "B"], 30.0), "J4": lead(["D", "A"])}
-    with journeys_for(tmp_path, leads) as ws:
+    with journeys_for(tmp_path, leads, backend=backend) as ws:
         m = Shapley().fit(build_journeys(ws))
         assert m.exact_
         got = m.credits_.set_index("key")
@@ -46,11 +46,11 @@ def test_three_channels_by_hand(tmp_path: Path) -> None:
         assert got["credited_revenue"].to_dict() == pytest.approx({"A": 20, "B": 25, "C": 15})
 
 
-def test_two_channels_by_hand(tmp_path: Path) -> None:
+def test_two_channels_by_hand(backend: str, tmp_path: Path) -> None:
     """{A} ×2 and {A,B} ×1: v(A)=2, v(B)=0, v(AB)=3. φ_A = 1/2·2 + 1/2·(3−0) = 2.5,
     φ_B = 1/2·0 + 1/2·(3−2) = 0.5."""
     leads = {"J1": lead(["A"], 1.0), "J2": lead(["A"], 1.0), "J3": lead(["B", "A"], 1.0)}
-    with journeys_for(tmp_path, leads) as ws:
+    with journeys_for(tmp_path, leads, backend=backend) as ws:
         got = Shapley().fit(build_journeys(ws)).credits_.set_index("key")
         assert got["credited_conversions"].to_dict() == pytest.approx({"A": 2.5, "B": 0.5})
 
@@ -94,13 +94,13 @@ def test_enumeration_matches_definition(g: tuple) -> None:
     np.testing.assert_allclose(phi, closed_form(sets, w, n), atol=1e-9)
 
 
-def test_sampling_beyond_max_exact_is_seeded_and_efficient(tmp_path: Path) -> None:
+def test_sampling_beyond_max_exact_is_seeded_and_efficient(backend: str, tmp_path: Path) -> None:
     """With max_exact_channels=2 the 4 channels are sampled: same seed → same values; the values
     still add up to the conversions exactly (every order gives each set to one member) and come
     close to the exact ones."""
     leads = {"J1": lead(["A", "B"], 10.0), "J2": lead(["B", "C", "D"], 20.0),
              "J3": lead(["A", "C"], 30.0), "J4": lead(["D"], 40.0)}
-    with journeys_for(tmp_path, leads) as ws:
+    with journeys_for(tmp_path, leads, backend=backend) as ws:
         j = build_journeys(ws)
         exact = Shapley().fit(j).credits_.set_index("key")
         a = Shapley(max_exact_channels=2, n_samples=4000, seed=7).fit(j)
@@ -124,13 +124,13 @@ def test_sampled_matches_closed_form_for_many_players() -> None:
     np.testing.assert_allclose(phi, closed_form(sets, list(w), 20), atol=0.35)
 
 
-def test_string_sets_beyond_bitmask_width(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_string_sets_beyond_bitmask_width(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past 62 channels a set is the sorted names, not a bitmask: the same values."""
     from funnelmetrics.attribution import shapley
 
     leads = {"J1": lead(["A"], 10.0), "J2": lead(["A", "B"], 20.0),
              "J3": lead(["B", "C", "B"], 30.0)}
-    with journeys_for(tmp_path, leads) as ws:
+    with journeys_for(tmp_path, leads, backend=backend) as ws:
         j = build_journeys(ws)
         by_mask = Shapley().fit(j).credits_
         monkeypatch.setattr(shapley, "MAX_BITS", 0)

@@ -123,9 +123,9 @@ class WShaped(RuleModel):
         # position (number of touches at or before it) − 1: plain counts over the same window.
         opp_ok = t.opp_created_at.notnull() & (t.opp_created_at <= t.converted_at)
         return {
-            "_n_lead": (t.occurred_at <= t.lead_created_at).cast("int64").sum().over(w),
-            "_n_opp": (opp_ok & (t.occurred_at <= t.opp_created_at)).fill_null(False)
-            .cast("int64").sum().over(w),
+            "_n_lead": _flag(t.occurred_at <= t.lead_created_at).sum().over(w),
+            "_n_opp": _flag((opp_ok & (t.occurred_at <= t.opp_created_at)).fill_null(False))
+            .sum().over(w),
         }
 
     def prepare(self, t: ibis.Table) -> ibis.Table:
@@ -136,13 +136,11 @@ class WShaped(RuleModel):
         opp_new = t._opp_rn.notnull() & (t._opp_rn != 0) & (
             t._lead_rn.isnull() | (t._opp_rn != t._lead_rn))
         return t.mutate(
-            _anchor=((t._rn == 0).cast("int64")
-                     + (t._rn == t._lead_rn).fill_null(False).cast("int64")
-                     + (t._rn == t._opp_rn).fill_null(False).cast("int64")),
-            _anchors=(1 + t._lead_rn.notnull().cast("int64")
-                      + t._opp_rn.notnull().cast("int64")),
+            _anchor=(_flag(t._rn == 0) + _flag((t._rn == t._lead_rn).fill_null(False))
+                     + _flag((t._rn == t._opp_rn).fill_null(False))),
+            _anchors=1 + _flag(t._lead_rn.notnull()) + _flag(t._opp_rn.notnull()),
             # touches that hold no anchor: all but the distinct anchor positions
-            _n_rest=t._n - 1 - lead_new.cast("int64") - opp_new.cast("int64"),
+            _n_rest=t._n - 1 - _flag(lead_new) - _flag(opp_new),
         )
 
     def weight(self, t: ibis.Table) -> ibis.Value:
@@ -151,3 +149,8 @@ class WShaped(RuleModel):
         per_anchor = anchor_mass / t._anchors.cast("float64")
         rest = ibis.ifelse(t._anchor == 0, r / t._n_rest.cast("float64"), 0.0)
         return per_anchor * t._anchor.cast("float64") + rest
+
+
+def _flag(condition: ibis.Value) -> ibis.Value:
+    """1 where `condition` holds, else 0, as int64 (PostgreSQL casts no boolean to bigint)."""
+    return ibis.ifelse(condition, 1, 0).cast("int64")
