@@ -200,7 +200,7 @@ def wrap(con: duckdb.DuckDBPyConnection, source: Source, view: View) -> Source:
                      for c in source.columns)
     derived = "".join(f", {sql} AS {ident(name)}" for name, sql in view.part.derived)
     ctes = (f"__fm_read AS (SELECT {base}, {row} AS __fm_row FROM {source.relation}), "
-            f"{BASE} AS (SELECT *{derived} FROM __fm_read)")
+            f"{BASE} AS MATERIALIZED (SELECT *{derived} FROM __fm_read)")
     names = {c.name for c in source.columns}
     kept = [e for e in view.part.extras if e in names]
     selects = []
