@@ -23,7 +23,7 @@ COMMAND_PANELS: dict[str, tuple[str, ...]] = {
     "Get started": ("demo", "init", "ingest", "check"),
     "Ask": ("metrics", "metric", "funnel", "summary", "kpis", "leaderboard", "mrr",
             "attribution", "glossary"),
-    "Share": ("serve", "user"),
+    "Share": ("report", "serve", "user"),
 }
 _RANK = {name: i for i, name in enumerate(n for names in COMMAND_PANELS.values() for n in names)}
 _PANEL = {name: panel for panel, names in COMMAND_PANELS.items() for name in names}
