@@ -106,6 +106,7 @@ def test_a_dry_run_with_replace_missing_changes_nothing(ws) -> None:
     ('table = "opportunities"\nsheet = 2\n', "unknown key 'sheet'"),
     ('table = "opportunities"\n[columns]\nstatus = "Status"\n', "no column for opportunity_id"),
     ("table = \n", "not valid TOML"),
+    ('table = "opportunities"\n[values.status]\nMenang = "won"\n', r"\[values.status\] needs"),
 ])
 def test_a_wrong_mapping_file_is_one_line(ws, tmp_path: Path, text: str, message: str) -> None:
     bad = tmp_path / "bad.toml"

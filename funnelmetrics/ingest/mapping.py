@@ -162,6 +162,10 @@ def parse_mapping(data: dict[str, Any], path: Path) -> MappingFile:
                              f"{', '.join(TABLES[table].names)}")
     values = {k: {str(a): str(b) for a, b in dict(v).items()}
               for k, v in dict(data.get("values", {})).items()}
+    unmapped = [k for k in values if k not in columns]
+    if unmapped:
+        raise InputError(f"{path}: [values.{unmapped[0]}] needs its file column under "
+                         f"[columns] ({unmapped[0]} = \"<file column>\")")
     zone = data.get("timezone")
     if zone is not None:
         try:
