@@ -53,7 +53,7 @@ class PipelineForecast:
     """
 
     def __init__(self, *, grain: str = "month", horizon: int = 3, by: str | None = None,
-                 simulations: int = 5000, seed: int = 0, strength: float = 10.0,
+                 simulations: int = 5000, seed: int = 0, strength: float = 30.0,
                  lookback: int = 4) -> None:
         g = Grain(grain)
         if g not in GRAINS:

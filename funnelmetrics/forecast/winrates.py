@@ -17,8 +17,9 @@ should, and the days give the close period. Its win probability is the sum over 
 
 Groups form a hierarchy — all deals → segment → segment × the deal's current stage — and each
 level's daily hazards are shrunk toward its parent's by the deals it has still open that day:
-h = (events + k h_parent) / (open + k), with k = `strength` (10 by default: 10 comparable
-deals move it halfway from the parent), so that where a small group runs out of deals its
+h = (events + k h_parent) / (open + k), with k = `strength` (k comparable deals move it halfway
+from the parent; the bookings forecast uses 30, chosen on the demo's back-test among 3, 10 and
+40), so that where a small group runs out of deals its
 parent's hazards carry on (a beta-binomial estimate per day, as in Gelman et al., "Bayesian
 Data Analysis", ch. 5). Without deal_stage_events
 every deal is at stage `*` and the last level is its age in pipeline.
