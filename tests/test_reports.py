@@ -12,7 +12,7 @@ from funnelmetrics.errors import QueryError
 from funnelmetrics.i18n.gettext import gettext
 from funnelmetrics.reports import build_review
 from funnelmetrics.reports.build import review_period
-from funnelmetrics.reports.cells import format_cell, render_sentence
+from funnelmetrics.reports.cells import format_cell, mid_sentence, render_sentence
 from funnelmetrics.reports.model import Label, Ref
 from tests.journeys import journeys
 
@@ -184,6 +184,8 @@ def test_narrative_figures_equal_the_tables(demo, lang):
                     table = section.table(arg.table)
                     assert table.rows[arg.row][arg.column] == value
                     shown[name] = format_cell(value, unit, lang, review.currency)
+                    if unit == "metric" and not template.startswith(f"{{{name}}}"):
+                        shown[name] = mid_sentence(shown[name])  # "win rate", "MRR"
                 else:
                     assert isinstance(arg, Label)
                     shown[name] = format_cell(arg.value, arg.unit, lang, review.currency)
@@ -315,3 +317,10 @@ def test_pdf_without_chromium_is_one_line(demo, tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="PDF needs Chromium"):
         write_pdf(demo[1], tmp_path / "x.pdf")
     assert not (tmp_path / "x.pdf").exists()
+
+
+@pytest.mark.parametrize(("name", "inside"), [
+    ("Win rate", "win rate"), ("MRR", "MRR"), ("eNPS (employee NPS)", "eNPS (employee NPS)"),
+    ("Rata-rata nilai transaksi", "rata-rata nilai transaksi"), ("", "")])
+def test_a_metric_name_inside_a_sentence(name, inside):
+    assert mid_sentence(name) == inside

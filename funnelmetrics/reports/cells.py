@@ -72,8 +72,17 @@ def format_cell(value: Any, unit: str, lang: str, currency: str) -> str:
     return format_value(float(value), unit, lang=lang, currency=currency)
 
 
-def render_sentence(section: Section, sentence: Sentence, lang: str, currency: str) -> str:
-    """The sentence's translated template with its figures formatted from their cells."""
+def mid_sentence(name: str) -> str:
+    """A metric's name inside a sentence: "Win rate" → "win rate" (an acronym such as MRR or
+    eNPS keeps its case)."""
+    return name[:1].lower() + name[1:] if name[1:2].islower() else name
+
+
+def sentence_args(section: Section, sentence: Sentence, lang: str,
+                  currency: str) -> dict[str, str]:
+    """Each argument formatted as its table cell is (`format_cell`); a metric's name not at the
+    start of the sentence in lower case (`mid_sentence`)."""
+    template = gettext(sentence.msgid, lang)
     args = {}
     for name, arg in sentence.args.items():
         if isinstance(arg, Ref):
@@ -81,5 +90,14 @@ def render_sentence(section: Section, sentence: Sentence, lang: str, currency: s
         else:
             assert isinstance(arg, Label)
             value, unit = arg.value, arg.unit
-        args[name] = format_cell(value, unit, lang, currency)
-    return gettext(sentence.msgid, lang).format(**args)
+        text = format_cell(value, unit, lang, currency)
+        if unit == "metric" and not template.startswith("{" + name + "}"):
+            text = mid_sentence(text)
+        args[name] = text
+    return args
+
+
+def render_sentence(section: Section, sentence: Sentence, lang: str, currency: str) -> str:
+    """The sentence's translated template with its figures formatted from their cells."""
+    return gettext(sentence.msgid, lang).format(**sentence_args(section, sentence, lang,
+                                                                currency))

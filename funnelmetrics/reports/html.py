@@ -36,7 +36,7 @@ nav ol { columns: 2; margin: 0 0 8px; padding-left: 20px; }
 table { border-collapse: collapse; width: 100%; margin: 4px 0 12px; font-size: 12.5px; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 6px; text-align: left;
          vertical-align: top; }
-th { background: #f0f4f8; font-weight: 600; } td.num, th.num { text-align: right;
+th { background: #f0f4f8; font-weight: 600; } td:first-child { min-width: 10em; } td.num, th.num { text-align: right;
   font-variant-numeric: tabular-nums; white-space: nowrap; }
 svg.chart { display: block; margin: 6px 0 12px; font-size: 11px; fill: var(--ink); }
 svg .pos { fill: var(--accent); } svg .neg { fill: var(--neg); }
