@@ -256,3 +256,64 @@ def test_summary_mistakes_are_one_line(db, args, message):
     assert result.exit_code == 1 and result.stdout == ""
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.output
+
+
+# ---- data that ends before today: its own last full period -------------------------------------
+def test_data_end_is_the_last_event_day(ws):
+    from funnelmetrics.summary import data_end
+
+    # leads by Mar 4, stage events by Mar 4, deals closed by Mar 10 (O9): Mar 10
+    assert data_end(ws) == dt.date(2026, 3, 10)
+
+
+def test_default_instant_of_an_old_export(ws):
+    from funnelmetrics.summary import default_instant, last_full_period
+
+    # today (Dec 2026 or later) is past March 2026: seen as of Mar 11, whose last full month
+    # is February and last full quarter Q4 2025
+    seen = default_instant(ws, "month")
+    assert (seen.as_of, seen.ended) == ("2026-03-11", dt.date(2026, 3, 10))
+    assert last_full_period(ws, "month", seen.as_of) == (dt.date(2026, 2, 1),
+                                                         dt.date(2026, 2, 28))
+    assert last_full_period(ws, "quarter", seen.as_of) == (dt.date(2025, 10, 1),
+                                                           dt.date(2025, 12, 31))
+    # an as-of the user gives is kept as it is
+    assert default_instant(ws, "month", "2026-02-15").as_of == "2026-02-15"
+    assert default_instant(ws, "month", "2026-02-15").ended is None
+
+
+def test_current_data_is_seen_now(tmp_path):
+    from funnelmetrics.summary import default_instant
+
+    today = dt.datetime.now(dt.UTC).date()
+    ws = journeys(tmp_path, {"A": [("lead", today.isoformat())]})
+    try:
+        assert default_instant(ws, "month") == default_instant(ws, "month", None)
+        assert default_instant(ws, "month").as_of is None  # data this month: now
+    finally:
+        ws.close()
+
+
+def test_empty_workspace_has_no_data_end(tmp_path):
+    import funnelmetrics
+    from funnelmetrics.summary import data_end, default_instant
+
+    with funnelmetrics.open(tmp_path / "empty.duckdb") as ws:
+        assert data_end(ws) is None
+        assert default_instant(ws, "month").as_of is None
+
+
+def test_summary_of_an_old_export_says_so(db):
+    out = run("--db", db)
+    assert "The data ends on 2026-03-10" in out and "as of 2026-03-11" in out
+    assert "2026-02" in out  # the last full month of the data, not an empty November
+    assert "▲ 50 pp" in out  # February's win rate 75 % against January's 25 %
+    month = json.loads(run("--db", db, "--format", "json").splitlines()[0])
+    assert month["period_start"] == "2026-02-01"
+
+
+def test_immature_change_is_not_yet_comparable(db):
+    out = run("--db", db, "--as-of", AS_OF)
+    # lead conversion of February's cohort is inside its window (†): no arrow, no verdict
+    line = next(line for line in out.splitlines() if "Lead conversion" in line)
+    assert "not yet" in line and "▲" not in line and "▼" not in line

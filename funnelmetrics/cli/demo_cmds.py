@@ -126,7 +126,8 @@ def _print_summary(ws: Any, fmt: OutputFormat, as_of: Any, lang: str,
     else:
         table, notes = _summary_table(month, quarter, ws, lang)
         if seen.ended is not None:
-            console.print(t("data_ends", lang, end=seen.ended, as_of=as_of), highlight=False)
+            console.print(t("data_ends", lang, end=seen.ended, as_of=as_of), highlight=False,
+                          soft_wrap=True, markup=False)
         console.print(table)
         print_notes(notes)
 

@@ -90,8 +90,10 @@ def mrr_cmd(
     fmt: FormatOption = OutputFormat.table,
     lang: LangOption = None,
 ) -> None:
-    """MRR movements per period (start, +new, +expansion, +reactivation, −contraction, −churn,
-    end) and cohort retention (accounts and MRR by start period × periods since start)."""
+    """MRR movements per period and cohort retention (accounts and MRR by start period).
+
+    Movements: start, +new, +expansion, +reactivation, −contraction, −churn, end.
+    """
     from funnelmetrics.revenue.cohorts import mrr_cohorts
     from funnelmetrics.revenue.movements import mrr_waterfall
 
