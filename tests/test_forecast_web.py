@@ -92,3 +92,24 @@ def test_forecast_page(world: World) -> None:
     r = world.get("/forecast?as_of=2026-01-01", "ana")
     assert r.status_code == 200
     assert "reads the whole workspace" in r.text
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/forecast/bookings?as_of=1900-01-01",
+    "/api/v1/forecast/bookings?as_of=9998-12-31&grain=quarter&horizon=24",
+    "/api/v1/forecast/bookings?by=nope",
+    "/api/v1/forecast/backtest?periods=2&as_of=1900-03-01",
+    "/api/v1/forecast/metric/leads_created?as_of=9998-12-31",
+    "/api/v1/forecast/metric/leads_created?grain=day&horizon=120&as_of=1900-01-01",
+    "/api/v1/forecast/metric/mrr?where=nope=1",
+    "/api/v1/ltv?unit=fortnight",
+    "/api/v1/ltv?model=bgnbd&unit=fortnight",
+    "/api/v1/ltv?model=bgnbd&calibration_end=yesterday",
+    "/api/v1/ltv?model=bgnbd&calibration_end=1900-01-01",
+    "/api/v1/ltv?model=sbg&as_of=1900-01-01",
+])
+def test_edge_inputs_are_never_a_server_error(world: World, url: str) -> None:
+    r = world.get(url)
+    assert r.status_code < 500, f"{url}: {r.status_code} {r.text[:300]}"
+    if r.status_code >= 400:
+        assert r.json().get("detail") or r.json().get("error"), r.text
