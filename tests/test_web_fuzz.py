@@ -49,14 +49,22 @@ as_admin_overview = schemathesis.openapi.from_asgi(
 as_admin_overview.config.phases.update(phases=["examples", "fuzzing"])
 
 
-@as_admin.exclude(path="/api/v1/overview").parametrize()
+# Insights run every detector (dozens of metric queries) per new period: random cases only,
+# with a longer read timeout, like the overview.
+SLOW = r"^/api/v1/(insights|benchmarks)"
+as_admin_insights = schemathesis.openapi.from_asgi(
+    "/api/v1/openapi.json", create_app(_DIR / "funnel.duckdb", auth=False))
+as_admin_insights.config.phases.update(phases=["examples", "fuzzing"])
+
+
+@as_admin.exclude(path="/api/v1/overview").exclude(path_regex=SLOW).parametrize()
 @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck),
           database=None)
 def test_answers_are_as_documented_and_never_a_crash(case: schemathesis.Case) -> None:
     case.call_and_validate(checks=CHECKS)
 
 
-@as_rep.exclude(method="POST").parametrize()
+@as_rep.exclude(method="POST").exclude(path_regex=SLOW).parametrize()
 @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck),
           database=None)
 def test_answers_to_a_rep_are_as_documented_and_never_a_crash(case: schemathesis.Case) -> None:
@@ -68,3 +76,10 @@ def test_answers_to_a_rep_are_as_documented_and_never_a_crash(case: schemathesis
           database=None)
 def test_overview_answers_are_as_documented_and_never_a_crash(case: schemathesis.Case) -> None:
     case.call_and_validate(checks=CHECKS)
+
+
+@as_admin_insights.include(path_regex=SLOW).parametrize()
+@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck),
+          database=None)
+def test_insights_answers_are_as_documented_and_never_a_crash(case: schemathesis.Case) -> None:
+    case.call_and_validate(checks=CHECKS, timeout=300)
