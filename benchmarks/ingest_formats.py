@@ -57,6 +57,7 @@ def prepare(source: Path, work: Path, leads: int | None, tables: list[str],
         folder.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect()
         con.execute("SET preserve_insertion_order = true")
+        con.execute("SET enable_progress_bar = false")
         for table, path in zip(tables, files, strict=True):
             csv = source / f"{table}.csv"
             if fmt == "csv" and leads is None:

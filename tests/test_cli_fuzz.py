@@ -29,7 +29,7 @@ DATES = ["9999-12-31", "0001-01-01", "1899-12-31", "1900-01-01", "2026-02-30", "
          "2026-01-01T25:00", "2200-01-01", "2201-01-01"]
 DIMS = ["source", "rep.team", "lead_id", "account.industry", "campaign_id", "nope", "",
         "source.x", "rep_id", "a=b"]
-METRICS = ["leads_created", "win_rate", "stage_conversion_rate", "enps", "lead_to_customer_rate",
+METRICS = ["leads_created", "win_rate", "stage_conversion_rate", "enps", "lead_conversion_rate",
            "pipeline_value", "average_deal_size", "nope", ""]
 GRAINS = ["day", "week", "month", "quarter", "year", "all", "fortnight", "", "DAY"]
 
@@ -97,12 +97,12 @@ def funnel_args(draw: st.DrawFn) -> list[str]:
 @given(args=metric_args())
 @example(args=["metric", "leads_created", "--start", "9999-12-31"])
 @example(args=["metric", "leads_created", "--end", "9999-12-31", "--grain", "week"])
-@example(args=["metric", "lead_to_customer_rate", "--param", "window_days=nan"])
-@example(args=["metric", "lead_to_customer_rate", "--param", "window_days=inf"])
-@example(args=["metric", "lead_to_customer_rate", "--param", "window_days=1e308"])
-@example(args=["metric", "lead_to_customer_rate", "--param", "window_days=1e18"])
-@example(args=["metric", "lead_to_customer_rate", "--param", "window_days=0"])
-@example(args=["metric", "lead_to_customer_rate", "--param", "window_days=-5"])
+@example(args=["metric", "lead_conversion_rate", "--param", "window_days=nan"])
+@example(args=["metric", "lead_conversion_rate", "--param", "window_days=inf"])
+@example(args=["metric", "lead_conversion_rate", "--param", "window_days=1e308"])
+@example(args=["metric", "lead_conversion_rate", "--param", "window_days=1e18"])
+@example(args=["metric", "lead_conversion_rate", "--param", "window_days=0"])
+@example(args=["metric", "lead_conversion_rate", "--param", "window_days=-5"])
 @example(args=["metric", "leads_created", "--by", "source", "--by", "source"])
 @example(args=["metric", "win_rate", "--grain", "day", "--start", "1900-01-01"])
 @example(args=["metric", "enps", "--by", "respondent_id"])

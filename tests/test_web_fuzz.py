@@ -78,6 +78,55 @@ def test_overview_answers_are_as_documented_and_never_a_crash(case: schemathesis
     case.call_and_validate(checks=CHECKS)
 
 
+# The probe's inputs that answered 500 (connection closed), as explicit cases: each is now a 4xx
+# with a reason (or a 200), never a server error.
+PROBE_CASES = [
+    ("GET", "/api/v1/metric/lead_conversion_rate?param=window_days=1e308"),
+    ("GET", "/api/v1/metric/lead_conversion_rate?param=window_days=1e18"),
+    ("GET", "/api/v1/metric/lead_conversion_rate?param=window_days=nan"),
+    ("GET", "/api/v1/metric/lead_conversion_rate?param=window_days=inf"),
+    ("GET", "/api/v1/metric/lead_conversion_rate?param=window_days=0"),
+    ("GET", "/api/v1/metric/lead_conversion_rate?param=window_days=-3"),
+    ("GET", "/api/v1/metric/leads_created?by=source&by=source"),
+    ("GET", "/api/v1/metric/leads_created?start=9999-12-31"),
+    ("GET", "/api/v1/metric/leads_created?grain=day&start=1900-01-01"),
+    ("GET", "/api/v1/metric/win_rate?by=source&by=rep_id&by=campaign_id&by=account_id"
+            "&by=industry&by=country&grain=day"),
+    ("GET", "/api/v1/export/metric/leads_created.xlsx?by=source"),
+    ("GET", "/api/v1/metric/enps?by=respondent_id"),
+    ("POST", "/api/v1/ingest"),
+]
+
+
+def test_the_probe_inputs_are_never_a_server_error() -> None:
+    import asyncio
+
+    import httpx
+
+    async def run() -> list[tuple[str, int, str]]:
+        app = create_app(_DIR / "funnel.duckdb", auth=False, max_rows=5_000)
+        out = []
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://testserver") as client:
+            for method, url in PROBE_CASES:
+                if method == "POST":
+                    long_name = "l" * 300 + ".csv"
+                    r = await client.post(url, files={"files": (long_name, b"lead_id\n")})
+                else:
+                    r = await client.request(method, url)
+                out.append((url, r.status_code, r.text[:200]))
+        return out
+
+    answers = asyncio.run(run())
+    for url, status, body in answers:
+        assert status < 500, (url, status, body)
+        if status >= 400:
+            assert "detail" in body, (url, body)
+    statuses = {u: s for u, s, _ in answers}
+    assert statuses[PROBE_CASES[0][1]] in (400, 422)  # an infinite window is refused
+    assert statuses[PROBE_CASES[-1][1]] == 400  # a file name over 255 bytes
+
+
 @as_admin_insights.include(path_regex=SLOW).parametrize()
 @settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck),
           database=None)
