@@ -433,3 +433,23 @@ def test_enps_threshold_comes_from_the_workspace_settings(tmp_path: Path) -> Non
         client.close()
     answered = [r for r in rows if r["denominator"]]
     assert answered and all(r["value"] is not None and r["note"] is None for r in answered)
+
+
+def test_an_upload_while_another_process_writes_is_a_503(world: World) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, time\n"
+         f"con = duckdb.connect({str(world.db)!r})\nprint('locked', flush=True)\n"
+         "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        client = Client(create_app(world.db, auth=False))
+        try:
+            r = client.post("/api/v1/ingest", files=UPLOAD)
+        finally:
+            client.close()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert r.status_code == 503, r.text
+    assert r.headers["retry-after"] == "1"
+    assert str(world.db.parent) not in r.text and "PID" not in r.text
