@@ -155,7 +155,7 @@ def test_web_exports_carry_partial_last():
     sheet = load_workbook(io.BytesIO(xlsx_bytes(df, "leads_created"))).active
     assert [c.value for c in sheet[1]] == ["period_start", "value", "numerator", "denominator",
                                            "partial"]
-    assert [c.value for c in sheet[3]] == ["2026-02-01", 1.0, None, None, True]
+    assert [c.value for c in sheet[3]] == [dt.datetime(2026, 2, 1), 1.0, None, None, True]  # a date cell
 
 
 def test_chart_points_of_partial_periods_are_lighter():
