@@ -75,7 +75,7 @@ def test_insights_in_indonesian_and_malay(db: str) -> None:
 
 def test_insights_table_and_errors(db: str) -> None:
     code, out, _ = _run("insights", "--db", db, "--period", "2026-04", "--as-of", "2026-12-31")
-    assert code == 0 and "Insights for 2026-04" in out and " 1. change" in out
+    assert code == 0 and "Insights · 2026-04" in out and " 1. change" in out
     code, _, err = _run("insights", "--db", db, "--period", "April")
     assert code == 1 and "period 'April'" in err and "Traceback" not in err
     code, _, err = _run("insights", "--db", db, "--lang", "fr")

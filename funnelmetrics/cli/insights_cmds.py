@@ -24,7 +24,7 @@ from funnelmetrics.cli.app import (
 )
 from funnelmetrics.cli.render import print_json_line, printable, show
 from funnelmetrics.errors import QueryError
-from funnelmetrics.i18n.ui import LANG_NAMES
+from funnelmetrics.i18n.ui import LANG_NAMES, t
 
 PeriodOption = Annotated[str | None, typer.Option(
     "--period", help="The period: YYYY-MM, YYYY-Qn, YYYY or a day in it (default: the last "
@@ -86,9 +86,9 @@ def insights_cmd(
 
         show(pd.DataFrame(findings), fmt)
         return
-    console.print(f"[bold]Insights for {answer['period']}[/]", highlight=False)
+    console.print(f"[bold]{t('insights', chosen)} · {answer['period']}[/]", highlight=False)
     if not findings:
-        console.print("Nothing stands out.", highlight=False)
+        console.print(t("no_insights", chosen), highlight=False)
     for i, f in enumerate(findings, start=1):
         console.print(f"{i:>2}. [dim]{f['kind']}[/] {printable(f['message'])}",
                       highlight=False, soft_wrap=True)

@@ -60,6 +60,11 @@ def _p(value: float | None, lang: str) -> str:
     return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
+def _label(f: Finding, lang: str) -> str:
+    """The metric's name in `lang` (`details["labels"]`), else its id."""
+    return str(f.details.get("labels", {}).get(lang) or f.details.get("label") or f.metric)
+
+
 def _stages(f: Finding) -> str:
     return f"{(f.from_stage or '').upper()} → {(f.to_stage or '').upper()}"
 
@@ -176,7 +181,7 @@ def _benchmark(f: Finding, lang: str, money: Callable[[float], str]) -> str:
     show = (lambda v: _value(v, unit, lang, money))  # noqa: E731
     rng = f"{show(low)}–{show(high)}" if low is not None and high is not None else (
         f"≥ {show(low)}" if low is not None else f"≤ {show(high)}")
-    args = dict(name=d.get("label", f.metric), value=show(f.current), range=rng,
+    args = dict(name=_label(f, lang), value=show(f.current), range=rng,
                 source=d.get("source_short", d.get("source", "")), year=d.get("year", ""))
     below = d.get("status") == "below"
     if lang == "id":
@@ -195,7 +200,7 @@ def _benchmark(f: Finding, lang: str, money: Callable[[float], str]) -> str:
 def _kpi(f: Finding, lang: str, money: Callable[[float], str]) -> str:
     d = f.details
     unit = d.get("unit") or ""
-    args = dict(name=d.get("label", f.metric), pct=_pct(d.get("pct_of_target"), lang),
+    args = dict(name=_label(f, lang), pct=_pct(d.get("pct_of_target"), lang),
                 actual=_value(f.current, unit, lang, money),
                 expected=_value(f.baseline, unit, lang, money),
                 status=STATUS.get(d.get("status", ""), (d.get("status"),) * 3)[_i(lang)])

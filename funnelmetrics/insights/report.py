@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from funnelmetrics.errors import FunnelmetricsError
 from funnelmetrics.insights.findings import Finding, Period, by_impact
+from funnelmetrics.insights.messages import LANGS
 
 if TYPE_CHECKING:
     from funnelmetrics.workspace import Workspace
@@ -86,16 +87,15 @@ def _benchmarks(ws: Workspace, period: Period, as_of: Any, options: dict) -> lis
         if row["good"] is not False:
             continue
         metric = catalog.get(row["metric"])
-        label = metric.name(options.get("lang", "en"))
-        if row["from_stage"]:
-            label += f" {row['from_stage'].upper()} → {row['to_stage'].upper()}"
-        if row["segment"]:
-            label += f" ({row['segment']})"
+        suffix = f" {row['from_stage'].upper()} → {row['to_stage'].upper()}" \
+            if row["from_stage"] else ""
+        suffix += f" ({row['segment']})" if row["segment"] else ""
+        labels = {lang: metric.name(lang) + suffix for lang in LANGS}
         out.append(Finding(
             kind="benchmark", metric=row["metric"], current=row["value"],
             from_stage=row["from_stage"], to_stage=row["to_stage"],
             dimension="segment" if row["segment"] else None, dimension_value=row["segment"],
-            details={**row, "label": label, "unit": metric.unit.value,
+            details={**row, "labels": labels, "unit": metric.unit.value,
                      "source_short": row["source"].split(",")[0]}))
     return out
 
@@ -112,11 +112,12 @@ def _kpis(ws: Workspace, period: Period, as_of: Any, options: dict) -> list[Find
     for row in df.itertuples(index=False):
         if row.status not in (AT_RISK, BEHIND):
             continue
-        label = catalog.get(row.metric).name(options.get("lang", "en"))
+        metric = catalog.get(row.metric)
+        labels = {lang: metric.name(lang) for lang in LANGS}
         out.append(Finding(
             kind="kpi", metric=row.metric, current=row.actual, baseline=row.expected,
             dimension=row.dimension, dimension_value=row.dimension_value,
-            details={"status": row.status, "unit": row.unit, "label": label,
+            details={"status": row.status, "unit": row.unit, "labels": labels,
                      "pct_of_target": None if pd.isna(row.pct_of_target)
                      else float(row.pct_of_target), "target": row.target}))
     return out

@@ -18,6 +18,7 @@ from funnelmetrics.web.api import ERRORS, AsOfQ, ParamQ, SessionDep, WhereQ, Who
 from funnelmetrics.web.auth import Principal
 from funnelmetrics.web.source import Session
 
+ALL = 10_000  # findings kept per computation (the top N is cut per request)
 router = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["insights"])
 Lang = Literal["en", "id", "ms"]
 Grain = Literal["day", "week", "month", "quarter", "year"]
@@ -51,20 +52,17 @@ def insights_for(session: Session, who: Principal, *, period: Any, grain: str,
     service.check_dates(None, None, as_of, None, "UTC")
     service.check_aggregate_only(who, list(where or {}), "insights")
     where = service.scoped_where(who, where)
-    tz = session.cached(("config_tz",), lambda ws: ws.config.timezone)
+    from funnelmetrics.insights.messages import describe
+
+    tz, currency = session.cached(("config_tz_currency",),
+                                  lambda ws: (ws.config.timezone, ws.config.currency))
     p = _period(period, grain, as_of, tz)
-    key = ("insights", p.start, p.grain.value, lang, top, as_of, service.frozen(where))
-
-    def compute(ws: Any) -> dict[str, Any]:
-        answer = insights(ws, p, lang=lang, top=top, as_of=as_of, where=where)
-        rows = [f.rows for f in answer.pop("_findings")]
-        return {**answer, "rows": rows}
-
-    answer = session.cached(key, compute)
-    pairs = [(f, r) for f, r in zip(answer["findings"], answer["rows"], strict=True)
-             if visible(who, [f])]
-    return {"period": answer["period"], "findings": [f for f, _ in pairs],
-            "rows": [r for _, r in pairs], "skipped": answer["skipped"]}
+    # every finding, computed once per period and scope; the language and the cut per request
+    key = ("insights", p.start, p.grain.value, as_of, service.frozen(where))
+    answer = session.cached(key, lambda ws: insights(ws, p, top=ALL, as_of=as_of, where=where))
+    kept = [f for f in answer["_findings"] if visible(who, [f.to_json("")])][:top]
+    return {"period": answer["period"], "findings": describe(kept, lang, currency),
+            "rows": [f.rows for f in kept], "skipped": answer["skipped"]}
 
 
 @router.get("/insights", summary="Where the funnel leaks, and why")
