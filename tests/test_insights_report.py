@@ -13,6 +13,7 @@ from funnelmetrics.cli import app
 from funnelmetrics.insights.findings import Finding, parse_period
 from funnelmetrics.insights.messages import message
 from funnelmetrics.insights.report import insights
+from tests.journeys import journeys
 from tests.test_insights_bottlenecks import _world
 
 KEYS = ["kind", "metric", "from_stage", "to_stage", "dimension", "dimension_value", "current",
@@ -156,3 +157,23 @@ def test_benchmarks_command(db: str) -> None:
     # April MQL→SQL 6/20 = 0.3, the shipped range 0.30–0.45: within
     assert (mql["value"], mql["status"], mql["good"]) == (0.3, "within", True)
     assert all(r["source"] and r["year"] for r in rows)
+
+
+def test_kpi_targets_behind_are_findings(tmp_path: Path) -> None:
+    from tests.journeys import _insert
+
+    events = {f"L{i}": [("lead", "2026-03-10")] for i in range(20)}
+    ws = journeys(tmp_path, events)
+    _insert(ws, "kpi_targets", [{"metric": "leads_created", "period_start": "2026-03-01",
+                                 "period_end": "2026-03-31", "target": 100}])
+    answer = insights(ws, parse_period("2026-03"), kinds=["kpi"], lang="id")
+    [kpi] = answer["findings"]
+    # as of the period's last day (00:00): 30 of 31 days gone, 100 × 30/31 = 96.77 expected;
+    # 20 leads are 20.7% of it: behind
+    assert (kpi["kind"], kpi["metric"], kpi["current"]) == ("kpi", "leads_created", 20)
+    assert kpi["baseline"] == pytest.approx(100 * 30 / 31)
+    assert kpi["message"].startswith("Prospek dibuat baru mencapai 20,7% dari target")
+    assert kpi["message"].endswith(": tertinggal.")
+    scoped = insights(ws, parse_period("2026-03"), kinds=["kpi", "churn_risk"],
+                      where={"rep_id": ["r1"]})
+    assert scoped["findings"] == [] and set(scoped["skipped"]) == {"kpi", "churn_risk"}
