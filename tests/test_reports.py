@@ -324,3 +324,25 @@ def test_pdf_without_chromium_is_one_line(demo, tmp_path, monkeypatch):
     ("Rata-rata nilai transaksi", "rata-rata nilai transaksi"), ("", "")])
 def test_a_metric_name_inside_a_sentence(name, inside):
     assert mid_sentence(name) == inside
+
+
+def test_a_part_that_cannot_take_the_filter_shows_the_whole_workspace_and_says_so():
+    from funnelmetrics.reports.figures import NOT_FILTERED, with_filter
+    from funnelmetrics.reports.model import Section
+
+    section, asked = Section("team", "The team"), []
+
+    def ask(where):
+        asked.append(dict(where))
+        if where:
+            raise QueryError("unknown dimension 'segment' for quotas")
+        return "whole"
+
+    assert with_filter(section, "Leaderboard", {"segment": "SMB"}, ask) == "whole"
+    assert asked == [{"segment": "SMB"}, {}]
+    assert [(n.msgid, n.args["part"].value) for n in section.notes] == [(NOT_FILTERED,
+                                                                         "Leaderboard")]
+    assert render_sentence(section, section.notes[0], "ms", "MYR") == \
+        "Tidak ditapis: angka “Papan pendahulu” adalah bagi seluruh ruang kerja."  # title translated
+    assert with_filter(section, "Funnel", {"source": "web"}, lambda w: w) == {"source": "web"}
+    assert len(section.notes) == 1  # a filter the part takes: no note

@@ -5,16 +5,39 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from funnelmetrics import catalog, summary
 from funnelmetrics.compile.time import Grain, shift
+from funnelmetrics.errors import QueryError
 from funnelmetrics.i18n.gettext import N_
 from funnelmetrics.insights.findings import Period
-from funnelmetrics.reports.model import Column, Table
+from funnelmetrics.reports.model import Column, Label, Section, Sentence, Table
 
 if TYPE_CHECKING:
     from funnelmetrics.workspace import Workspace
+
+
+NOT_FILTERED = N_("Not filtered: the figures of “{part}” are for the whole workspace.")
+
+
+def not_filtered(section: Section, part: str) -> None:
+    """Say in the section's notes that a part (its title, a msgid) ignores the review's filter."""
+    section.notes.append(Sentence(NOT_FILTERED, {"part": Label(part, "label")}))
+
+
+def with_filter(section: Section, part: str, where: dict[str, str],
+                ask: Callable[[dict[str, str]], Any]) -> Any:
+    """`ask(where)`; when this part's figures cannot take the filter (a dimension its metrics
+    do not have: QueryError), the whole workspace's figures, said in a note."""
+    if not where:
+        return ask({})
+    try:
+        return ask(where)
+    except QueryError:
+        not_filtered(section, part)
+        return ask({})
 
 
 def num(value: Any) -> float | None:

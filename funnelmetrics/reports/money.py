@@ -13,9 +13,15 @@ from typing import TYPE_CHECKING
 from funnelmetrics.compile.time import Grain, shift
 from funnelmetrics.i18n.gettext import N_
 from funnelmetrics.insights.findings import Period
-from funnelmetrics.reports.figures import by_period, day, kpi_table, num
+from funnelmetrics.reports.figures import (
+    by_period,
+    day,
+    kpi_table,
+    not_filtered,
+    num,
+    with_filter,
+)
 from funnelmetrics.reports.model import Chart, Column, Label, Ref, Section, Sentence, Table
-from funnelmetrics.reports.sales import WHOLE_WORKSPACE
 
 if TYPE_CHECKING:
     from funnelmetrics.workspace import Workspace
@@ -31,8 +37,8 @@ def revenue(ws: Workspace, period: Period, where: dict[str, str]) -> Section:
     from funnelmetrics.revenue.movements import mrr_waterfall
 
     section = Section("revenue", N_("Revenue"))
-    df = mrr_waterfall(ws, grain=period.grain.value, start=period.start, end=period.end,
-                       where=where or None)
+    df = with_filter(section, N_("MRR waterfall"), where, lambda w: mrr_waterfall(
+        ws, grain=period.grain.value, start=period.start, end=period.end, where=w or None))
     row = by_period(df).get(period.start)
     if row is None or not any(num(row[key]) for key in STEPS):  # no MRR at all: no data
         section.missing = N_("No data for this section in this period.")
@@ -58,7 +64,7 @@ def revenue(ws: Workspace, period: Period, where: dict[str, str]) -> Section:
             {"nrr": Ref("retention", at["net_revenue_retention"], "value"),
              "churn": Ref("retention", at["customer_churn_rate"], "value")}))
     if where:
-        section.notes.append(Sentence(WHOLE_WORKSPACE))
+        not_filtered(section, N_("Cohort retention"))
     _cohorts(ws, section, period)
     return section
 
@@ -114,10 +120,10 @@ def marketing(ws: Workspace, period: Period, where: dict[str, str]) -> Section:
                           "spend": num(r.get("spend"))} for r in wide.to_dict("records")])
     section.tables.append(attribution)
     if where:
-        section.notes.append(Sentence(WHOLE_WORKSPACE))
-    roi, cac, ratio = ws.metrics([("marketing_roi", {}), ("cac", {}), ("ltv_to_cac", {})],
-                                 grain=period.grain.value, by="channel", start=period.start,
-                                 end=period.end, where=where)
+        not_filtered(section, attribution.title)
+    roi, cac, ratio = with_filter(section, N_("Return by channel"), where, lambda w: ws.metrics(
+        [("marketing_roi", {}), ("cac", {}), ("ltv_to_cac", {})], grain=period.grain.value,
+        by="channel", start=period.start, end=period.end, where=w))
     channels = Table("channels", N_("Return by channel"), [
         Column("channel", N_("Channel")), Column("spend", N_("Spend"), "currency"),
         Column("roi", N_("Marketing ROI"), "ratio"), Column("cac", N_("CAC"), "currency"),

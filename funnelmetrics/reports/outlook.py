@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING
 from funnelmetrics.compile.time import Grain, local_to_utc
 from funnelmetrics.i18n.gettext import N_
 from funnelmetrics.insights.findings import Period
-from funnelmetrics.reports.figures import num
+from funnelmetrics.reports.figures import not_filtered, num
 from funnelmetrics.reports.model import Column, Label, Ref, Section, Sentence, Table
-from funnelmetrics.reports.sales import WHOLE_WORKSPACE
 
 if TYPE_CHECKING:
     from funnelmetrics.workspace import Workspace
@@ -60,7 +59,7 @@ def forecast(ws: Workspace, period: Period, where: dict[str, str], *,
         {"next_period": Label(upcoming, "period"), "p50": Ref("forecast", total, "p50"),
          "p10": Ref("forecast", total, "p10"), "p90": Ref("forecast", total, "p90")}))
     if where:
-        section.notes.append(Sentence(WHOLE_WORKSPACE))
+        not_filtered(section, table.title)
     test = backtest(ws, grain=grain.value, periods=BACKTEST_PERIODS[grain], as_of=as_of,
                     simulations=simulations // 2)
     _backtest(section, test)
@@ -132,7 +131,7 @@ def targets(ws: Workspace, period: Period, where: dict[str, str]) -> Section:
             "status": STATUS.get(str(r["status"]), str(r["status"]))})
     section.tables.append(table)
     if where:
-        section.notes.append(Sentence(WHOLE_WORKSPACE))
+        not_filtered(section, table.title)
     if not table.rows:
         section.sentences.append(Sentence(N_("No KPI target covers this period.")))
         return section

@@ -13,14 +13,20 @@ from funnelmetrics import catalog, summary
 from funnelmetrics.errors import FunnelmetricsError
 from funnelmetrics.i18n.gettext import N_
 from funnelmetrics.insights.findings import Period
-from funnelmetrics.reports.figures import kpi_table, normalised_change, num, rep_names
+from funnelmetrics.reports.figures import (
+    kpi_table,
+    normalised_change,
+    not_filtered,
+    num,
+    rep_names,
+    with_filter,
+)
 from funnelmetrics.reports.model import Chart, Column, Label, Ref, Section, Sentence, Table
 
 if TYPE_CHECKING:
     from funnelmetrics.workspace import Workspace
 
 PERIOD_NOT_OVER = N_("The period is not over yet: its figures may still move.")
-WHOLE_WORKSPACE = N_("This part covers the whole workspace: it cannot be filtered.")
 
 
 def headline(ws: Workspace, period: Period, where: dict[str, str]) -> Section:
@@ -57,11 +63,13 @@ def _contributors(ws: Workspace, section: Section, period: Period,
     """The change in bookings per lead source (volume, mix and rate: insights.explain)."""
     from funnelmetrics.insights.explain import explain_change
 
+    title = N_("Change in bookings by source")
     try:
-        ex = explain_change(ws, "bookings", period, by="source", where=where)
-    except FunnelmetricsError:
+        ex = with_filter(section, title, where, lambda w: explain_change(
+            ws, "bookings", period, by="source", where=w))
+    except FunnelmetricsError:  # no lead source in this workspace
         return
-    table = Table("contributors", N_("Change in bookings by source"), [
+    table = Table("contributors", title, [
         Column("segment", N_("Source"), unit_from="segment_unit"),
         Column("before", N_("Previous period"), "currency"),
         Column("after", N_("This period"), "currency"),
@@ -108,7 +116,8 @@ def funnel(ws: Workspace, period: Period, where: dict[str, str]) -> Section:
     from funnelmetrics.funnel import funnel_table
 
     section = Section("funnel", N_("Funnel and bottlenecks"))
-    df = funnel_table(ws, start=period.start, end=period.end, where=where or None)
+    df = with_filter(section, N_("Funnel"), where, lambda w: funnel_table(
+        ws, start=period.start, end=period.end, where=w or None))
     stages = Table("funnel", N_("Funnel"), FUNNEL_COLUMNS,
                    [{c.key: _plain(r.get(c.key)) for c in FUNNEL_COLUMNS}
                     for r in df.to_dict("records")])
@@ -138,7 +147,7 @@ def _bottlenecks(ws: Workspace, section: Section, period: Period,
     from funnelmetrics.insights.bottlenecks import bottlenecks
 
     if where:
-        section.notes.append(Sentence(WHOLE_WORKSPACE))
+        not_filtered(section, N_("Bottlenecks"))
     table = Table("bottlenecks", N_("Bottlenecks"), BOTTLENECK_COLUMNS)
     for f in bottlenecks(ws, period)[:5]:
         overall = f.dimension is None
@@ -173,8 +182,8 @@ def team(ws: Workspace, period: Period, where: dict[str, str]) -> Section:
     from funnelmetrics.revenue.leaderboard import leaderboard
 
     section = Section("team", N_("The team"))
-    board = leaderboard(ws, grain=period.grain.value, start=period.start, end=period.end,
-                        where=where)
+    board = with_filter(section, N_("Leaderboard"), where, lambda w: leaderboard(
+        ws, grain=period.grain.value, start=period.start, end=period.end, where=w))
     board = board[board["period_start"].map(lambda v: getattr(v, "date", lambda: v)())
                   == period.start]
     names = rep_names(ws, sorted({str(r) for r in board["rep_id"]}))
@@ -204,8 +213,8 @@ def team(ws: Workspace, period: Period, where: dict[str, str]) -> Section:
 
 
 def _enps(ws: Workspace, section: Section, period: Period, where: dict[str, str]) -> None:
-    (df,) = ws.metrics(["enps"], grain=period.grain.value, start=period.start, end=period.end,
-                       where=where)
+    (df,) = with_filter(section, N_("Employee NPS"), where, lambda w: ws.metrics(
+        ["enps"], grain=period.grain.value, start=period.start, end=period.end, where=w))
     rows = [r for r in df.to_dict("records")]
     row = rows[0] if rows else {}
     table = Table("enps", N_("Employee NPS"), [
