@@ -140,3 +140,18 @@ def test_hierarchical_shrinkage_by_hand() -> None:
     # an unknown stage has no deals of its own: the overall figure
     assert rates.probability(segment="", stage="demo", days_open=0,
                              created_days=0) == pytest.approx(0.25)
+
+
+def test_size_bands_are_the_default_segment(ws) -> None:
+    from funnelmetrics.forecast.history import durations, open_deals, size_cuts
+
+    # 12 amounts created before Jul 1: 50 ×4, 80 ×6, 100, 200 → thirds at positions 11/3 and
+    # 22/3 of the sorted list (linear interpolation): 50 + 2/3 × 30 = 70, and 80
+    cuts = size_cuts(ws, AS_OF)
+    assert cuts == pytest.approx((70, 80))
+    # below 70 small, below 80 mid, else large: the won 50s are small, the lost 80s large
+    assert [d["segment"] for d in open_deals(ws, AS_OF, None, cuts)] == ["large", "large"]
+    seen = {(r["segment"], r["outcome"]) for r in durations(ws, AS_OF, None, cuts)}
+    assert seen == {("small", "won"), ("large", "lost"), ("large", "open")}
+    # with --by the column is the segment
+    assert {d["segment"] for d in open_deals(ws, AS_OF, "rep_id")} == {"R1"}
