@@ -228,6 +228,8 @@ def _print_metric(ws: Any, metric: Any, df: pd.DataFrame, fmt: OutputFormat, lan
         units = {"value": metric.display_unit}
         if metric.is_ratio and metric.unit.value == "ratio":
             units.update(numerator="count", denominator="count")
+        elif metric.is_ratio and metric.display_unit == "currency":  # an amount per thing
+            units.update(numerator="currency", denominator="count")
         title = f"{metric.name(lang)} ({metric.id}, {metric.unit.value})"
         shown = df if metric.is_ratio else df.drop(columns=["numerator", "denominator"])
         print_table(shown, title=title, units=units, lang=lang, currency=ws.config.currency)

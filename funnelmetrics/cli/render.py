@@ -71,6 +71,10 @@ def display(value: Any, unit: str | None, *, lang: str = "en", currency: str = "
 
         return format_currency(round(v), currency.upper(), format="¤#,##0",
                                locale=f.locale_of(lang), currency_digits=False)
+    if unit in ("days", "months", "score"):  # one decimal always: a column lines up
+        from babel.numbers import format_decimal
+
+        return format_decimal(v, format="#,##0.0", locale=f.locale_of(lang))
     if unit == "number" or (unit is None and isinstance(v, float)):
         return f.number(round(v) if abs(v) >= 100 else v, lang, 0 if abs(v) >= 100 else 2)
     if unit is None:
