@@ -83,6 +83,9 @@ def test_ltv_sbg(world: World) -> None:
 def test_forecast_page(world: World) -> None:
     r = world.get("/forecast?grain=quarter&as_of=2026-01-01")
     assert r.status_code == 200, r.text
+    assert "run the back-test" in r.text and "pipeline × win rate error" not in r.text
+    r = world.get("/forecast?grain=quarter&as_of=2026-01-01&backtest=1")
+    assert r.status_code == 200, r.text
     html = r.text
     for title in ("Bookings forecast (P10–P90)", "Forecast back-test", "Cohort survival (sBG)",
                   'data-nav="forecast"'):

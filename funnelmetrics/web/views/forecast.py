@@ -2,7 +2,8 @@
 chart of a chosen count or sum metric (ETS, 80% and 95% intervals), the bookings back-test
 against the naive baselines, and cohort survival curves (sBG). Every figure comes from
 `funnelmetrics.forecast` through the cached API helpers (`web.api_forecast`), so the page and
-the REST API agree; roles limited to some reps see only the metric forecast."""
+the REST API agree; roles limited to some reps see only the metric forecast. The back-test
+(a forecast per past period) runs when asked (`?backtest=1`), then stays cached."""
 
 from __future__ import annotations
 
@@ -145,6 +146,14 @@ def survival_card(session: Session, who: Principal, f: Filters) -> Card:
                 wide=True)
 
 
+def _with(args: Mapping[str, Any], **extra: str) -> str:
+    from urllib.parse import urlencode
+
+    items = [(k, v) for k, v in getattr(args, "multi_items", lambda: list(args.items()))()
+             if k not in extra]
+    return urlencode([*items, *extra.items()])
+
+
 def page(session: Session, who: Principal, f: Filters, args: Mapping[str, Any]) -> dict[str, Any]:
     metric_id = str(args.get("metric") or DEFAULT_METRIC)
     f.extra["metric"] = metric_id
@@ -152,7 +161,11 @@ def page(session: Session, who: Principal, f: Filters, args: Mapping[str, Any]) 
     cards = [_safe(lambda: bookings_card(session, who, f, grain), t("bookings_forecast", f.lang)),
              _safe(lambda: metric_card(session, who, f, metric_id), metric_id),
              _safe(lambda: backtest_card(session, who, f, grain),
-                   t("forecast_accuracy", f.lang)),
+                   t("forecast_accuracy", f.lang)) if args.get("backtest") else
+             Card(title=t("forecast_accuracy", f.lang), wide=True,
+                  note="re-forecasts each of the last 6 periods as it stood then (a minute or "
+                       "more the first time; then cached)",
+                  links=[("run the back-test", f"/forecast?{_with(args, backtest='1')}")]),
              _safe(lambda: survival_card(session, who, f), t("cohort_survival", f.lang))]
     choices = [(m.id, m.name(f.lang)) for m in catalog.all_metrics()
                if m.kind.value in ("count", "sum", "snapshot")]
