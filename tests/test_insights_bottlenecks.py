@@ -124,3 +124,10 @@ def test_planted_bottleneck_is_among_the_top_three(tmp_path: Path, seed: int,
     assert ("mql", "sql", "source", source) in top
     leak = next(f for f in found if f.dimension == "source" and f.dimension_value == source)
     assert leak.current < 0.7 * leak.baseline and leak.p_value < 0.01
+    if seed == 3:  # and among the top 3 of `insights`, ahead of big stalled deals and changes
+        from funnelmetrics.insights.report import insights
+
+        answer = insights(ws, parse_period("2026-03"), as_of="2026-06-30")
+        top3 = [(f["kind"], f["from_stage"], f["to_stage"], f["dimension"],
+                 f["dimension_value"]) for f in answer["findings"][:3]]
+        assert ("bottleneck", "mql", "sql", "source", source) in top3

@@ -13,7 +13,7 @@ from test_web_data import Client, build_workspace, whole_months
 
 import funnelmetrics
 from funnelmetrics.insights.findings import parse_period
-from funnelmetrics.insights.report import insights
+from funnelmetrics.insights.report import TIERS, insights
 from funnelmetrics.web.app import create_app
 
 IDENTIFYING = {"opportunity_id", "account_id", "lead_id"}
@@ -45,10 +45,12 @@ def test_insights_endpoint_shape_and_order(world: World) -> None:
     assert list(body) == ["period", "findings"] and body["period"] == world.period
     found = body["findings"]
     assert found, "the generated workspace has findings"
-    impacts = [f["impact"] for f in found if f["impact"] is not None]
-    assert impacts == sorted(impacts, reverse=True)
-    tail = [f["impact"] for f in found[len(impacts):]]
-    assert all(v is None for v in tail)  # findings without an impact come last
+    tiers = [TIERS[f["kind"]] for f in found]
+    assert tiers == sorted(tiers)  # leaks first, status last
+    for tier in set(tiers):  # by impact within a tier
+        impacts = [f["impact"] for f in found if TIERS[f["kind"]] == tier and f["impact"]]
+        assert impacts == sorted(impacts, reverse=True)
+    assert all(f["impact"] is None for f in found if f["kind"] in ("benchmark", "kpi"))
     assert all(f["message"] for f in found)
     ws = funnelmetrics.open(world.db, read_only=True)
     try:

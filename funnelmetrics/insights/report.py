@@ -1,6 +1,7 @@
 """The insights of a period (issue 15 §7): every detector's findings in one list, ordered by
-impact (value in the reporting currency; findings without one — benchmark and KPI status —
-last), each with its plain-language message.
+impact (value in the reporting currency) within tiers of evidence (`TIERS`: leaks against the
+baseline, then against the rest, changes, value at stake, status without a value), each with
+its plain-language message.
 
 Detectors: bottlenecks (significant drops only), worse-converting segments (Holm-adjusted
 p < 0.05), the biggest contributors to the change in bookings by source, stalled deals,
@@ -22,6 +23,13 @@ if TYPE_CHECKING:
 
 ALPHA = 0.05
 PER_KIND = 3  # at most this many findings of one kind in the top list (variety over volume)
+# Impacts are values of different standing: the period's conversions lost against their own
+# baseline (bottleneck), against the rest of the leads (segment), a change explained (change),
+# value at stake not lost yet (stalled deal, churn risk), status without a value (benchmark,
+# KPI). The list runs through them in this order, each by impact, so that a deal worth more
+# than a month of bookings does not hide where the funnel leaks.
+TIERS = {"bottleneck": 0, "segment": 1, "change": 2, "stalled_deal": 3, "churn_risk": 3,
+         "benchmark": 4, "kpi": 4}
 
 
 def _whole_workspace_only(options: dict, what: str) -> None:
@@ -147,7 +155,7 @@ def insights(ws: Workspace, period: Period, *, lang: str = "en", top: int = 10,
                 found += by_impact(detect(ws, period, as_of, shared))[:per_kind]
             except FunnelmetricsError as exc:
                 skipped[kind] = str(exc).splitlines()[0]
-    ordered = by_impact(found)[:top]
+    ordered = sorted(by_impact(found), key=lambda f: TIERS[f.kind])[:top]
     return {"period": period.label,
             "findings": describe(ordered, lang, ws.config.currency),
             "skipped": skipped, "_findings": ordered}
