@@ -346,3 +346,28 @@ def test_a_part_that_cannot_take_the_filter_shows_the_whole_workspace_and_says_s
         "Tidak ditapis: angka “Papan pendahulu” adalah bagi seluruh ruang kerja."  # title translated
     assert with_filter(section, "Funnel", {"source": "web"}, lambda w: w) == {"source": "web"}
     assert len(section.notes) == 1  # a filter the part takes: no note
+
+
+def test_periods_are_the_workspaces_time_zone(tmp_path):
+    """20:00 UTC on 31 January is 03:00 on 1 February in Jakarta: a February lead there."""
+    from funnelmetrics.reports.figures import kpi_table
+
+    events = {"A": [("lead", "2026-01-31T20:00")], "B": [("lead", "2026-01-15")]}
+    ws = journeys(tmp_path, events, timezone="Asia/Jakarta")
+    try:
+        table, partial = kpi_table(ws, "kpis", "Headline KPIs", [("leads_created", {})],
+                                   review_period("2026-02"), {})
+    finally:
+        ws.close()
+    assert (table.rows[0]["value"], table.rows[0]["previous"]) == (1, 1)
+    assert partial is False
+
+
+def test_a_period_not_over_is_flagged(small):
+    from funnelmetrics.reports.figures import kpi_table
+
+    ws, _ = small
+    today = dt.date.today()
+    _, partial = kpi_table(ws, "kpis", "Headline KPIs", [("leads_created", {})],
+                           review_period(f"{today.year}-{today.month:02d}"), {})
+    assert partial is True
