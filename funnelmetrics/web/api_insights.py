@@ -70,8 +70,9 @@ def insights_for(session: Session, who: Principal, *, period: Any, grain: str,
 def get_insights(session: SessionDep, who: Who, period: PeriodQ = None, grain: Grain = "month",
                  lang: Lang = "en", top: Annotated[int, Query(ge=1, le=50)] = 10,
                  where: WhereQ = [], as_of: AsOfQ = None) -> dict[str, Any]:  # noqa: B006
-    """The period's top findings ordered by impact (value in the reporting currency; benchmark
-    and KPI status last), each with a message in `lang`: `{"period": P, "findings": [{"kind",
+    """The period's top findings ordered by impact (value in the reporting currency) within
+    tiers — leaks against the baseline, against the rest, changes, value at stake, status —
+    each with a message in `lang`: `{"period": P, "findings": [{"kind",
     "metric", "from_stage", "to_stage", "dimension", "dimension_value", "current", "baseline",
     "p_value", "p_adjusted", "impact", "message"}]}` — as `funnelmetrics insights --format
     json` prints."""
