@@ -76,7 +76,8 @@ def undetermined(text: str, order: str | None) -> str:
     """True for a slash date whose order is not known (the column must be inferred)."""
     if order is not None:
         return "false"
-    return f"coalesce(contains({text}, '/') AND NOT {year_first(text)}, false)"
+    # a CASE: the slash test alone runs on every value (an AND would trim them all)
+    return f"CASE WHEN contains({text}, '/') THEN NOT {year_first(text)} ELSE false END"
 
 
 def offset_too_far(text: str, value: str) -> str:
