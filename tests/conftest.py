@@ -37,6 +37,8 @@ DIFFERS = {PYSPARK: ("spark_differs", "Spark"), POSTGRES: ("postgres_differs", "
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgres_differs(reason): a known difference of "
                             "PostgreSQL's figures; an expected failure there")
+    config.addinivalue_line("markers", "spark_skip(reason): not run on Spark, and why (not a "
+                            "difference of figures: e.g. too slow for Spark's per-query cost)")
 
 
 def postgres_binaries() -> Path | None:
@@ -70,6 +72,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         only = item.get_closest_marker("duckdb_only")
         if only is not None:
             item.add_marker(pytest.mark.skip(reason=f"DuckDB only: {only.args[0]}"))
+        skip = item.get_closest_marker("spark_skip")
+        if skip is not None and engine == PYSPARK:
+            item.add_marker(pytest.mark.skip(reason=f"not on Spark: {skip.args[0]}"))
         marker, name = DIFFERS.get(engine, ("", ""))
         differs = item.get_closest_marker(marker) if marker else None
         if differs is not None:
@@ -97,6 +102,7 @@ def postgres_server() -> Iterator[str]:
         as_user = ["runuser", "-u", "postgres", "--"]
         shutil.chown(root, "postgres")
         root.chmod(0o755)
+
     def run(*args: str) -> None:
         subprocess.run([*as_user, *args], check=True, capture_output=True, timeout=120)
 
@@ -109,6 +115,10 @@ def postgres_server() -> Iterator[str]:
     try:
         yield f"postgres://postgres@127.0.0.1:{port}/postgres"
     finally:
+        import journeys
+
+        if journeys._admin is not None:
+            journeys._admin.close()
         with contextlib.suppress(subprocess.SubprocessError):
             run(str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(root, ignore_errors=True)

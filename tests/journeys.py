@@ -156,20 +156,45 @@ def _copy_to(ws: Workspace, backend: str) -> Workspace:
 
 def _copy_to_postgres(ws: Workspace) -> Workspace:
     """The workspace's tables, with their rows and column types, in a schema of its own on the
-    session's PostgreSQL server (`POSTGRES_URL`, set by the `backend` fixture)."""
+    session's PostgreSQL server (`POSTGRES_URL`, set by the `backend` fixture): one transaction
+    of CREATE TABLE and COPY statements, then the workspace opened on that schema."""
+    from ibis.backends.sql.datatypes import PostgresType
+
     global _schemas
     if POSTGRES_URL is None:
         raise ValueError("no PostgreSQL server: use the `backend` fixture")
     _schemas += 1
-    url = f"{POSTGRES_URL}?schema=ws_{os.getpid()}_{_schemas}"
-    copy = funnelmetrics.open(url, config=ws.config)
-    stored = set(copy.con.list_tables())
-    for name in ws.con.list_tables():
-        if name in stored:
-            copy.con.drop_table(name)
-        copy.con.create_table(name, obj=ws.con.table(name).to_pyarrow())
-    copy.forget()
-    return copy
+    schema = f"ws_{os.getpid()}_{_schemas}"
+    admin = _postgres_admin()
+    with admin.transaction(), admin.cursor() as cur:
+        cur.execute(f'CREATE SCHEMA "{schema}"')
+        for name in ws.con.list_tables():
+            table = ws.con.table(name)
+            columns = ", ".join(f'"{c}" {PostgresType.from_ibis(t).sql("postgres")}'
+                                for c, t in table.schema().items())
+            cur.execute(f'CREATE TABLE "{schema}"."{name}" ({columns})')
+            rows = table.to_pyarrow()
+            if not rows.num_rows:
+                continue
+            names = ", ".join(f'"{c}"' for c in rows.column_names)
+            with cur.copy(f'COPY "{schema}"."{name}" ({names}) FROM STDIN') as copy:
+                for row in zip(*(c.to_pylist() for c in rows.columns), strict=True):
+                    copy.write_row(row)
+    return funnelmetrics.open(f"{POSTGRES_URL}?schema={schema}", config=ws.config,
+                              read_only=True)
+
+
+_admin: Any = None
+
+
+def _postgres_admin() -> Any:
+    """One plain connection to the session's server, for creating the test workspaces."""
+    global _admin
+    if _admin is None or _admin.closed:
+        import psycopg
+
+        _admin = psycopg.connect(POSTGRES_URL, autocommit=True)
+    return _admin
 
 
 def _spark() -> Any:
