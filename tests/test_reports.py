@@ -371,3 +371,23 @@ def test_a_period_not_over_is_flagged(small):
     _, partial = kpi_table(ws, "kpis", "Headline KPIs", [("leads_created", {})],
                            review_period(f"{today.year}-{today.month:02d}"), {})
     assert partial is True
+
+
+def test_the_stories_pick_the_rows_they_name(demo):
+    """The marketing sentence names the channel with the most linear credit (the table is
+    sorted by another model); the team's, the rep with rank 1; the funnel's watch, the stage
+    with the highest drop-off."""
+    _, review = demo
+    sections = {s.key: s for s in review.sections}
+    marketing = sections["marketing"]
+    first = marketing.sentences[0].args["amount"]
+    rows = marketing.table("attribution").rows
+    assert first.column == "linear"
+    assert rows[first.row]["linear"] == max(r["linear"] for r in rows
+                                            if not r["channel"].startswith("("))
+    team = sections["team"].sentences[0].args["rep"]
+    assert sections["team"].table("leaderboard").rows[team.row]["rank"] == 1
+    funnel = sections["funnel"]
+    watch = funnel.sentences[-1].args["drop_off"]
+    drops = [r["drop_off"] for r in funnel.table("funnel").rows if r["drop_off"] is not None]
+    assert funnel.table("funnel").rows[watch.row]["drop_off"] == max(drops)

@@ -142,12 +142,17 @@ def marketing(ws: Workspace, period: Period, where: dict[str, str]) -> Section:
 
 
 def _marketing_story(section: Section, attribution: Table, channels: Table) -> None:
-    if attribution.rows and attribution.rows[0]["linear"]:
+    from funnelmetrics.attribution.report import SPECIAL_KEYS
+
+    linear = [(r["linear"], -i) for i, r in enumerate(attribution.rows)
+              if r["linear"] and r["channel"] not in SPECIAL_KEYS]  # not (no touch) …
+    if linear:
+        i = -max(linear)[1]
         section.sentences.append(Sentence(
             N_("{channel} earned the most credited revenue under the linear model "
                "({amount})."),
-            {"channel": Ref("attribution", 0, "channel"),
-             "amount": Ref("attribution", 0, "linear")}))
+            {"channel": Ref("attribution", i, "channel"),
+             "amount": Ref("attribution", i, "linear")}))
     spread = []
     for i, r in enumerate(attribution.rows):
         values = [(r[m], m) for m in MODELS if r[m] is not None]
