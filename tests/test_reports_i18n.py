@@ -53,3 +53,9 @@ def test_gettext_translates_and_falls_back_to_english():
     assert gettext("The team", "id") == "Tim"
     assert gettext("The team", "ms") == "Pasukan"
     assert gettext("not a msgid", "ms") == "not a msgid"
+
+
+@pytest.mark.parametrize("lang", ["id", "ms"])
+def test_no_translation_is_left_over(lang):
+    """A msgid no longer marked in reports/ is removed from the catalogue (none stale)."""
+    assert sorted(set(catalogue(lang)) - set(marked_msgids())) == []

@@ -16,7 +16,6 @@ TITLES = {"month": N_("Monthly review: {period}"), "quarter": N_("Quarterly revi
 FILTERED = N_("Filtered by {where}.")
 PREPARED = N_("Prepared on {date}; amounts in {currency}.")
 CONTENTS = N_("Contents")
-NOTES = N_("Notes")
 NUMERIC = {"count", "ratio", "currency", "days", "multiple", "score", "pp", "relative", "months",
            "currency_per_day", "number"}
 
