@@ -21,6 +21,8 @@ import pytest
 from funnelmetrics.cli.render import display
 
 WIDTH = 80
+# One instant for the table and the JSON of a command: data up to today may still be arriving
+AT = ["--as-of", __import__("datetime").date.today().isoformat()]
 RUN = "import sys; from funnelmetrics.cli import main; sys.argv[0] = 'funnelmetrics'; main()"
 
 
@@ -68,9 +70,9 @@ def test_metrics_full_ids(db: str):
 def test_mrr_whole_amounts(db: str):
     from funnelmetrics.cli.revenue_cmds import MOVEMENT_UNITS
 
-    table = cli("mrr", "--db", db, "--view", "movements")
+    table = cli("mrr", "--db", db, "--view", "movements", *AT)
     assert_fits(table)
-    (movements,) = json_lines(cli("mrr", "--db", db, "--view", "movements", "--format", "json"))
+    (movements,) = json_lines(cli("mrr", "--db", db, "--view", "movements", "--format", "json", *AT))
     assert any(abs(r["end"]) >= 1000 for r in movements["rows"])  # thousands: rounded whole
     expected = [r["period_start"] for r in movements["rows"]]
     expected += [display(r[c], u) for r in movements["rows"] for c, u in MOVEMENT_UNITS.items()]
@@ -80,9 +82,9 @@ def test_mrr_whole_amounts(db: str):
 def test_attribution_all_models_whole(db: str):
     from funnelmetrics.cli.attribution_cmds import SHORT
 
-    table = cli("attribution", "--model", "all", "--db", db)
+    table = cli("attribution", "--model", "all", "--db", db, *AT)
     assert_fits(table)
-    models = json_lines(cli("attribution", "--model", "all", "--db", db, "--format", "json"))
+    models = json_lines(cli("attribution", "--model", "all", "--db", db, "--format", "json", *AT))
     assert len(models) == 8
     expected = [SHORT.get(m["model"], m["model"]) for m in models]
     for m in models:
@@ -111,9 +113,9 @@ def test_kpis_whole(db: str):
 def test_leaderboard_whole_and_named(db: str):
     from funnelmetrics.cli.revenue_cmds import LEADERBOARD_UNITS
 
-    table = cli("leaderboard", "--db", db)
+    table = cli("leaderboard", "--db", db, *AT)
     assert_fits(table)
-    (board,) = json_lines(cli("leaderboard", "--db", db, "--format", "json"))
+    (board,) = json_lines(cli("leaderboard", "--db", db, "--format", "json", *AT))
     assert board["rows"] and len({r["period_start"] for r in board["rows"]}) == 1
     expected = [display(r[c], u) for r in board["rows"] for c, u in LEADERBOARD_UNITS.items()]
     assert_whole(table, expected)
@@ -121,16 +123,16 @@ def test_leaderboard_whole_and_named(db: str):
 
 
 def test_funnel_and_summary_whole(db: str):
-    table = cli("funnel", "--db", db)
+    table = cli("funnel", "--db", db, *AT)
     assert_fits(table)
-    (funnel,) = json_lines(cli("funnel", "--db", db, "--format", "json"))
+    (funnel,) = json_lines(cli("funnel", "--db", db, "--format", "json", *AT))
     units = {"reached": "count", "converted_to_next": "count", "conversion_to_next": "ratio",
              "drop_off": "ratio", "median_days_in_stage": "days"}
     assert_whole(table, [r["stage"] for r in funnel["rows"]]
                  + [display(r[c], u) for r in funnel["rows"] for c, u in units.items()])
-    table = cli("summary", "--db", db)
+    table = cli("summary", "--db", db, *AT)
     assert_fits(table)
-    month = json_lines(cli("summary", "--db", db, "--format", "json"))[0]
+    month = json_lines(cli("summary", "--db", db, "--format", "json", *AT))[0]
     assert_whole(table, [display(r["value"], r["unit"]) for r in month["rows"]])
 
 
