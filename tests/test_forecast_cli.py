@@ -98,7 +98,7 @@ def test_ltv_models(db: str) -> None:
                     "--db", db, "--format", "json")
     assert code == 0, out
     first = json.loads(out.splitlines()[0])
-    assert first["model"] == "sbg" and first["survivors"] == [5, 4, 3, 2]
+    assert first["model"] == "sbg" and first["survivors"] == [5, 4, 2, 2]
     assert {"alpha", "beta", "log_likelihood", "survival", "derl", "ltv"} <= set(first)
     code, out = run("ltv", "--model", "bgnbd", "--calibration-end", "2025-01-29", "--by",
                     "account_id", "--db", db, "--format", "json")

@@ -14,9 +14,9 @@ from funnelmetrics.forecast.bgnbd import BetaGeoNBD
 from funnelmetrics.forecast.ltv import bgnbd_ltv, per_period_rate, purchase_summary, sbg_cohorts
 from funnelmetrics.forecast.sbg import ShiftedBetaGeometric
 
-# Quarterly cohorts. Q1 2025: A Jan 5 → Feb 10 (churns in Q1: active at 0 quarter ends),
-# C Mar 1 → Apr 30 (1 end: Q1), B Feb 1 → Jul 1 (ended at Q3's first instant: active at the
-# ends of Q1 and Q2 → 2), D from Jan 20 (100 a month), E Feb 2 → Dec 1 (300 a month; still
+# Quarterly cohorts. Q1 2025: A Jan 5 → Feb 10 (churns in Q1: renews across no boundary),
+# C Mar 1 → Apr 30 (pays past Apr 1: 1), B Feb 1 → Jul 1 (ends at the Jul 1 boundary itself:
+# a renewal not made → 1), D from Jan 20 (100 a month), E Feb 2 → Dec 1 (300 a month; still
 # active on Oct 1). Q3 2025: G from Aug 1.
 SUBSCRIPTIONS = [
     ("SA", "A", 50, "2025-01-05", "2025-02-10"), ("SB", "B", 50, "2025-02-01", "2025-07-01"),
@@ -37,11 +37,12 @@ def subs_ws(tmp_path: Path):
 def test_sbg_survivors_per_cohort_by_hand(subs_ws) -> None:
     rows = sbg_cohorts(subs_ws, unit="quarter", as_of=dt.datetime(2025, 10, 1), draws=20)
     q1, q3 = rows
-    # as of Oct 1: quarter ends of Q1, Q2, Q3 observed; lifetimes A 0, C 1, B 2, D and E open
+    # as of Oct 1: boundaries Apr 1, Jul 1, Oct 1 observed; lifetimes A 0, C 1, B 1, D and E
+    # open → survivors 5, 4 (C B D E), 2 (D E), 2
     assert q1["cohort"] == "2025-01-01"
-    assert q1["survivors"] == [5, 4, 3, 2]
+    assert q1["survivors"] == [5, 4, 2, 2]
     assert q1["active"] == 2 and q1["mrr"] == pytest.approx((100 + 300) / 2)
-    m = ShiftedBetaGeometric().fit([5, 4, 3, 2])
+    m = ShiftedBetaGeometric().fit([5, 4, 2, 2])
     assert q1["alpha"] == pytest.approx(m.alpha_) and q1["beta"] == pytest.approx(m.beta_)
     # LTV = margin (1.0) × MRR 200 × 3 months × DERL after 3 renewals, 10% a year discount
     d = per_period_rate(0.10, 3)
@@ -60,6 +61,28 @@ def test_sbg_sees_only_what_was_known_at_the_instant(subs_ws) -> None:
     # on Jul 1, B's end is not known yet (it ends at that instant): open, like D and E
     assert q1["survivors"] == [5, 4, 3]
     assert q1["active"] == 3
+
+
+def test_high_end_segment_from_raw_subscriptions(tmp_path: Path) -> None:
+    # Fader & Hardie (2007), High End: 1000 customers from Jan 1, 2000; those lost at each
+    # yearly renewal (1000-869, 869-743, …) end on Jan 1 of the year they do not renew
+    lost = [131, 126, 90, 60, 42, 34, 26]  # 491 still pay in 2007
+    ends = [f"{2001 + k}-01-01" for k, n in enumerate(lost) for _ in range(n)]
+    ends += [None] * 491
+    ws = journeys(tmp_path)
+    try:
+        _insert(ws, "subscriptions", [
+            {"subscription_id": f"S{i}", "account_id": f"A{i}", "mrr": 10,
+             "started_at": "2000-01-01", "ended_at": end} for i, end in enumerate(ends)])
+        (row,) = sbg_cohorts(ws, unit="year", as_of=dt.datetime(2007, 6, 1), draws=0)
+    finally:
+        ws.close()
+    assert row["survivors"] == [1000, 869, 743, 653, 593, 551, 517, 491]
+    assert row["alpha"] == pytest.approx(0.668, abs=5e-4)
+    assert row["beta"] == pytest.approx(3.806, abs=5e-4)
+    assert row["log_likelihood"] == pytest.approx(-1611.2, abs=0.05)
+    assert row["survival"][8:13] == pytest.approx([0.460, 0.436, 0.414, 0.395, 0.378],
+                                                  abs=5e-4)
 
 
 def test_sbg_refuses_an_unknown_unit(subs_ws) -> None:

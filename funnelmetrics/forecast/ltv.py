@@ -35,14 +35,16 @@ def _now(as_of: dt.datetime | None) -> dt.datetime:
 def cohort_lifetimes(ws: Workspace, *, unit: str, as_of: dt.datetime | None) -> list[dict]:
     """Accounts per (cohort period key, lifetime in whole periods) and their MRR now.
 
-    An account's cohort is the period of its first paid subscription (mrr > 0); it churns at the
-    first instant after which it has no active subscription and none starts later (a contractual
-    customer churns once: a later reactivation is not modelled); its lifetime is the number of
-    period ends it was active at (SPEC §3: active at the end when ended_at >= the next period's
-    start)."""
+    An account's cohort is the period of its first paid subscription (mrr > 0); it churns when
+    its last subscription ends, if none is active at the instant (a contractual customer churns
+    once: a gap with a later reactivation is not modelled); its lifetime is the number of
+    period boundaries after the cohort's period that it renewed across — still paying just
+    after the boundary (ended_at after it, or no end). An end exactly at a boundary is a renewal
+    not made, as in Fader & Hardie (2007): 1000 customers of year 0 of whom 869 pay in year 1.
+    """
     import ibis
 
-    from funnelmetrics.compile.time import Grain, period_key
+    from funnelmetrics.compile.time import Grain, key_start, period_key, to_local
     from funnelmetrics.semantic.model import Scope
     from funnelmetrics.semantic.registry import base
 
@@ -60,8 +62,11 @@ def cohort_lifetimes(ws: Workspace, *, unit: str, as_of: dt.datetime | None) -> 
         mrr_now=ibis.ifelse(active, subs.mrr, 0.0).sum(),
     )
     cohort = period_key(per["first"], grain, tz)
+    end_key = period_key(per.last_end, grain, tz)
+    # an end at a period's first instant is a renewal not made: that boundary is not survived
+    on_boundary = to_local(per.last_end, tz) == key_start(end_key, grain).cast("timestamp")
     lifetime = ibis.ifelse(per.still == 1, OPEN_ENDED,
-                           period_key(per.last_end, grain, tz) - cohort)
+                           end_key - cohort - on_boundary.cast("int64"))
     rows = per.mutate(cohort=cohort, lifetime=lifetime).group_by(["cohort", "lifetime"]).aggregate(
         accounts=per.account_id.count(), mrr_now=per.mrr_now.sum())
     return rows.order_by(["cohort", "lifetime"]).to_pyarrow().to_pylist()
@@ -76,19 +81,18 @@ def _key_start(key: int, unit: str) -> dt.date:
 
 
 def survivors(lifetimes: list[tuple[int, int]], observed: int) -> list[int]:
-    """n_0..n_observed from (lifetime, accounts): n_0 the cohort, n_t those active at t period
-    ends (lifetime >= t)."""
+    """n_0..n_observed from (lifetime, accounts): n_0 the cohort, n_t those that renewed across
+    t boundaries (lifetime >= t)."""
     return [sum(n for life, n in lifetimes if life >= t) for t in range(observed + 1)]
 
 
 def sbg_cohorts(ws: Workspace, *, unit: str = "month", as_of: dt.datetime | None = None,
                 margin: float | None = None, discount_rate: float = 0.10, horizon: int = 12,
                 draws: int = 50, seed: int = 0) -> list[dict[str, Any]]:
-    """One dict per acquisition cohort: the sBG fit on its survivors at each period end before
+    """One dict per acquisition cohort: the sBG fit on its survivors at each period boundary up to
     the instant, projected survival and retention for `horizon` more periods, DERL of its
     active accounts and LTV = margin × MRR per account × months per period × DERL, with an 80%
     interval (P10-P90) by parametric bootstrap. `discount_rate` is annual."""
-    from funnelmetrics.compile.time import Grain, period_key  # noqa: F401 - same keys as above
     from funnelmetrics.forecast.sbg import ShiftedBetaGeometric, derl
 
     margin = ws.config.gross_margin if margin is None else margin
