@@ -1,9 +1,9 @@
 """End to end on each engine, through the CLI and its `--db` URL: `init`, `ingest` of small
 CSVs, then `metric`, `funnel` and `mrr` — figures worked out by hand, and equal to DuckDB's.
 
-PostgreSQL runs in process (the session's server, a schema of its own); Spark runs each command
-in its own process (`pyspark:///WAREHOUSE_DIR`), so the tables must be found again in the
-warehouse by the next command, as a user's would.
+PostgreSQL runs in process (the session's server, a schema of its own); Spark runs `init` and
+`ingest` in one new process and the reading commands in another (`pyspark:///WAREHOUSE_DIR`),
+so the tables must be found again in the warehouse, as by a user's next command.
 """
 
 from __future__ import annotations
@@ -49,28 +49,45 @@ def data(tmp_path: Path) -> Path:
     return folder
 
 
-def in_process(*args: str) -> str:
-    result = CliRunner().invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return result.stdout
+def in_process(commands: list[list[str]]) -> list[str]:
+    """Each command's stdout, run here with Typer's CliRunner (exit 0 expected)."""
+    outputs = []
+    for args in commands:
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        outputs.append(result.stdout)
+    return outputs
 
 
-def in_a_process(*args: str, cwd: Path) -> str:
+DRIVER = """import json, sys
+from typer.testing import CliRunner
+from funnelmetrics.cli import app
+for args in json.loads(sys.argv[1]):
+    result = CliRunner().invoke(app, args)
+    if result.exit_code:
+        sys.exit(result.output)
+    print(json.dumps(result.stdout))
+"""
+
+
+def in_a_process(commands: list[list[str]], cwd: Path) -> list[str]:
+    """The commands' stdout, run one after another in a new Python process."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    done = subprocess.run([str(Path(sys.executable).parent / "funnelmetrics"), *args], cwd=cwd,
-                          capture_output=True, text=True, env=env, timeout=900)
+    done = subprocess.run([sys.executable, "-c", DRIVER, json.dumps(commands)], cwd=cwd,
+                          capture_output=True, text=True, env=env, timeout=1800)
     assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith('"')]
 
 
-def session(run, db: str, folder: Path) -> dict[str, object]:
-    """init, ingest, then each command: the JSON answers (the ingest's table counts)."""
-    run("init", "--db", db)
-    ingest = json.loads(run("ingest", str(folder), "--db", db, "--format", "json"))
-    out: dict[str, object] = {"ingest": ingest["tables"]}
-    for name, args in COMMANDS.items():
-        out[name] = [json.loads(line) for line in run(*args, "--db", db).splitlines()
-                     if line.strip()]
+def session(run, db: str, folder: Path, *, processes: int = 1) -> dict[str, object]:
+    """init, ingest, then each command: the JSON answers (the ingest's table counts). With two
+    processes, the reading commands run in a second one (the tables are found again)."""
+    loading = [["init", "--db", db], ["ingest", str(folder), "--db", db, "--format", "json"]]
+    reading = [[*args, "--db", db] for args in COMMANDS.values()]
+    outputs = run(loading + reading) if processes == 1 else run(loading) + run(reading)
+    out: dict[str, object] = {"ingest": json.loads(outputs[1])["tables"]}
+    for name, text in zip(COMMANDS, outputs[2:], strict=True):
+        out[name] = [json.loads(line) for line in text.splitlines() if line.strip()]
     return out
 
 
@@ -118,7 +135,8 @@ def test_postgres_through_its_url_gives_duckdbs_figures(tmp_path, postgres_serve
 @pytest.mark.slow
 def test_pyspark_through_its_url_gives_duckdbs_figures(tmp_path, reference):
     db = "pyspark:///warehouse?spark.master=local[2]&spark.sql.shuffle.partitions=2"
-    out = session(lambda *a: in_a_process(*a, cwd=tmp_path), db, data(tmp_path))
+    out = session(lambda commands: in_a_process(commands, tmp_path), db, data(tmp_path),
+                  processes=2)
     assert (tmp_path / "warehouse" / "leads").is_dir()  # a managed table of the warehouse
     assert list((tmp_path / "warehouse" / "leads").glob("*.parquet"))
     check_by_hand(out)
@@ -136,8 +154,9 @@ def test_serve_answers_from_a_postgres_workspace(tmp_path, postgres_server, monk
 
     monkeypatch.chdir(tmp_path)  # serve's settings come from the current folder
     db = f"{postgres_server}?schema=e2e_serve"
-    in_process("ingest", str(data(tmp_path)), "--db", db)
-    cli = json.loads(in_process(*COMMANDS["funnel"], "--db", db))
+    _, funnel = in_process([["ingest", str(data(tmp_path)), "--db", db],
+                            [*COMMANDS["funnel"], "--db", db]])
+    cli = json.loads(funnel)
     app_ = create_app(db, auth=False)
 
     async def get(url: str) -> httpx.Response:
