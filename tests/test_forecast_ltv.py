@@ -139,3 +139,30 @@ def test_bgnbd_from_the_workspace_is_the_model_on_its_summary(deals_ws) -> None:
 def test_bgnbd_without_repeat_purchases_is_one_line(deals_ws) -> None:
     with pytest.raises(QueryError, match="repeat purchase"):
         bgnbd_ltv(deals_ws, unit="week", calibration_end=dt.date(2025, 1, 10))
+
+
+def test_cdnow_from_raw_transactions_reproduces_the_papers(tmp_path: Path) -> None:
+    # the 2,357 CDNOW sample customers' raw purchases (tests/fixtures/ltv/README.md) as won
+    # deals; calibration to 1997-09-30 (week 39), weeks: Fader, Hardie & Lee (2005) Table 1 and
+    # Fader & Hardie (2013)
+    import csv
+
+    path = Path(__file__).parent / "fixtures" / "ltv" / "cdnow_sample_transactions.csv"
+    with path.open() as f:
+        rows = list(csv.DictReader(f))
+    ws = journeys(tmp_path)
+    try:
+        _insert(ws, "opportunities", [
+            {"opportunity_id": f"T{i}", "account_id": r["customer"], "created_at": r["date"],
+             "closed_at": r["date"], "status": "won", "amount": float(r["amount"])}
+            for i, r in enumerate(rows)])
+        out = bgnbd_ltv(ws, unit="week", calibration_end=dt.date(1997, 9, 30), draws=0)
+    finally:
+        ws.close()
+    assert (out["accounts"], out["repeat_accounts"]) == (2357, 946)
+    assert out["r"] == pytest.approx(0.243, abs=5e-4)
+    assert out["alpha"] == pytest.approx(4.414, abs=5e-3)
+    assert out["a"] == pytest.approx(0.793, abs=5e-4)
+    assert out["b"] == pytest.approx(2.426, abs=5e-3)
+    assert out["log_likelihood"] == pytest.approx(-9582.4, abs=0.05)
+    assert (out["p"], out["q"], out["v"]) == pytest.approx((6.25, 3.74, 15.44), abs=1e-2)
