@@ -85,7 +85,7 @@ class PipelineForecast:
         rng = np.random.default_rng(self.seed)
         self.open_sims_, self.open_expected_, self.open_counts_ = self._simulate_open(bounds, rng)
         self.new_history_ = self._new_history(ws, as_of)
-        self.new_sims_, self.new_counts_ = self._simulate_new(rng)
+        self.new_sims_ = self._simulate_new(rng)
         return self
 
     # ---- open pipeline --------------------------------------------------------------------
@@ -151,14 +151,14 @@ class PipelineForecast:
         self.new_scale_ = [now / c if c and now else 1.0 for c in created[:-1]]
         return [[v * f for v in row] for row, f in zip(history, self.new_scale_, strict=True)]
 
-    def _simulate_new(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def _simulate_new(self, rng: np.random.Generator) -> np.ndarray:
         history = np.array(self.new_history_, dtype=float).reshape(-1, self.horizon)
         sims = np.zeros((self.simulations, self.horizon))
         if len(history):
             rows = rng.integers(0, len(history), size=(self.simulations, self.horizon))
             sims = history[rows, np.arange(self.horizon)]
             sims[:, 0] *= self._remaining_share()
-        return sims, np.zeros_like(sims)
+        return sims
 
     def _remaining_share(self) -> float:
         """The share of the first period still to come at the instant (new deals booked in a
