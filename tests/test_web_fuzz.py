@@ -51,7 +51,7 @@ as_admin_overview.config.phases.update(phases=["examples", "fuzzing"])
 
 # Insights run every detector (dozens of metric queries) per new period: random cases only,
 # with a longer read timeout, like the overview.
-SLOW = r"^/api/v1/(insights|benchmarks)"
+SLOW = r"^/api/v1/(insights|benchmarks|forecast|ltv)"  # forecasts fit models per request
 as_admin_insights = schemathesis.openapi.from_asgi(
     "/api/v1/openapi.json", create_app(_DIR / "funnel.duckdb", auth=False))
 as_admin_insights.config.phases.update(phases=["examples", "fuzzing"])

@@ -119,7 +119,7 @@ def get_bookings(session: SessionDep, who: Who, grain: BookingsGrain = "month",
 @router.get("/forecast/backtest", summary="Bookings forecast back-test against naive baselines")
 @on_loop
 def get_backtest(session: SessionDep, who: Who, grain: BookingsGrain = "month",
-                 periods: Annotated[int, Query(ge=1, le=24)] = 12,
+                 periods: Annotated[int, Query(ge=1, le=12)] = 6,
                  as_of: AsOfQ = None) -> dict[str, Any]:
     """The forecast re-run as of each of the last `periods` period starts against what closed:
     per period and overall MAPE, bias and P10-P90 coverage, beside last period's bookings and
