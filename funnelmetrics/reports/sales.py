@@ -19,6 +19,7 @@ from funnelmetrics.reports.figures import (
     not_filtered,
     num,
     rep_names,
+    same_period_last_year,
     with_filter,
 )
 from funnelmetrics.reports.model import Chart, Column, Label, Ref, Section, Sentence, Table
@@ -42,9 +43,15 @@ def headline(ws: Workspace, period: Period, where: dict[str, str]) -> Section:
             "metric": Ref("kpis", i, "metric"), "value": Ref("kpis", i, "value"),
             "change": Ref("kpis", i, "change"), "period": Label(period, "period"),
             "previous_period": Label(period.back(1), "period")}
-        section.sentences.append(Sentence(
-            N_("{metric} moved most in {period}: {value}, {change} against {previous_period}."),
-            args))
+        if row["change_year"] is None:
+            msgid = N_("{metric} moved most in {period}: {value}, {change} against "
+                       "{previous_period}.")
+        else:
+            msgid = N_("{metric} moved most in {period}: {value}, {change} against "
+                       "{previous_period} and {change_year} against {last_year}.")
+            args.update(change_year=Ref("kpis", i, "change_year"),
+                        last_year=Label(same_period_last_year(period), "period"))
+        section.sentences.append(Sentence(msgid, args))
     _contributors(ws, section, period, where)
     adverse = [(i, c) for i, r in enumerate(kpis.rows)
                if (c := normalised_change(r)) is not None
