@@ -157,3 +157,16 @@ def test_marketing_is_one_metric_per_chart(client, tmp_path: Path):
         kinds = {t.get("orientation") for t in spec["data"]}
         if kinds == {"h"}:  # a channel chart: one trace, a bar per channel
             assert len(spec["data"]) == 1
+
+
+def test_overview_of_an_old_export_shows_its_last_full_periods(client):
+    """The data's last event is D's lead on 2026-02-10 (before today's month): with no range
+    given, the overview shows the twelve full months up to January 2026 and says why."""
+    html = client.get("/?lang=en").text
+    assert re.findall(r'name="end" value="([^"]+)"', html) == ["2026-01-31"]
+    assert re.findall(r'name="start" value="([^"]+)"', html) == ["2025-02-01"]
+    assert ("The data ends on Feb 10, 2026: the figures are for its last full periods, up to "
+            "Jan 2026.") in html
+    given = client.get(f"/?{RANGE}").text  # a range the user gives is kept, without the line
+    assert "The data ends on" not in given
+    assert re.findall(r'name="end" value="([^"]+)"', given) == ["2026-03-31"]

@@ -115,6 +115,12 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "axis_cut": ("Axis cut at {cut}: the longer bar is labelled with its value",
                  "Sumbu dipotong di {cut}: batang yang lebih panjang diberi label nilainya",
                  "Paksi dipotong pada {cut}: bar yang lebih panjang dilabel dengan nilainya"),
+    "data_ends_page": ("The data ends on {end}: the figures are for its last full periods, up "
+                       "to {last}.",
+                       "Data berakhir pada {end}: angka untuk periode penuh terakhirnya, sampai "
+                       "{last}.",
+                       "Data berakhir pada {end}: angka bagi tempoh penuh terakhirnya, hingga "
+                       "{last}."),
     "not_comparable": ("not yet comparable", "belum dapat dibandingkan",
                        "belum boleh dibandingkan"),
     "data_ends": ("The data ends on {end}: figures are for its last full periods (as of "

@@ -37,7 +37,7 @@ from funnelmetrics.web.views import cohorts, marketing, overview, revenue, team,
 from funnelmetrics.web.views import forecast as forecast_view
 from funnelmetrics.web.views import funnel as funnel_view
 from funnelmetrics.web.views import insights as insights_view
-from funnelmetrics.web.views.common import GRAINS, Filters, split_dimensions
+from funnelmetrics.web.views.common import GRAINS, Filters, data_end_of, split_dimensions
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 LANG_COOKIE = "fm_lang"
@@ -55,8 +55,9 @@ def lang_of(request: Request) -> str:
     return locale if locale in LANGS else "en"
 
 
-def filters_of(request: Request) -> Filters:
-    """The global filters of a page from its query string (defaults: the last 12 months)."""
+def filters_of(request: Request, session: Session | None = None) -> Filters:
+    """The global filters of a page from its query string (defaults: the last 12 months; the
+    data's own last 12 full months when it ends before the current one)."""
     args = request.query_params
     grain = args.get("grain") if args.get("grain") in GRAINS else "month"
     start = parse_date(args.get("start") or None, "start")
@@ -64,7 +65,9 @@ def filters_of(request: Request) -> Filters:
     as_of = args.get("as_of") or None
     include_partial = str(args.get("include_partial") or "").lower() in ("1", "true", "on")
     service.check_dates(start, end, as_of, grain, "UTC")
-    lo, hi = tiles.default_range(grain, as_of, start, end, include_partial)
+    ended = data_end_of(session) if session is not None and not (start or end or as_of) \
+        else None
+    lo, hi = tiles.default_range(grain, as_of, start, end, include_partial, data_end=ended)
     if hi < lo:
         raise QueryError(f"end {hi} is before start {lo}")
     where = service.pairs(args.getlist("where"), "where")
@@ -74,7 +77,8 @@ def filters_of(request: Request) -> Filters:
     config = request.app.state.source.config()
     return Filters(grain=grain, start=lo, end=hi, where=where, by=args.get("by") or None,
                    lang=lang_of(request), currency=config.currency, as_of=as_of,
-                   include_partial=include_partial)
+                   include_partial=include_partial,
+                   data_ended=ended if tiles.data_ended(grain, ended) else None)
 
 
 def page_of(request: Request, template: str, who: Principal | None, f: Filters | None,
@@ -122,7 +126,7 @@ def _dashboard(name: str, build: Callable[..., dict[str, Any]]) -> Callable[...,
     def handler(request: Request, session: Session, who: Principal | None) -> Response:
         if who is None:
             return _login_redirect(request)
-        f = filters_of(request)
+        f = filters_of(request, session)
         key = ("page", name, who.role.value, who.rep_ids, f.lang, f.start, f.end, f.grain,
                service.frozen(f.where), f.by, f.as_of, f.include_partial,
                tuple(sorted(request.query_params.multi_items())))

@@ -49,12 +49,18 @@ class Tile:
 
 
 def default_range(grain: str, as_of: Any = None, start: Any = None,
-                  end: Any = None, include_partial: bool = False) -> tuple[dt.date, dt.date]:
+                  end: Any = None, include_partial: bool = False, *,
+                  data_end: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """The last `SPARK_PERIODS` full periods before today (or as-of) unless given. With
     `include_partial` the range runs to the end of the current period: by default, or when the
-    given end is the last full period's end (the form sends back the range it showed)."""
+    given end is the last full period's end (the form sends back the range it showed).
+    `data_end`: the workspace's last data day; when it is before the current period began (an
+    old export) and nothing else is given, the periods are the data's own last full ones."""
     g = parse_grain(grain if grain != "all" else "month")
     ref = service.today()
+    if data_ended(grain, data_end) and not (as_of or start or end):
+        assert data_end is not None
+        ref = data_end + dt.timedelta(days=1)
     if as_of:
         ref = dt.date.fromisoformat(str(as_of)[:10])
     full_end = floor(ref, g) - dt.timedelta(days=1)
@@ -64,6 +70,12 @@ def default_range(grain: str, as_of: Any = None, start: Any = None,
     start_d = (dt.date.fromisoformat(str(start)) if start
                else shift(floor(end_d, g), g, -(SPARK_PERIODS - 1)))
     return start_d, max(end_d, start_d)
+
+
+def data_ended(grain: str, data_end: dt.date | None) -> bool:
+    """Whether the data ends before the current `grain` period began (today, UTC)."""
+    g = parse_grain(grain if grain != "all" else "month")
+    return data_end is not None and data_end < floor(service.today(), g)
 
 
 def benchmark_status(metric: Metric, value: float | None) -> str | None:

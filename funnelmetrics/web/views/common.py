@@ -45,6 +45,7 @@ class Filters:
     currency: str = "USD"
     as_of: str | None = None
     include_partial: bool = False  # the current period (not over yet) in the range and tiles
+    data_ended: dt.date | None = None  # the data's last day, when the default range is its own
     extra: dict[str, Any] = field(default_factory=dict)  # page controls (metric, funnel, …)
 
     def query(self, **changes: Any) -> list[tuple[str, str]]:
@@ -268,6 +269,13 @@ def user_message(exc: Exception) -> str:
 
 
 MAX_SPLIT_VALUES = 50
+
+
+def data_end_of(session: Session) -> dt.date | None:
+    """The workspace's last data day (`summary.data_end`), kept for this version of it."""
+    from funnelmetrics.summary import data_end
+
+    return session.cached(("data_end",), data_end)
 
 
 def split_dimensions(session: Session, entity: str = "leads") -> list[str]:

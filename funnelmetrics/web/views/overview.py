@@ -108,4 +108,7 @@ def page(session: Session, who: Principal, f: Filters) -> dict[str, Any]:
     targets = targets_card(session, who, f)
     if targets is not None:
         cards.append(targets)
+    if f.data_ended is not None:  # an old export: its own last full periods, and a line
+        cards.insert(0, Card(t("data_ends_page", f.lang, end=f.period_label(f.data_ended, "day"),
+                                last=f.period_label(f.end, f.grain)), wide=True))
     return {"tiles": [tile_view(f, x) for x in found], "cards": cards}
