@@ -20,9 +20,11 @@ from funnelmetrics.errors import FunnelmetricsError
 # `--help` lists the commands in the order a new user needs them, in panels; a command not
 # named here (a new group) is listed after these, under "More".
 COMMAND_PANELS: dict[str, tuple[str, ...]] = {
-    "Get started": ("demo", "init", "ingest", "check"),
+    "Get started": ("demo", "init", "ingest", "check", "presets"),
     "Ask": ("metrics", "metric", "funnel", "summary", "kpis", "leaderboard", "mrr",
             "attribution", "glossary"),
+    "Understand": ("insights", "explain-change", "pipeline-change", "benchmarks", "alerts"),
+    "Plan": ("forecast", "ltv"),
     "Share": ("report", "serve", "user"),
 }
 _RANK = {name: i for i, name in enumerate(n for names in COMMAND_PANELS.values() for n in names)}
