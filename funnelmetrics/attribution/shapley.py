@@ -63,9 +63,10 @@ class Shapley(AttributionModel):
             bits = ibis.memtable({"_bkey": keys, "_bit": [1 << i for i in range(len(keys))]},
                                  schema={"_bkey": "string", "_bit": "int64"})
             t = t.inner_join(bits, t.key == bits._bkey)
-            channel_set = t._bit.bit_or()
+            channel_set = _bit_or(t._bit)
         else:
-            channel_set = t.key.collect(distinct=True, order_by=t.key).join(SEP)
+            # sorted after collecting: Spark SQL orders no aggregate (collect_set + array_sort)
+            channel_set = t.key.collect(distinct=True).sort().join(SEP)
         per_lead = t.group_by(_lid=t.lead_id).aggregate(_set=channel_set, _value=t.value.max())
         return per_lead.group_by(channels=per_lead._set).aggregate(
             conversions=per_lead.count(), value=per_lead._value.sum())
@@ -139,3 +140,9 @@ def sampled_shapley(members: list[list[int]], weights: np.ndarray, n: int, *,
                                      minlength=n)
         done += b
     return phi / n_samples
+
+
+@ibis.udf.agg.builtin(name="bit_or")
+def _bit_or(bits: int) -> int:  # pragma: no cover - builtin
+    """BIT_OR, an aggregate of DuckDB, PostgreSQL and Spark SQL alike (Ibis compiles its own
+    `bit_or()` for no Spark)."""
