@@ -272,6 +272,16 @@ def test_waterfall_adds_up(ws):
         assert row["start"] + sum(row[s] for s in steps) == pytest.approx(row["end"])
 
 
+def test_waterfall_from_a_day_inside_a_period_has_each_period_once(ws):
+    # A range that begins on 2026-03-20 (a default range begins on the data's first day) covers
+    # the whole of March: one March row, one April row, March starting at February's end (240,
+    # the figures of test_totals_from_a_later_start) — never a second April built from the
+    # mid-March instant.
+    df = mrr_waterfall(ws, start="2026-03-20", end="2026-04-30")
+    assert [str(p) for p in df.period_start] == ["2026-03-01", "2026-04-01"]
+    assert list(df.start) == approx([240, 270]) and list(df.end) == approx([270, 570])
+
+
 def test_cohort_retention(ws):
     df = mrr_cohorts(ws, **Q)
     jan = df[df.cohort.astype(str) == "2026-01-01"].set_index("periods_since_start")

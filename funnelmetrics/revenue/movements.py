@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from funnelmetrics.compile.time import Grain, parse_grain, shift
+from funnelmetrics.compile.time import Grain, floor, parse_grain, shift
 from funnelmetrics.query import query_range
 
 if TYPE_CHECKING:
@@ -38,6 +38,8 @@ def mrr_waterfall(ws: Workspace, *, grain: str = "month", start: Any = None, end
     # one range for every part (the metrics' own default ranges may differ)
     start, end = query_range(ws, "net_new_mrr", grain=grain, by=by, start=start, end=end,
                              as_of=as_of, where=where)
+    if step is not Grain.ALL:  # a range that begins inside a period covers that whole period
+        start = floor(start, step)
     query = {"grain": grain, "by": by, "start": start, "end": end, "as_of": as_of,
              "where": where}
     # MRR at a period's start is MRR at the previous period's end (for the one period of grain
