@@ -192,7 +192,9 @@ def _root(version: Annotated[bool, typer.Option(
 
 
 def main() -> None:
+    from funnelmetrics.cli.i18n import run
+
     try:
-        app()
+        run(app)  # the help in $FUNNELMETRICS_LANG
     except BrokenPipeError:  # `funnelmetrics metric … | head`
         sys.exit(0)
