@@ -116,3 +116,40 @@ def test_edge_inputs_are_never_a_server_error(world: World, url: str) -> None:
     assert r.status_code < 500, f"{url}: {r.status_code} {r.text[:300]}"
     if r.status_code >= 400:
         assert r.json().get("detail") or r.json().get("error"), r.text
+
+
+def _forecast_tile(html: str) -> str:
+    """The overview's bookings-forecast tile (its <a> element)."""
+    start = html.index('data-metric="bookings_forecast"')
+    return html[html.rindex("<a ", 0, start):html.index("</a>", start)]
+
+
+def test_overview_forecast_tile(world: World) -> None:
+    """The tile shows the API's P50 for the same as-of (the same cached call), links to the
+    Forecast page, and says "not available" to roles limited to some reps."""
+    import re
+
+    api = world.get("/api/v1/forecast/bookings?as_of=2026-03-01")
+    assert api.status_code == 200, api.text
+    first = api.json()["rows"][0]
+    # a spread-out distribution (two draws of a different size or count would differ here)
+    assert first["period_start"] == "2026-03-01"
+    assert first["total"]["p10"] < first["total"]["p50"] < first["total"]["p90"]
+    r = world.get("/?as_of=2026-03-01&lang=en")
+    assert r.status_code == 200, r.text
+    tile = _forecast_tile(r.text)
+    assert "Bookings forecast (P50)" in tile and 'href="/forecast?' in tile
+    raw = re.search(r'data-value="([^"]*)"', tile)
+    assert raw is not None and float(raw.group(1)) == first["total"]["p50"]
+    assert "P10 " in tile and "P90 " in tile and "not available" not in tile
+    # a viewer sees aggregates: the same figure
+    tile = _forecast_tile(world.get("/?as_of=2026-03-01&lang=en", "board").text)
+    assert float(re.search(r'data-value="([^"]*)"', tile).group(1)) == first["total"]["p50"]
+    # reps and a manager limited to a team: no whole-workspace forecast, said on the tile
+    for who in ("ana", "east-boss"):
+        r = world.get("/?as_of=2026-03-01&lang=en", who)
+        assert r.status_code == 200, r.text
+        tile = _forecast_tile(r.text)
+        assert "not available for your role" in tile and 'data-value=""' in tile
+    r = world.get("/?as_of=2026-03-01&lang=id", "ana")
+    assert "tidak tersedia untuk peran Anda" in _forecast_tile(r.text)

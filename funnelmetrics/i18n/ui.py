@@ -17,6 +17,8 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "forecast": ("Forecast", "Prakiraan", "Ramalan"),
     "bookings_forecast": ("Bookings forecast (P10–P90)", "Prakiraan pemesanan (P10–P90)",
                           "Ramalan tempahan (P10–P90)"),
+    "bookings_p50": ("Bookings forecast (P50)", "Prakiraan pemesanan (P50)",
+                     "Ramalan tempahan (P50)"),
     "forecast_accuracy": ("Forecast back-test", "Uji balik prakiraan", "Ujian balik ramalan"),
     "cohort_survival": ("Cohort survival (sBG)", "Kelangsungan kohort (sBG)",
                         "Kemandirian kohort (sBG)"),

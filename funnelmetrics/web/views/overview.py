@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import HTTPException
+
 from funnelmetrics import catalog
+from funnelmetrics.errors import FunnelmetricsError
 from funnelmetrics.i18n.format import number
 from funnelmetrics.i18n.ui import t
 from funnelmetrics.insights import kpis
@@ -74,6 +77,44 @@ def tile_view(f: Filters, tile: tiles.Tile) -> dict[str, Any]:
     }
 
 
+def forecast_tile(session: Session, who: Principal, f: Filters) -> dict[str, Any]:
+    """Next period's P50 bookings with its P10-P90, linked to the Forecast page: the first row
+    of the bookings forecast (the period holding the as-of instant, from that instant on) as
+    `GET /api/v1/forecast/bookings` answers it with its defaults (`web.api_forecast.bookings`:
+    the same function, arguments and cache entry, so the tile and the API agree to the cent).
+    Roles limited to some reps get no whole-workspace forecast: the tile says so. On the demo
+    workspace (20,000 leads) it takes about 1-2 s once per workspace version (cached after;
+    `serve --warm` computes it with the rest of the overview)."""
+    from funnelmetrics.web.api_forecast import bookings
+
+    grain = "quarter" if f.grain == "quarter" else "month"
+    view: dict[str, Any] = {
+        "metric": "bookings_forecast", "label": t("bookings_p50", f.lang), "unit": "currency",
+        "value": "—", "full": "", "raw": None, "period": "", "change": None,
+        "better": None, "benchmark": None, "target_status": None, "note": None,
+        "immature": None, "partial": None, "spark": None, "spark_partial": None,
+        "range": None, "href": f.url("/forecast", grain=grain)}
+    try:
+        answer = bookings(session, who, grain=grain, as_of=f.as_of)
+    except HTTPException as exc:
+        view["note"] = t("not_for_role", f.lang) if exc.status_code == 403 else str(exc.detail)
+        return view
+    except FunnelmetricsError as exc:
+        view["note"] = str(exc).splitlines()[0]
+        return view
+    if not answer["rows"]:
+        view["note"] = t("no_data", f.lang)
+        return view
+    first = answer["rows"][0]
+    total = first["total"]
+    view.update(
+        value=f.short(total["p50"], "currency"), full=f.fmt(total["p50"], "currency"),
+        raw=total["p50"], period=f.period_label(first["period_start"], grain),
+        range=f"P10 {f.short(total['p10'], 'currency')} – P90 "
+              f"{f.short(total['p90'], 'currency')}")
+    return view
+
+
 def targets_card(session: Session, who: Principal, f: Filters) -> Card | None:
     """This period's KPI targets and their status (`insights.kpis`), for unscoped callers."""
     if who.rep_ids is not None:
@@ -111,4 +152,5 @@ def page(session: Session, who: Principal, f: Filters) -> dict[str, Any]:
     if f.data_ended is not None:  # an old export: its own last full periods, and a line
         cards.insert(0, Card(t("data_ends_page", f.lang, end=f.period_label(f.data_ended, "day"),
                                 last=f.period_label(f.end, f.grain)), wide=True))
-    return {"tiles": [tile_view(f, x) for x in found], "cards": cards}
+    return {"tiles": [*(tile_view(f, x) for x in found), forecast_tile(session, who, f)],
+            "cards": cards}
