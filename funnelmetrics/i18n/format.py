@@ -6,10 +6,13 @@ Each language maps to the locale its users expect: en → en_US, id → id_ID, m
 from __future__ import annotations
 
 import datetime as dt
+import re
+from functools import lru_cache
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import format_currency, format_decimal, format_percent, get_currency_symbol
 
 LOCALES = {"en": "en_US", "id": "id_ID", "ms": "ms_MY"}
 # Currencies whose amounts are shown without minor units (rupiah amounts are large and whole).
@@ -21,10 +24,29 @@ def locale_of(lang: str) -> str:
 
 
 def money(value: float, currency: str = "USD", lang: str = "en") -> str:
-    """An amount in a currency, e.g. $1,234.50 / Rp 1.234.500 / RM1,234.50."""
-    fmt = "¤#,##0" if currency.upper() in NO_MINOR_UNITS else None
-    return format_currency(value, currency.upper(), format=fmt, locale=locale_of(lang),
-                           currency_digits=fmt is None)
+    """An amount in a currency, e.g. $1,234.50 / Rp 1.234.567 / RM 1,234.57 / US$1.234,50.
+
+    The locale's currency pattern, with a space between the symbol and the digits when the
+    symbol's side next to them is a letter (Rp, RM, IDR: CLDR's currency spacing, which Babel
+    does not apply) and no minor units for the currencies in `NO_MINOR_UNITS`."""
+    code = currency.upper()
+    return format_currency(value, code, format=money_pattern(code, lang),
+                           locale=locale_of(lang), currency_digits=code not in NO_MINOR_UNITS)
+
+
+@lru_cache(maxsize=64)
+def money_pattern(currency: str, lang: str) -> str:
+    """The Babel number pattern of an amount in `currency` for `lang` (see `money`)."""
+    locale = locale_of(lang)
+    pattern = Locale.parse(locale).currency_formats["standard"].pattern
+    if currency in NO_MINOR_UNITS:
+        pattern = re.sub(r"\.0+", "", pattern)
+    symbol = get_currency_symbol(currency, locale=locale)
+    if symbol[-1:].isalpha():
+        pattern = re.sub(r"¤(?=[#0])", "¤ ", pattern)
+    if symbol[:1].isalpha():
+        pattern = re.sub(r"(?<=[#0])¤", " ¤", pattern)
+    return pattern
 
 
 def number(value: float, lang: str = "en", digits: int = 2) -> str:
