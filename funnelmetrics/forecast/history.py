@@ -138,7 +138,8 @@ def created_counts(ws: Workspace, as_of: dt.datetime,
                    spans: list[tuple[dt.datetime, dt.datetime]]) -> list[int]:
     """Deals created in each [start, end) span, as known at the instant (one query)."""
     deals = _deals(ws, as_of)
-    aggs = {f"s{k}": ((deals.created_at >= a) & (deals.created_at < b)).cast("int64").sum()
+    aggs = {f"s{k}": ((deals.created_at >= a) & (deals.created_at < b)).ifelse(1, 0)
+            .cast("int64").sum()
             for k, (a, b) in enumerate(spans)}
     row = deals.aggregate(**aggs).to_pyarrow().to_pylist()[0]
     return [int(row[f"s{k}"] or 0) for k in range(len(spans))]

@@ -66,7 +66,7 @@ def cohort_lifetimes(ws: Workspace, *, unit: str, as_of: dt.datetime | None) -> 
     # an end at a period's first instant is a renewal not made: that boundary is not survived
     on_boundary = to_local(per.last_end, tz) == key_start(end_key, grain).cast("timestamp")
     lifetime = ibis.ifelse(per.still == 1, OPEN_ENDED,
-                           end_key - cohort - on_boundary.cast("int64"))
+                           end_key - cohort - ibis.ifelse(on_boundary, 1, 0).cast("int64"))
     rows = per.mutate(cohort=cohort, lifetime=lifetime).group_by(["cohort", "lifetime"]).aggregate(
         accounts=per.account_id.count(), mrr_now=per.mrr_now.sum())
     return rows.order_by(["cohort", "lifetime"]).to_pyarrow().to_pylist()
