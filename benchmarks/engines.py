@@ -15,7 +15,8 @@ the PostgreSQL step is left out, with `--skip-spark` the Spark one.
 
 Measured 2026-12-07 on this 2-core machine shared with other jobs (load average 9-14),
 `--every 20` (499,769 leads, 466,579 stage events, 40,920 opportunities, 135,374 deal stage
-events): benchmarks/engines-500k.json.
+events): benchmarks/engines-500k.json; `--every 4 --skip-spark` (2,500,203 leads):
+benchmarks/engines-2.5m.json.
 """
 
 from __future__ import annotations
@@ -139,6 +140,20 @@ def run_suite(ws: object) -> tuple[dict, list[float]]:
     return results, rounds
 
 
+def spark_step(db: Path, args: argparse.Namespace, reference: dict) -> dict:
+    """The Spark part: copy into the warehouse, then the suite through its URL."""
+    from suite import compare
+
+    t0 = time.perf_counter()
+    _, ws = copy_to_spark(db, args.work / "warehouse", args.spark_master)
+    copied = round(time.perf_counter() - t0, 1)
+    results, rounds = run_suite(ws)
+    found = {"copy": copied, "cold": round(rounds[0], 2), "warm": round(rounds[1], 2),
+             "differences": len(compare(reference, results)), "master": args.spark_master}
+    print("pyspark", found, flush=True)
+    return found
+
+
 def main() -> None:
     from suite import compare
 
@@ -180,17 +195,8 @@ def main() -> None:
                               "warm": round(rounds[1], 2),
                               "differences": len(compare(reference, results))}
         print("postgres", report["postgres"], flush=True)
-    if args.skip_spark:
-        print(json.dumps(report, indent=1))
-        return
-    t0 = time.perf_counter()
-    target, ws = copy_to_spark(db, args.work / "warehouse", args.spark_master)
-    copied = round(time.perf_counter() - t0, 1)
-    results, rounds = run_suite(ws)
-    report["pyspark"] = {"copy": copied, "cold": round(rounds[0], 2), "warm": round(rounds[1], 2),
-                         "differences": len(compare(reference, results)),
-                         "master": args.spark_master}
-    print("pyspark", report["pyspark"], flush=True)
+    if not args.skip_spark:
+        report["pyspark"] = spark_step(db, args, reference)
     report["load_end"] = [round(x, 2) for x in os.getloadavg()]
     for engine in ("postgres", "pyspark"):
         if engine in report:
