@@ -13,6 +13,7 @@ import pytest
 import typer
 
 from funnelmetrics.cli import app
+from funnelmetrics.cli.app import COMMAND_PANELS
 from funnelmetrics.cli.i18n import CONTEXT, cli_language, help_texts, translate
 from funnelmetrics.i18n.gettext import contexts, pgettext
 
@@ -20,7 +21,7 @@ PLACEHOLDER = re.compile(r"\{\w*\}|--[a-z][\w-]*|`[^`]+`|\$\w+")
 
 
 def english_texts() -> list[str]:
-    return help_texts(typer.main.get_command(app))
+    return help_texts(typer.main.get_command(app), COMMAND_PANELS)
 
 
 def test_the_walk_finds_every_kind_of_help_text():
@@ -66,12 +67,12 @@ def test_cli_language_from_the_environment(monkeypatch, value, lang):
 
 def test_translated_tree_shows_malay_help_of_a_command(monkeypatch, capsys):
     monkeypatch.setenv("COLUMNS", "200")
-    command = translate(typer.main.get_command(app), "ms")
+    command = translate(typer.main.get_command(app), "ms", COMMAND_PANELS)
     try:
         with pytest.raises(SystemExit):
             command(["report", "--help"], prog_name="funnelmetrics")
     finally:
-        translate(typer.main.get_command(app), "en")  # Typer's labels back to English
+        translate(typer.main.get_command(app), "en", COMMAND_PANELS)  # Typer's labels back to English
     out = capsys.readouterr().out
     assert "Tempoh yang dikaji: bulan (2026-03), suku tahun (2026-Q1) atau tahun (2026)." in out
     assert "Pilihan" in out and "[lalai: html]" in out

@@ -195,6 +195,6 @@ def main() -> None:
     from funnelmetrics.cli.i18n import run
 
     try:
-        run(app)  # the help in $FUNNELMETRICS_LANG
+        run(app, COMMAND_PANELS)  # the help in $FUNNELMETRICS_LANG
     except BrokenPipeError:  # `funnelmetrics metric … | head`
         sys.exit(0)

@@ -8,10 +8,12 @@ replaced by its gettext translation (msgctxt `cli`). English reads no catalogue 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 CONTEXT = "cli"
+OTHER_PANEL = "More"  # the panel of a command no panel names (cli/app.py's OrderedGroup)
+Panels = Mapping[str, Sequence[str]]
 # Typer's own help labels (typer.rich_utils), translated with the commands' texts.
 TYPER_LABELS = ("DEFAULT_STRING", "ENVVAR_STRING", "REQUIRED_LONG_STRING", "DEPRECATED_STRING",
                 "ARGUMENTS_PANEL_TITLE", "OPTIONS_PANEL_TITLE", "COMMANDS_PANEL_TITLE",
@@ -32,12 +34,10 @@ def commands(command: Any) -> Iterator[Any]:
         yield from commands(sub)
 
 
-def help_texts(root: Any) -> list[str]:
+def help_texts(root: Any, panels: Panels) -> list[str]:
     """Every English help text of the command tree under `root` (the msgids of context
-    `cli`), plus the panel names and Typer's labels."""
-    from funnelmetrics.cli.app import COMMAND_PANELS
-
-    texts: list[str] = [*COMMAND_PANELS, "More", HELP_OPTION]
+    `cli`), plus the panel names of `--help` (`panels`, and "More") and Typer's labels."""
+    texts: list[str] = [*panels, OTHER_PANEL, HELP_OPTION]
     for command in commands(root):
         texts += [text for text in (command.help, command.short_help) if text]
         texts += [text for param in command.params if (text := getattr(param, "help", None))]
@@ -55,11 +55,12 @@ _ENGLISH_LABELS: dict[str, str] = {}
 HELP_OPTION = "Show this message and exit."  # click's help of -h/--help
 
 
-def translate(root: Any, lang: str) -> Any:
+def translate(root: Any, lang: str, panels: Panels) -> Any:
     """Replace the help texts of the command tree under `root` by their `lang` translations
-    (in place; returns `root`)."""
-    from funnelmetrics.cli.app import _PANEL
+    (in place; returns `root`); `panels`: {panel name: its commands} of the root's help."""
     from funnelmetrics.i18n.gettext import pgettext
+
+    panel_of = {name: panel for panel, names in panels.items() for name in names}
 
     def tr(text: str | None) -> str | None:
         return pgettext(CONTEXT, text, lang) if text else text
@@ -73,7 +74,7 @@ def translate(root: Any, lang: str) -> Any:
                 param.help = tr(param.help)
     for name, command in (getattr(root, "commands", None) or {}).items():
         panel = getattr(command, "rich_help_panel", None)
-        command.rich_help_panel = tr(panel if isinstance(panel, str) else _PANEL.get(name, "More"))
+        command.rich_help_panel = tr(panel if isinstance(panel, str) else panel_of.get(name, OTHER_PANEL))
     import typer.rich_utils
 
     for name in TYPER_LABELS:
@@ -91,11 +92,11 @@ def _translated_help_option(get_help_option: Any, tr: Any) -> Any:
     return wrapper
 
 
-def run(app: Any) -> Any:
+def run(app: Any, panels: Panels) -> Any:
     """Run the Typer `app` with its help in the user's language."""
     lang = cli_language()
     if lang == "en":
         return app()
     import typer
 
-    return translate(typer.main.get_command(app), lang)()
+    return translate(typer.main.get_command(app), lang, panels)()
