@@ -53,3 +53,11 @@ def test_format_value_uses_the_money_format():
     assert format_value(1_234_567, "currency", lang="id", currency="IDR") == "Rp 1.234.567"
     assert format_value(12.5, "currency_per_day", lang="ms", currency="MYR") == "RM 12.50/hari"
     assert format_value(None, "currency", lang="id", currency="IDR") == "—"
+
+
+@pytest.mark.parametrize("lang", ["id", "ms"])
+def test_the_formats_texts_are_in_the_catalogue(lang):
+    from funnelmetrics.i18n.format import CONTEXT, PER_DAY
+    from funnelmetrics.i18n.gettext import contexts
+
+    assert contexts(lang, CONTEXT) == {(CONTEXT, PER_DAY): "{amount}/hari"}

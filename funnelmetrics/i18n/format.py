@@ -14,6 +14,10 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent, get_currency_symbol
 
+from funnelmetrics.i18n.gettext import pgettext
+
+CONTEXT = "format"  # msgctxt of this module's texts in the catalogues
+PER_DAY = "{amount}/day"
 LOCALES = {"en": "en_US", "id": "id_ID", "ms": "ms_MY"}
 # Currencies whose amounts are shown without minor units (rupiah amounts are large and whole).
 NO_MINOR_UNITS = {"IDR", "JPY", "KRW", "VND"}
@@ -77,8 +81,7 @@ def format_value(value: Any, unit: str | None, *, lang: str = "en", currency: st
     if unit == "currency":
         return money(value, currency, lang)
     if unit == "currency_per_day":
-        return money(value, currency, lang) + {"en": "/day", "id": "/hari", "ms": "/hari"}.get(
-            lang, "/day")
+        return pgettext(CONTEXT, PER_DAY, lang).format(amount=money(value, currency, lang))
     if unit == "count":
         return number(value, lang, 0)
     if unit in ("days", "months", "score"):

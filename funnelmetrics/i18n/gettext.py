@@ -40,6 +40,7 @@ def _entries(lang: str) -> dict[tuple[str | None, str], str]:
     return {(m.context, str(m.id)): str(m.string) for m in cat if m.id and m.string}
 
 
+@lru_cache(maxsize=8)
 def catalogue(lang: str) -> dict[str, str]:
     """{msgid: translation} of the entries without a msgctxt (the review's texts)."""
     return {msgid: text for (ctx, msgid), text in _entries(lang).items() if ctx is None}
