@@ -151,5 +151,8 @@ def test_overview_forecast_tile(world: World) -> None:
         assert r.status_code == 200, r.text
         tile = _forecast_tile(r.text)
         assert "not available for your role" in tile and 'data-value=""' in tile
+    # a filter does not apply to a whole-workspace forecast: said, not ignored
+    tile = _forecast_tile(world.get("/?as_of=2026-03-01&lang=en&where=segment=SMB").text)
+    assert "does not apply to this figure" in tile and 'data-value=""' in tile
     r = world.get("/?as_of=2026-03-01&lang=id", "ana")
     assert "tidak tersedia untuk peran Anda" in _forecast_tile(r.text)

@@ -82,10 +82,11 @@ def forecast_tile(session: Session, who: Principal, f: Filters) -> dict[str, Any
     of the bookings forecast (the period holding the as-of instant, from that instant on) as
     `GET /api/v1/forecast/bookings` answers it with its defaults (`web.api_forecast.bookings`:
     the same function, arguments and cache entry, so the tile and the API agree to the cent).
-    Roles limited to some reps get no whole-workspace forecast: the tile says so. On the demo
+    Roles limited to some reps get no whole-workspace forecast, and a filter does not apply to
+    it: the tile says so. On the demo
     workspace (20,000 leads) it takes about 1-2 s once per workspace version (cached after;
     `serve --warm` computes it with the rest of the overview)."""
-    from funnelmetrics.web.api_forecast import bookings
+    from funnelmetrics.web.api_forecast import bookings, whole_workspace
 
     grain = "quarter" if f.grain == "quarter" else "month"
     view: dict[str, Any] = {
@@ -95,6 +96,10 @@ def forecast_tile(session: Session, who: Principal, f: Filters) -> dict[str, Any
         "immature": None, "partial": None, "spark": None, "spark_partial": None,
         "range": None, "href": f.url("/forecast", grain=grain)}
     try:
+        whole_workspace(who, "the bookings forecast")
+        if f.where:  # the forecast is of the whole workspace: a filter does not apply to it
+            view["note"] = t("filter_not_applicable", f.lang)
+            return view
         answer = bookings(session, who, grain=grain, as_of=f.as_of)
     except HTTPException as exc:
         view["note"] = t("not_for_role", f.lang) if exc.status_code == 403 else str(exc.detail)
