@@ -156,3 +156,29 @@ def test_overview_forecast_tile(world: World) -> None:
     assert "does not apply to this figure" in tile and 'data-value=""' in tile
     r = world.get("/?as_of=2026-03-01&lang=id", "ana")
     assert "tidak tersedia untuk peran Anda" in _forecast_tile(r.text)
+
+
+def _chart_specs(html: str) -> list[dict[str, Any]]:
+    import json
+    import re
+
+    return [json.loads(m) for m in re.findall(
+        r'<script type="application/json" id="spec-\d+">(.*?)</script>', html, re.S)]
+
+
+def test_forecast_page_shows_the_apis_figures(world: World) -> None:
+    """The Forecast page's P50 line is the API's (and so the overview tile's) for the same
+    as-of — one call, the same defaults — and the cohort survival chart counts periods on a
+    linear axis (not dates)."""
+    api = world.get("/api/v1/forecast/bookings?as_of=2026-03-01").json()
+    r = world.get("/forecast?as_of=2026-03-01&lang=en")
+    assert r.status_code == 200, r.text
+    specs = _chart_specs(r.text)
+    fans = [s for s in specs if any(t.get("name") == "P50" for t in s["data"])]
+    assert fans, "no bookings fan chart on the page"
+    p50 = next(t for t in fans[0]["data"] if t.get("name") == "P50")
+    assert p50["x"] == [row["period_start"] for row in api["rows"]]
+    assert p50["y"] == [row["total"]["p50"] for row in api["rows"]]
+    survival = [s for s in specs if "quarters since start" in str(s["layout"].get("xaxis"))]
+    for spec in survival:
+        assert spec["layout"]["xaxis"]["type"] == "linear"

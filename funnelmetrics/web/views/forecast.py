@@ -61,7 +61,8 @@ def bookings_card(session: Session, who: Principal, f: Filters, grain: str) -> C
     from funnelmetrics.web.api_forecast import bookings
 
     title = t("bookings_forecast", f.lang)
-    answer = bookings(session, who, grain=grain, horizon=4, as_of=f.as_of, simulations=2000)
+    # the API's and the CLI's defaults (horizon 3, 5,000 runs): the same figure everywhere
+    answer = bookings(session, who, grain=grain, as_of=f.as_of)
     rows = answer["rows"]
     x = [r["period_start"] for r in rows]
     past = service.metric(session, who, "won_revenue", grain=grain, as_of=f.as_of)
@@ -138,7 +139,8 @@ def survival_card(session: Session, who: Principal, f: Filters) -> Card:
                      "x": list(range(len(observed))), "y": observed,
                      "legendgroup": c["cohort"]})
     chart = {"data": data, "layout": {"yaxis": {"tickformat": ".0%", "range": [0, 1.02]},
-                                      "xaxis": {"title": {"text": "quarters since start"}},
+                                      "xaxis": {"type": "linear", "dtick": 1, "rangemode": "tozero",
+                                                "title": {"text": "quarters since start"}},
                                       "legend": {"orientation": "h", "y": -0.25}}}
     note = ("observed (solid) and sBG-projected (dotted) share of each quarterly cohort still "
             "paying" if fitted else "no cohort with two quarter ends and a churned account yet")
