@@ -25,7 +25,7 @@ OTHER_CONTEXTS = {"cli", "format"}
 def ui_entries(lang: str) -> dict[str, tuple[str, str]]:
     """{key: (English msgid, translation)} of the catalogue's dashboard entries."""
     return {ctx: (msgid, text) for (ctx, msgid), text in contexts(lang).items()
-            if ctx not in OTHER_CONTEXTS and not ctx.startswith("insight:")}
+            if ctx not in OTHER_CONTEXTS and not ctx.startswith(("insight:", "alert:"))}
 
 
 @pytest.mark.parametrize("lang", ["id", "ms"])

@@ -185,13 +185,14 @@ def alerts_cmd(
     fmt: FormatOption = OutputFormat.table,
     no_deliver: Annotated[bool, typer.Option(
         "--no-deliver", help="Only print; send nothing to files or webhooks.")] = False,
+    lang: LangOption = None,
 ) -> None:
     """Evaluate the [[alerts]] rules of funnelmetrics.toml; print and deliver each fired one."""
     from funnelmetrics.insights.alerts import deliver, rules_of, run_alerts
 
     with open_workspace(db, read_only=True) as ws:
         rules = rules_of(ws)
-        fired = run_alerts(ws, period, as_of=as_of)
+        fired = run_alerts(ws, period, as_of=as_of, lang=_lang(ws, lang))
         problems = [] if no_deliver else [p for a in fired for p in deliver(ws, a)]
     if fmt is OutputFormat.json:
         for alert in fired:

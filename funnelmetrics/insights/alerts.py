@@ -173,8 +173,9 @@ def _today(ws: Workspace, as_of: Any) -> dt.date | None:
 
 
 def evaluate(ws: Workspace, rule: Rule, period: Period | None = None, *,
-             as_of: Any = None) -> dict[str, Any] | None:
-    """The alert the rule raises for the period (default: the last full one), or None."""
+             as_of: Any = None, lang: str = "en") -> dict[str, Any] | None:
+    """The alert the rule raises for the period (default: the last full one), or None; its
+    message in `lang`."""
     period = parse_period(period.start if period is not None else None, rule.grain,
                           today=_today(ws, as_of))
     seasonal = [shift(period.start, Grain.YEAR, -k) for k in range(1, SEASON_YEARS + 1)]
@@ -220,29 +221,82 @@ def evaluate(ws: Workspace, rule: Rule, period: Period | None = None, *,
     return {"alert": rule.name, "metric": rule.metric, "period_start": period.start.isoformat(),
             "value": clean(value), "threshold": clean(threshold), "condition": rule.condition,
             "where": rule.where or None, **{k: clean(v) for k, v in extra.items()},
-            "message": message(rule, value, threshold, extra)}
+            "message": message(rule, value, threshold, extra, lang)}
 
 
-def message(rule: Rule, value: float, threshold: float | None, extra: Mapping[str, Any]) -> str:
+# The alert's sentence per condition, in the gettext catalogues (msgctxt alert:CONDITION; the
+# English text is the msgid). Figures are formatted for the language before they are put in.
+CONTEXT = "alert"
+TEMPLATES = {
+    "below": "{name}: {metric}{where} is {value}, below {threshold}",
+    "above": "{name}: {metric}{where} is {value}, above {threshold}",
+    "change_below": "{name}: {metric}{where} is {value}, {change} against the previous period "
+                    "({previous}; alert under {threshold})",
+    "anomaly": "{name}: {metric}{where} is {value}, outside the expected {low}–{high} "
+               "(expected {expected} from the {basis})",
+}
+BASES = ("same period in earlier years", "trailing periods")
+
+
+def entries() -> list[tuple[str, str]]:
+    """Every (msgctxt, msgid) the alerts' messages read from the catalogues."""
+    return [*((f"{CONTEXT}:{k}", v) for k, v in TEMPLATES.items()),
+            *((f"{CONTEXT}:basis", b) for b in BASES)]
+
+
+def _figure(value: float, lang: str) -> str:
+    """Four significant digits, written the language's way (0.4833 / 0,4833)."""
+    if lang == "en":
+        return f"{value:.4g}"
+    from babel.numbers import format_decimal
+
+    from funnelmetrics.i18n.format import locale_of
+
+    return format_decimal(float(f"{value:.4g}"), format="#,##0.####", locale=locale_of(lang))
+
+
+def _change(value: float, lang: str) -> str:
+    if lang == "en":
+        return f"{value:+.1%}"
+    from babel.numbers import format_percent
+
+    from funnelmetrics.i18n.format import locale_of
+
+    sign = "+" if value >= 0 else ""
+    return sign + format_percent(value, format="#,##0.0%", locale=locale_of(lang))
+
+
+def message(rule: Rule, value: float, threshold: float | None, extra: Mapping[str, Any],
+            lang: str = "en") -> str:
+    """The fired alert in a sentence, in `lang` (en, id or ms)."""
+    from funnelmetrics.i18n.gettext import pgettext
+
     where = "".join(f" ({k} = {v})" for k, v in rule.where.items())
-    head = f"{rule.name}: {rule.metric}{where} is {value:.4g}"
-    if rule.condition == "below":
-        return f"{head}, below {threshold:.4g}"
-    if rule.condition == "above":
-        return f"{head}, above {threshold:.4g}"
+    args: dict[str, Any] = {"name": rule.name, "metric": rule.metric, "where": where,
+                            "value": _figure(value, lang)}
     if rule.condition == "change_below":
-        return (f"{head}, {extra['change']:+.1%} against the previous period "
-                f"({extra['previous']:.4g}; alert under {threshold:+.1%})")
-    return (f"{head}, outside the expected {extra['low']:.4g}–{extra['high']:.4g} "
-            f"(expected {extra['expected']:.4g} from the {extra['basis']})")
+        args.update(change=_change(extra["change"], lang),
+                    previous=_figure(extra["previous"], lang),
+                    threshold=_change(threshold, lang))  # type: ignore[arg-type]
+    elif rule.condition == "anomaly":
+        args.update(low=_figure(extra["low"], lang), high=_figure(extra["high"], lang),
+                    expected=_figure(extra["expected"], lang),
+                    basis=pgettext(f"{CONTEXT}:basis", extra["basis"], lang))
+    else:
+        args["threshold"] = _figure(threshold, lang)  # type: ignore[arg-type]
+    template = TEMPLATES[rule.condition]
+    return pgettext(f"{CONTEXT}:{rule.condition}", template, lang).format(**args)
 
 
-def run_alerts(ws: Workspace, period: Any = None, *, as_of: Any = None) -> list[dict[str, Any]]:
-    """Every rule evaluated (for `period`, text or date, at each rule's grain)."""
+def run_alerts(ws: Workspace, period: Any = None, *, as_of: Any = None,
+               lang: str | None = None) -> list[dict[str, Any]]:
+    """Every rule evaluated (for `period`, text or date, at each rule's grain); messages in
+    `lang` (default: the workspace's locale)."""
+    lang = lang or ws.config.locale
     out = []
     for rule in rules_of(ws):
         chosen = None if period is None else parse_period(period, rule.grain)
-        alert = evaluate(ws, rule, chosen, as_of=as_of)
+        alert = evaluate(ws, rule, chosen, as_of=as_of, lang=lang)
         if alert is not None:
             out.append(alert)
     return out

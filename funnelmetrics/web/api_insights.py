@@ -150,7 +150,7 @@ def get_benchmarks(session: SessionDep, who: Who, period: PeriodQ = None,
 @router.get("/alerts", summary="The alert rules that fire (not delivered)")
 @on_loop
 def get_alerts(session: SessionDep, who: Who, period: PeriodQ = None,
-               as_of: AsOfQ = None) -> dict[str, Any]:
+               as_of: AsOfQ = None, lang: Lang = "en") -> dict[str, Any]:
     """Every `[[alerts]]` rule of funnelmetrics.toml evaluated for the period (each at its own
     grain); the fired ones, as `funnelmetrics alerts --format json` prints them, without
     delivering. Rules read the whole workspace: admins and unscoped managers only."""
@@ -160,6 +160,6 @@ def get_alerts(session: SessionDep, who: Who, period: PeriodQ = None,
         raise HTTPException(403, "alerts read the whole workspace: your role cannot see them")
     service.check_dates(None, None, as_of, None, "UTC")
     stamp = dt.date.today() if period is None else period
-    fired = session.cached(("alerts", stamp, as_of),
-                           lambda ws: run_alerts(ws, period, as_of=as_of))
+    fired = session.cached(("alerts", stamp, as_of, lang),
+                           lambda ws: run_alerts(ws, period, as_of=as_of, lang=lang))
     return {"alerts": fired}
