@@ -46,9 +46,13 @@ postgres:
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check .
 
+# The whole suite (PySpark, PostgreSQL and the browser included) on every core up to four: a
+# test module stays on one worker (loadfile); each worker starts its own Spark and PostgreSQL.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 test: $(DEVSTAMP) browser postgres
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(VENV)/pycache \
+	  $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # The inner loop: the whole suite less the PySpark cases, the browser and PostgreSQL, on every
 # core (a test module stays on one worker: its module-scoped workspace and its order hold).

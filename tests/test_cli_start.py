@@ -74,3 +74,31 @@ def test_help_lists_commands_in_the_order_a_user_needs():
     positions = [out.index(f"│ {name} ") for name in order]
     assert positions == sorted(positions)
     assert "Get started" in out
+
+
+def test_an_engines_error_is_one_line_not_a_traceback(capsys) -> None:
+    """A database error that reaches a command (a damaged file, a server gone away) is one
+    line naming its type, exit code 1; any other exception is a bug and still raises."""
+    import duckdb
+    import pytest
+    import typer
+
+    from funnelmetrics.cli.app import handle_errors
+
+    @handle_errors
+    def broken() -> None:
+        raise duckdb.IOException("IO Error: Could not read from file \"w.duckdb\"\nmore")
+
+    with pytest.raises(typer.Exit) as exit_:
+        broken()
+    assert exit_.value.exit_code == 1
+    err = capsys.readouterr().err
+    assert "the database refused it (IOException: IO Error: Could not read" in err
+    assert "more" not in err and "Traceback" not in err
+
+    @handle_errors
+    def bug() -> None:
+        raise ValueError("a bug")
+
+    with pytest.raises(ValueError):
+        bug()

@@ -106,9 +106,18 @@ def handle_errors(func: F) -> F:
             fail(f"{exc.filename or exc}: no such file")
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except Exception as exc:  # an engine's own error (a damaged file, a server gone away)
+            if not type(exc).__module__.startswith(ENGINE_MODULES):
+                raise
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            fail(f"the database refused it ({type(exc).__name__}{': ' + first if first else ''})")
         return None
 
     return wrapper  # type: ignore[return-value]
+
+
+# errors raised by the engines' own libraries: shown as one line, never a traceback
+ENGINE_MODULES = ("duckdb", "_duckdb", "psycopg", "pyspark", "py4j")
 
 
 WAIT_SECONDS = 30.0
