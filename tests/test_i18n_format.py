@@ -61,3 +61,21 @@ def test_the_formats_texts_are_in_the_catalogue(lang):
     from funnelmetrics.i18n.gettext import contexts
 
     assert contexts(lang, CONTEXT) == {(CONTEXT, PER_DAY): "{amount}/hari"}
+
+
+def test_every_command_chooses_its_language_the_same_way(monkeypatch) -> None:
+    """--lang, else $FUNNELMETRICS_LANG, else the workspace's locale, else English; a region
+    counts as its language; anything else is one line."""
+    import pytest
+
+    from funnelmetrics.errors import QueryError
+    from funnelmetrics.i18n.ui import choose_lang
+
+    monkeypatch.delenv("FUNNELMETRICS_LANG", raising=False)
+    assert choose_lang(None, None) == "en"
+    assert choose_lang(None, "ms") == "ms"
+    monkeypatch.setenv("FUNNELMETRICS_LANG", "id_ID")
+    assert choose_lang(None, "ms") == "id"
+    assert choose_lang("ms-MY", "en") == "ms"
+    with pytest.raises(QueryError, match="--lang must be one of en, id, ms, not 'fr'"):
+        choose_lang("fr", "en")

@@ -23,8 +23,7 @@ from funnelmetrics.cli.app import (
     open_workspace,
 )
 from funnelmetrics.cli.render import print_json_line, printable, show
-from funnelmetrics.errors import QueryError
-from funnelmetrics.i18n.ui import LANG_NAMES, t
+from funnelmetrics.i18n.ui import choose_lang, t
 
 PeriodOption = Annotated[str | None, typer.Option(
     "--period", help="The period: YYYY-MM, YYYY-Qn, YYYY or a day in it (default: the last "
@@ -35,13 +34,6 @@ ParamOption = Annotated[list[str] | None, typer.Option(
     "--param", help="Metric parameter KEY=VALUE (repeatable), e.g. from_stage=mql.")]
 WhereOption = Annotated[list[str] | None, typer.Option(
     "--where", help="Filter DIM=VALUE (repeatable).")]
-
-
-def _lang(ws: Any, chosen: str | None) -> str:
-    lang = chosen or ws.config.locale
-    if lang not in LANG_NAMES:
-        raise QueryError(f"--lang must be one of {', '.join(LANG_NAMES)}, not {lang!r}")
-    return lang
 
 
 def _today(ws: Any, as_of: str | None) -> Any:
@@ -72,7 +64,7 @@ def insights_cmd(
     from funnelmetrics.insights.report import insights
 
     with open_workspace(db, read_only=True) as ws:
-        chosen = _lang(ws, lang)
+        chosen = choose_lang(lang, ws.config.locale)
         p = parse_period(period, grain, today=_today(ws, as_of))
         more = {} if min_leads is None else {"min_leads": min_leads}
         answer = insights(ws, p, lang=chosen, top=top, as_of=as_of, baseline_periods=baseline,
@@ -192,7 +184,7 @@ def alerts_cmd(
 
     with open_workspace(db, read_only=True) as ws:
         rules = rules_of(ws)
-        fired = run_alerts(ws, period, as_of=as_of, lang=_lang(ws, lang))
+        fired = run_alerts(ws, period, as_of=as_of, lang=choose_lang(lang, ws.config.locale))
         problems = [] if no_deliver else [p for a in fired for p in deliver(ws, a)]
     if fmt is OutputFormat.json:
         for alert in fired:

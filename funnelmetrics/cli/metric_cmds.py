@@ -20,12 +20,11 @@ from funnelmetrics.cli.app import (
 )
 from funnelmetrics.cli.render import print_csv, print_json_line, print_table, show
 from funnelmetrics.errors import QueryError
-from funnelmetrics.i18n.ui import LANG_NAMES
+from funnelmetrics.i18n.ui import choose_lang
 
 if TYPE_CHECKING:
     import pandas as pd
 
-LANGS = tuple(LANG_NAMES)  # en, id, ms (the catalogue's languages)
 
 GrainOption = Annotated[str, typer.Option("--grain", help="day, week, month, quarter, year, all.")]
 ByOption = Annotated[list[str] | None, typer.Option(
@@ -39,24 +38,16 @@ ParamOption = Annotated[list[str] | None, typer.Option(
 LangOption = Annotated[str | None, typer.Option("--lang", help="en, id or ms.")]
 
 
-def _lang(ws: Any, lang: str | None) -> str:
-    chosen = lang or ws.config.locale
-    if chosen not in LANGS:
-        raise QueryError(f"--lang must be one of {', '.join(LANGS)}, not {chosen!r}")
-    return chosen
-
-
 def _catalogue_lang(db: Any, lang: str | None) -> str:
-    """The language of a catalogue listing: --lang, else the workspace's locale when there is a
-    workspace at --db (the catalogue itself needs none), else English."""
+    """The language of a catalogue listing: --lang, else $FUNNELMETRICS_LANG, else the
+    workspace's locale when there is a workspace at --db (the catalogue itself needs none),
+    else English."""
+    locale = None
     if lang is None and "://" not in str(db) and Path(db).exists():
         from funnelmetrics.config import load_config  # the settings beside it, not the data
 
-        lang = load_config(Path(db).parent).locale
-    lang = lang or "en"
-    if lang not in LANGS:
-        raise QueryError(f"--lang must be one of {', '.join(LANGS)}, not {lang!r}")
-    return lang
+        locale = load_config(Path(db).parent).locale
+    return choose_lang(lang, locale)
 
 
 @app.command("metrics")
@@ -113,7 +104,7 @@ def metric_cmd(
     owns = [{k: v for k, v in params.items() if metric.param(k) is not None}
             for metric in metrics]
     with open_workspace(db, read_only=True) as ws, ws.batch():  # shared work done once
-        lang = _lang(ws, lang)
+        lang = choose_lang(lang, ws.config.locale)
         owns = [_stages_as_configured(ws, own) for own in owns]
         if not explain and len(names) > 1:  # one query has nothing to share: build it once
             ws.prepare([(name, {"params": own, **query}) for name, own in zip(names, owns,
@@ -257,7 +248,7 @@ def funnel_cmd(
     from funnelmetrics.query import parse_pairs
 
     with open_workspace(db, read_only=True) as ws:
-        lang = _lang(ws, lang)
+        lang = choose_lang(lang, ws.config.locale)
         df = funnel_table(ws, start=start, end=end, funnel=funnel, by=by,
                        where=parse_pairs(where, "--where"), as_of=as_of, mode=mode)
         units = {"reached": "count", "converted_to_next": "count", "conversion_to_next": "ratio",

@@ -23,12 +23,11 @@ from funnelmetrics.cli.app import (
 )
 from funnelmetrics.cli.render import print_csv, print_notes, show
 from funnelmetrics.errors import QueryError
-from funnelmetrics.i18n.ui import LANG_NAMES
+from funnelmetrics.i18n.ui import choose_lang
 
 if TYPE_CHECKING:
     import pandas as pd
 
-LANGS = tuple(LANG_NAMES)  # en, id, ms
 
 GrainOption = Annotated[str, typer.Option("--grain", help="day, week, month, quarter or year.")]
 StartOption = Annotated[str | None, typer.Option("--start", help="First day (YYYY-MM-DD).")]
@@ -50,13 +49,6 @@ COHORT_UNITS = {"cohort_accounts": "count", "accounts": "count", "account_retent
                 "mrr": "currency", "mrr_retention": "ratio"}
 LEADERBOARD_UNITS = {"won_amount": "currency", "win_rate": "ratio", "mean_cycle_days": "days",
                      "quota_attainment": "ratio", "rank": "count"}
-
-
-def _lang(ws: Any, lang: str | None) -> str:
-    chosen = lang or ws.config.locale
-    if chosen not in LANGS:
-        raise QueryError(f"--lang must be one of {', '.join(LANGS)}, not {chosen!r}")
-    return chosen
 
 
 def _where(pairs: list[str] | None) -> dict[str, Any]:
@@ -98,7 +90,7 @@ def mrr_cmd(
     from funnelmetrics.revenue.movements import mrr_waterfall
 
     with open_workspace(db, read_only=True) as ws:
-        lang = _lang(ws, lang)
+        lang = choose_lang(lang, ws.config.locale)
         base = {"grain": grain, "currency": ws.config.currency}
         if grain.strip().lower() == "all":  # one period has no cohorts to follow
             if view is MrrView.cohorts:
@@ -137,7 +129,7 @@ def leaderboard_cmd(
     from funnelmetrics.summary import default_instant, last_full_period
 
     with open_workspace(db, read_only=True) as ws:
-        lang = _lang(ws, lang)
+        lang = choose_lang(lang, ws.config.locale)
         note = None
         if start is None and end is None and grain.strip().lower() != "all":
             seen = default_instant(ws, grain, as_of)
@@ -194,7 +186,7 @@ def kpis_cmd(
     from funnelmetrics.insights.kpis import kpi_status
 
     with open_workspace(db, read_only=True) as ws:
-        lang = _lang(ws, lang)
+        lang = choose_lang(lang, ws.config.locale)
         df = kpi_status(ws, as_of=as_of)
         title, layout = "KPI targets", {}
         if fmt is OutputFormat.table:

@@ -143,3 +143,18 @@ def t(key: str, lang: str = "en", **values: object) -> str:
         return key
     text = pgettext(key, english, lang)
     return text.format(**values) if values else text
+
+
+def choose_lang(lang: str | None, config_locale: str | None = None) -> str:
+    """The language of an answer: --lang, else $FUNNELMETRICS_LANG, else the workspace's
+    `locale`, else English (a region such as id_ID or ms-MY counts as its language). Every
+    command that speaks a language chooses it here."""
+    import os
+
+    from funnelmetrics.errors import QueryError
+
+    chosen = (lang or os.environ.get("FUNNELMETRICS_LANG") or config_locale or "en").strip()
+    chosen = chosen.replace("-", "_").split("_")[0].lower()
+    if chosen not in LANG_NAMES:
+        raise QueryError(f"--lang must be one of {', '.join(LANG_NAMES)}, not {chosen!r}")
+    return chosen

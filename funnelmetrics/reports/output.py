@@ -8,7 +8,6 @@ exists (safe to run from cron every day)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from funnelmetrics.compile.time import Grain
 from funnelmetrics.errors import QueryError
+from funnelmetrics.i18n.ui import choose_lang
 from funnelmetrics.insights.findings import Period, parse_period
 from funnelmetrics.reports.model import Review
 
@@ -24,18 +24,7 @@ if TYPE_CHECKING:
     from funnelmetrics.workspace import Workspace
 
 FORMATS = ("html", "pdf", "xlsx")
-LANGS = ("en", "id", "ms")
 UNSAFE_IN_NAMES = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def choose_lang(lang: str | None, config_locale: str) -> str:
-    """--lang, else $FUNNELMETRICS_LANG, else the config's `locale` (a region such as id_ID
-    counts as its language)."""
-    chosen = (lang or os.environ.get("FUNNELMETRICS_LANG") or config_locale or "en").strip()
-    chosen = chosen.replace("-", "_").split("_")[0].lower()
-    if chosen not in LANGS:
-        raise QueryError(f"--lang must be one of {', '.join(LANGS)}, not {chosen!r}")
-    return chosen
 
 
 def write_review(review: Review, path: Path, fmt: str, lang: str) -> Path:
