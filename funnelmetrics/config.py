@@ -18,6 +18,16 @@ from funnelmetrics.errors import ConfigError
 CONFIG_NAME = "funnelmetrics.toml"
 
 
+
+def check_zone(value: str) -> str:
+    """An IANA time zone name, or a ValueError saying what to write instead."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as "
+                         "'Asia/Jakarta')") from None
+    return value
+
 class Mode(StrEnum):
     """How a lead reaches a stage (SPEC §2): by the stage or any later one, or by the stage only."""
 
@@ -88,14 +98,7 @@ class CrmSettings(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as "
-                             "'Asia/Jakarta')") from None
-        return value
+        return None if value is None else check_zone(value)
 
     @field_validator("currency")
     @classmethod
@@ -144,12 +147,7 @@ class Config(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as "
-                             "'Asia/Jakarta')") from None
-        return value
+        return check_zone(value)
 
     @field_validator("currency")
     @classmethod

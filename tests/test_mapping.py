@@ -181,3 +181,16 @@ def test_cli_missing_mapping_file_is_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "no such mapping file" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("settings", [{"timezone": "Mars/Base"},
+                                      {"crm": {"timezone": "Mars/Base"}}])
+def test_workspace_and_crm_time_zones_are_checked_alike(settings):
+    import pydantic
+
+    with pytest.raises(pydantic.ValidationError,
+                       match="unknown time zone 'Mars/Base' \\(use an IANA name such as "
+                             "'Asia/Jakarta'\\)"):
+        funnelmetrics.Config(**settings)
+    assert funnelmetrics.Config(timezone="Asia/Jakarta", crm={"timezone": "Asia/Jakarta"}) \
+        .crm.timezone == "Asia/Jakarta"
