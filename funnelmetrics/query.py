@@ -172,7 +172,7 @@ def _funnel_of(ws: Workspace, params: Mapping[str, Any]) -> Funnel:
 def _context(ws: Workspace, q: MetricQuery, window: Window) -> Context:
     now = q.as_of or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     ctx = Context(scope=Scope(ws, as_of=q.as_of), config=ws.config, window=window, by=q.by,
-                  where=q.where, params=q.params, now=now,
+                  where=q.where, params=q.params, instant=now,
                   mode=Mode(q.params.get("mode") or ws.config.mode),
                   funnel=_funnel_of(ws, q.params))
     ctx.reach_stages = reach_stages(ctx, q.metric)

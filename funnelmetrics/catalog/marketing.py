@@ -13,8 +13,6 @@ from typing import Any
 
 import ibis
 
-# the attribution models register as credit models of marketing_roi
-from funnelmetrics.attribution import credit as _attribution_credit  # noqa: F401
 from funnelmetrics.catalog import common as c
 from funnelmetrics.catalog.model import Agg, Kind, Measure, Metric, Param, Text, Unit
 from funnelmetrics.compile.context import Context, safe_div

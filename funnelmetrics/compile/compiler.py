@@ -178,9 +178,9 @@ def compile_metric(ctx: Context, metric: Metric) -> ibis.Table:
         extra["note"] = out.pop("note")
     if metric.time is Time.COHORT:
         window_end = frame.next_start + ibis.interval(seconds=int(ctx.window_days * 86400))
-        extra["immature"] = window_end > ctx.now
+        extra["immature"] = window_end > ctx.now_value()
     # a period not over at the query's instant (the as-of instant, or now): figures may move
-    extra["partial"] = frame.next_start > ctx.now
+    extra["partial"] = frame.next_start > ctx.now_value()
     result = frame.select("period_start", *[frame[d].name(d[4:]) for d in ctx.dims], **extra)
     if metric.lag_periods:
         result = result.filter(result.period_start >= floor(ctx.window.start, ctx.window.grain))

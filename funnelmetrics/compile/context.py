@@ -28,12 +28,26 @@ class Context:
     by: list[str]
     where: Mapping[str, Any]
     params: dict[str, Any]
-    now: dt.datetime
+    instant: dt.datetime  # the query's instant (as-of, or now), naive UTC: read it as `now`
     mode: Mode = Mode.CUMULATIVE
     funnel: Funnel | None = None
     reach_stages: set[str] | None = None  # reach columns the query reads (None: every stage)
     cache: dict[str, ibis.Table] = field(default_factory=dict)
     frame: ibis.Table | None = None
+    # the instant as it appears in the SQL (None: a literal of `instant`); a kept query
+    # (`compile.sqlcache`) puts a placeholder there, filled in each time it runs
+    now_sql: ibis.Value | None = None
+    now_read: bool = False  # Python code read the instant: the SQL holds for this day only
+
+    @property
+    def now(self) -> dt.datetime:
+        """The query's instant, for Python code that decides with it (noted in `now_read`)."""
+        self.now_read = True
+        return self.instant
+
+    def now_value(self) -> ibis.Value:
+        """The query's instant as an expression (a comparison in the SQL: `now_read` stays)."""
+        return self.now_sql if self.now_sql is not None else ibis.literal(self.instant)
 
     @property
     def dims(self) -> list[str]:

@@ -8,7 +8,8 @@ deal may share its amount among several channels; amounts are in the reporting c
 The built-in model, `source`, credits each won opportunity's whole amount to its lead's channel
 (the campaign's channel, else the lead's source). An attribution model registers itself with
 `register_credit_model(name, build)` when its module is imported (`funnelmetrics.attribution
-.credit`, which the marketing catalogue imports).
+.credit`, imported the first time a model other than a registered one is asked for: the
+attribution package loads pandas, which a plain metric does not need).
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def register_credit_model(name: str, build: CreditModel) -> None:
 
 def credit_model(name: str) -> CreditModel:
     """The registered model, or a QueryError naming those there are."""
+    if name not in CREDIT_MODELS:
+        import funnelmetrics.attribution.credit  # noqa: F401  (registers the attribution models)
     if name not in CREDIT_MODELS:
         raise QueryError(f"unknown credit model {name!r}; available: "
                          f"{', '.join(sorted(CREDIT_MODELS))}")
