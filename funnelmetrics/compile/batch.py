@@ -5,7 +5,10 @@ not change between them:
 
 - `shared`: intermediate tables several metrics read (the leads' stage reach times, MRR
   movements, new customers), materialised once as temporary tables (DuckDB) and dropped when the
-  batch ends;
+  batch ends; when the batch's queries are announced (`fuse`), a survey first notes which
+  tables they ask for and what each use reads of them (`needs`: reach stages, say), so that a
+  table only one use asks for is not materialised (writing it costs more than reading it once)
+  and a shared one holds what its uses read, not everything it could;
 - `probes`: small yes/no answers about the data (is any amount in a foreign currency?);
 - `grouped`: while `plan` collects the queries a batch will run, every grouped aggregate they ask
   for is noted by (rows, keys); each one that several queries need is then computed once with all
@@ -16,7 +19,7 @@ Nothing here knows metrics or entities: the compiler asks for shared tables and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +47,15 @@ class Fused:
 
 
 @dataclass
+class Demand:
+    """What the survey found of one shared table: how many times it was asked for, and the
+    union of what those uses read of it."""
+
+    uses: int = 0
+    needs: set[Hashable] = field(default_factory=set)
+
+
+@dataclass
 class Batch:
     """The shared state of one batch (see the module doc). `materialise` says whether shared
     tables are cached as temporary tables (DuckDB) or left as expressions (other engines)."""
@@ -53,15 +65,42 @@ class Batch:
     probes: dict[Hashable, bool] = field(default_factory=dict)
     plan: dict[Slot, Planned] | None = None
     fused: dict[Slot, Fused] = field(default_factory=dict)
+    survey: dict[Hashable, Demand] | None = None  # while `fuse` surveys the queries
+    demand: dict[Hashable, Demand] = field(default_factory=dict)  # what the survey found
 
     def shared(self, key: Hashable, build: Callable[[], ibis.Table]) -> ibis.Table:
         """`build()`, materialised once under `key` (which must name everything the table
-        depends on besides the workspace)."""
-        if not self.materialise:
+        depends on besides the workspace) — unless the survey saw a single use of it."""
+        if self.holds(key, (), ()) is None:
             return build()
+        return self.materialised(key, build)
+
+    def materialised(self, key: Hashable, build: Callable[[], ibis.Table]) -> ibis.Table:
+        """`build()` as a temporary table, made once under `key` (see `holds` for when)."""
         if key not in self.tables:
             self.tables[key] = build().cache()
         return self.tables[key]
+
+    def holds(self, key: Hashable, needs: Iterable[Hashable],
+              every: Collection[Hashable]) -> frozenset[Hashable] | None:
+        """What the shared table under `key` is to hold (of `every` it could) when a use that
+        reads `needs` of it is to read it; None when that use is to build its rows itself, as
+        outside a batch: while the survey runs (the use is noted), when the survey saw the table
+        asked for once, or needs it did not foresee. A table the survey never saw (queries run
+        in a batch unannounced) holds `every`thing."""
+        if not self.materialise:
+            return None
+        if self.survey is not None:
+            demand = self.survey.setdefault(key, Demand())
+            demand.uses += 1
+            demand.needs.update(needs)
+            return None
+        planned = self.demand.get(key)
+        if planned is None:
+            return frozenset(every)
+        if planned.uses < 2 or not planned.needs.issuperset(needs):
+            return None
+        return frozenset(planned.needs)
 
     def probe(self, key: Hashable, answer: Callable[[], bool]) -> bool:
         """`answer()`, asked once per batch under `key`."""
@@ -85,11 +124,20 @@ class Batch:
         return rows.group_by(keys).aggregate(**aggregates)
 
     def fuse(self, build_all: Callable[[], None]) -> None:
-        """Run `build_all` (which builds every query of the batch, executing nothing but the
-        shared tables the builds need) while noting their aggregates; then compute once each
-        aggregate that two or more of them need."""
+        """Run `build_all` (which builds every query of the batch) twice: first to survey the
+        shared tables the queries ask for (nothing is materialised), then, materialising those
+        two or more uses read, to note their aggregates; then compute once each aggregate that
+        two or more of them need."""
         if not self.materialise:
             return
+        self.survey = {}
+        try:
+            build_all()
+        finally:
+            survey, self.survey = self.survey, None
+        for key, demand in survey.items():
+            if key not in self.tables:  # one made before holds what it was made with
+                self.demand[key] = demand
         self.plan = {}
         try:
             build_all()

@@ -53,52 +53,68 @@ def reach_times(scope: Scope, funnel: Funnel, mode: Mode,
     or when the first stage is not wanted and there is no as-of instant (then only the leads
     with a stage event come back).
     """
-    batch = scope.ws.batch_state is not None and scope.ws.batch_state.materialise
     wanted = set(funnel.stages if stages is None else stages)
+    shared = _shared(scope, funnel, mode, wanted, leads)
+    if shared is not None:
+        return shared
     later = [s for s in funnel.stages[1:] if s in wanted]
-    # In a batch, every stage is selected from the shared tables (free: the engine reads only
-    # the columns a query uses), so that its queries build the very same rows (`prepare`).
-    every = [reach_column(s) for s in funnel.stages[1:]]
-    if batch and not leads:
-        shared = _shared(scope, funnel, mode, "reach")
-        return shared.select("created_at", *every,
-                             **{reach_column(funnel.first): shared.created_at})
     rows = base(scope, "leads")
     if later:
-        if batch:
-            firsts = _shared(scope, funnel, mode, "firsts").select("_lid", *every)
-        else:
-            firsts = _stage_minima(scope, funnel, mode, later)
-            if not leads and funnel.first not in wanted and scope.as_of is None:
-                return firsts.rename(lead_id="_lid")
+        firsts = _stage_minima(scope, funnel, mode, later)
+        if not leads and funnel.first not in wanted and scope.as_of is None:
+            return firsts.rename(lead_id="_lid")
         rows = rows.left_join(firsts, rows.lead_id == firsts._lid).drop("_lid")
     return rows.mutate(**{reach_column(funnel.first): rows.created_at})
 
 
-def _shared(scope: Scope, funnel: Funnel, mode: Mode, what: str) -> ibis.Table:
-    """A batch's shared reach times, materialised once (temporary tables) for all its queries:
-    they are the costly part of most funnel metrics.
+def _shared(scope: Scope, funnel: Funnel, mode: Mode, wanted: set[str],
+            leads: bool) -> ibis.Table | None:
+    """A batch's shared reach times, materialised once (temporary tables) for the queries that
+    read them — the costly part of most funnel metrics — or None where this query is to
+    compute its own (outside a batch, or a table the batch's survey saw one query ask for:
+    `Batch.holds`).
 
-    `firsts`: per lead with a stage event (`_lid`), the reach time of every later stage;
-    `reach`: per lead, `created_at` and the reach time of every later stage (no key: it serves
-    the queries that read nothing else of a lead, and a text key would double its cost; the
-    first stage's reach time is `created_at`, not stored twice).
+    `firsts` (queries with dimensions or filters, `leads`): per lead with a stage event
+    (`_lid`), the reach time of the later stages the batch's queries read, joined to the leads
+    by each query; `reach` (the others): the same without a key (a text key would double its
+    cost), and with `created_at` for every lead when a query reads the first stage (or an as-of
+    instant limits the leads), the first stage's reach time (not stored twice). Every query
+    selects the same columns of it, so that equal queries build the very same rows (`prepare`).
     """
+    state = scope.ws.batch_state
+    if state is None:
+        return None
+    what = "firsts" if leads else "reach"
     key = (what, scope.as_of, funnel.name, tuple(funnel.stages), mode)
-    later = list(funnel.stages[1:])
+    needs = wanted - {funnel.first} if leads else wanted
+    holds = state.holds(key, needs, funnel.stages if not leads else funnel.stages[1:])
+    later = [s for s in funnel.stages[1:] if holds is not None and s in holds]
+    if not later:  # nothing shared, or only the leads' own created_at: nothing worth a table
+        return None
+    columns = [reach_column(s) for s in later]
+    if leads:
+        firsts = state.materialised(key, lambda: _stage_minima(scope, funnel, mode, later))
+        rows = base(scope, "leads")
+        rows = rows.left_join(firsts.select("_lid", *columns),
+                              rows.lead_id == firsts._lid).drop("_lid")
+        return rows.mutate(**{reach_column(funnel.first): rows.created_at})
+    with_leads = funnel.first in holds or scope.as_of is not None
 
     def build() -> ibis.Table:
-        if what == "firsts":
-            return _stage_minima(scope, funnel, mode, later)
+        if not with_leads:
+            return _stage_minima(scope, funnel, mode, later).drop("_lid")
+        made = state.tables.get(("firsts", *key[1:]))
+        if made is None or state.holds(("firsts", *key[1:]), later, ()) is None:
+            made = _stage_minima(scope, funnel, mode, later)
         rows = base(scope, "leads").select("lead_id", "created_at")
-        if later:
-            tables = scope.ws.batch_state.tables if scope.ws.batch_state else {}
-            firsts = tables.get(("firsts", *key[1:]))
-            firsts = _stage_minima(scope, funnel, mode, later) if firsts is None else firsts
-            rows = rows.left_join(firsts, rows.lead_id == firsts._lid).drop("_lid")
-        return rows.drop("lead_id")
+        rows = rows.left_join(made.select("_lid", *columns), rows.lead_id == made._lid)
+        return rows.drop("lead_id", "_lid")
 
-    return scope.ws.shared(key, build)
+    table = state.materialised(key, build)
+    if not with_leads:
+        return table.select(*columns)
+    return table.select("created_at", *columns,
+                        **{reach_column(funnel.first): table.created_at})
 
 
 def _stage_minima(scope: Scope, funnel: Funnel, mode: Mode, later: list[str]) -> ibis.Table:
