@@ -1,7 +1,7 @@
 """Benchmark the command line (issue 18): whole processes, start-up included, side by side.
 
     .venv/bin/python benchmarks/bench_cli.py [--small-db PATH] [--big-db PATH] [--rounds 7]
-        [--skip-big] [--out benchmarks/cli-results.md]
+        [--skip-big | --only-big] [--out benchmarks/cli-results.md]
 
 Three pairs, each command A beside its yardstick B, run in turn (A B A B …, after one warm-up
 run of each that is not counted, so that Python's compiled bytecode exists as on a user's
@@ -126,6 +126,25 @@ def row(label: str, a: str, b: str, r: dict, target: str) -> str:
             f"**{r['ratio_wall']:.2f}×** (cpu {r['ratio_cpu']:.2f}×) | {target} |")
 
 
+def small_pairs(lines: list[str], tmp: Path, args: argparse.Namespace) -> None:
+    """The start-up and small-metric pairs, appended to `lines`."""
+    bare = tmp / "bare_typer.py"
+    bare.write_text(BARE_TYPER)
+    r = side_by_side([[CLI, "--help"]], [[PY, str(bare), "--help"]], args.rounds)
+    lines.append(row("start", "`funnelmetrics --help`", "bare Typer `--help`", r, "≤ 3×"))
+    print(lines[-1], flush=True)
+    r = side_by_side([[CLI, "--version"]], [[PY, str(bare), "--help"]], args.rounds)
+    lines.append(row("version", "`funnelmetrics --version`", "bare Typer `--help`", r,
+                     "≤ 3×"))
+    print(lines[-1], flush=True)
+    small = small_workspace(args.small_db)
+    r = side_by_side([[CLI, "metric", "win_rate", "--db", small]],
+                     [[PY, "-c", OPEN_DUCKDB, small]], args.rounds)
+    lines.append(row("small metric (20,000 leads)", "`metric win_rate`",
+                     "import Ibis + open DuckDB", r, "≤ 1.6×"))
+    print(lines[-1], flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--small-db")
@@ -133,6 +152,8 @@ def main(argv: list[str] | None = None) -> None:
                                        "validated.duckdb")
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--skip-big", action="store_true")
+    p.add_argument("--only-big", action="store_true", help="only the funnel at scale (no "
+                   "start-up or small-metric pairs)")
     p.add_argument("--out", type=Path, default=HERE / "cli-results.md")
     args = p.parse_args(argv)
 
@@ -143,21 +164,8 @@ def main(argv: list[str] | None = None) -> None:
              "| what | A | A wall | B (yardstick) | B wall | A/B | target |",
              "|---|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
-        bare = Path(tmp) / "bare_typer.py"
-        bare.write_text(BARE_TYPER)
-        r = side_by_side([[CLI, "--help"]], [[PY, str(bare), "--help"]], args.rounds)
-        lines.append(row("start", "`funnelmetrics --help`", "bare Typer `--help`", r, "≤ 3×"))
-        print(lines[-1], flush=True)
-        r = side_by_side([[CLI, "--version"]], [[PY, str(bare), "--help"]], args.rounds)
-        lines.append(row("version", "`funnelmetrics --version`", "bare Typer `--help`", r,
-                         "≤ 3×"))
-        print(lines[-1], flush=True)
-        small = small_workspace(args.small_db)
-        r = side_by_side([[CLI, "metric", "win_rate", "--db", small]],
-                         [[PY, "-c", OPEN_DUCKDB, small]], args.rounds)
-        lines.append(row("small metric (20,000 leads)", "`metric win_rate`",
-                         "import Ibis + open DuckDB", r, "≤ 1.6×"))
-        print(lines[-1], flush=True)
+        if not args.only_big:
+            small_pairs(lines, Path(tmp), args)
         if not args.skip_big:
             import run
 
