@@ -30,6 +30,7 @@ from funnelmetrics.compile.time import (
 )
 from funnelmetrics.config import Funnel, Mode
 from funnelmetrics.errors import QueryError
+from funnelmetrics.options import parse_pairs  # noqa: F401  (re-exported)
 from funnelmetrics.semantic import registry
 from funnelmetrics.semantic.model import Scope
 
@@ -53,21 +54,6 @@ class MetricQuery:
     where: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
     as_of: dt.datetime | None = None
-
-
-def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, Any]:
-    """`KEY=VALUE` options into a dict; a repeated key collects a list."""
-    out: dict[str, Any] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise QueryError(f"{what} takes KEY=VALUE, not {pair!r}")
-        key, value = key.strip(), value.strip()
-        if key in out:
-            out[key] = [*(out[key] if isinstance(out[key], list) else [out[key]]), value]
-        else:
-            out[key] = value
-    return out
 
 
 def parse_query(ws: Workspace, metric_id: str, *, grain: str | Grain = "month",
@@ -206,8 +192,9 @@ def _spans(probe: Context, metric: Metric) -> set[tuple[str, str]]:
     return out
 
 
-def _default_range(ws: Workspace, q: MetricQuery) -> tuple[dt.date, dt.date]:
-    """Whole periods from the first to the last instant the metric's rows have."""
+def _default_range(ws: Workspace, q: MetricQuery) -> tuple[dt.date, dt.date, bool]:
+    """Whole periods from the first to the last instant the metric's rows have, and whether
+    "today" stood in for them (the metric has no rows and no as-of instant was given)."""
     tz = ws.config.timezone
     probe = _context(ws, q, Window(q.grain, dt.date(2000, 1, 1), dt.date(2000, 1, 1), tz))
     lows, highs = [], []
@@ -225,6 +212,7 @@ def _default_range(ws: Workspace, q: MetricQuery) -> tuple[dt.date, dt.date]:
             lows.append(lo.date())
             highs.append(hi.date())
     today = (q.as_of or dt.datetime.now(dt.UTC).replace(tzinfo=None)).date()
+    used_today = not lows and q.as_of is None
     if not lows:
         lows, highs = [today], [today]
     start = q.start or min(lows)
@@ -234,19 +222,28 @@ def _default_range(ws: Workspace, q: MetricQuery) -> tuple[dt.date, dt.date]:
         end = max(highs)
     else:
         end = shift(floor(max(highs), q.grain), q.grain) - dt.timedelta(days=1)
-    return start, max(end, start)
+    return start, max(end, start), used_today
 
 
 def build(ws: Workspace, q: MetricQuery) -> ibis.Table:
+    return build_with_context(ws, q)[0]
+
+
+def build_with_context(ws: Workspace, q: MetricQuery, *, now_sql: ibis.Value | None = None
+                       ) -> tuple[ibis.Table, Context, bool]:
+    """The expression, the context it was compiled in, and whether "today" chose its range;
+    `now_sql` stands for the query's instant in the SQL (see `compile.sqlcache`)."""
     tz = ws.config.timezone
+    used_today = False
     if q.start is None or q.end is None:
-        start, end = _default_range(ws, q)
+        start, end, used_today = _default_range(ws, q)
     else:
         start, end = q.start, q.end
     _check_periods(q.grain, start, end)
     window = Window(q.grain, start, end, tz)
     ctx = _context(ws, q, window)
-    return compile_metric(ctx, q.metric)
+    ctx.now_sql = now_sql
+    return compile_metric(ctx, q.metric), ctx, used_today
 
 
 def _check_periods(grain: Grain, start: dt.date, end: dt.date) -> None:
@@ -262,7 +259,7 @@ def query_range(ws: Workspace, metric_id: str, **query: Any) -> tuple[dt.date, d
     the first to the last instant the metric's rows have)."""
     q = parse_query(ws, metric_id, **query)
     if q.start is None or q.end is None:
-        return _default_range(ws, q)
+        return _default_range(ws, q)[:2]
     return q.start, q.end
 
 
@@ -282,3 +279,108 @@ def run_metric(ws: Workspace, metric_id: str, *, output: str = "pandas", **query
     if output != "pandas":
         raise QueryError(f"output must be pandas, polars or arrow, not {output!r}")
     return expr.to_pyarrow().to_pandas(date_as_object=True)
+
+
+# ---- standalone SQL, kept ---------------------------------------------------------------------
+def standalone_sql(ws: Workspace, expr: ibis.Table) -> str:
+    """An expression's SQL, runnable as it is (`duckdb funnel.duckdb < query.sql`): the small
+    tables Ibis keeps in the session (the period spine) written out as VALUES lists."""
+    import ibis.expr.operations as ops
+
+    sql = str(ibis.to_sql(expr, dialect=ws.con.name))
+    for table in expr.op().find(ops.InMemoryTable):
+        sql = sql.replace(f'"{table.name}"', _values_table(table))
+    return sql
+
+
+def _values_table(table: Any) -> str:
+    """A session table as a subquery of VALUES, each column cast to its type."""
+    from ibis.backends.sql.datatypes import DuckDBType
+
+    def literal(v: Any) -> str:
+        if v is None or v != v:  # None, NaN, NaT
+            return "NULL"
+        if isinstance(v, dt.datetime):
+            return f"TIMESTAMP '{v.isoformat(sep=' ')}'"
+        if isinstance(v, dt.date):
+            return f"DATE '{v.isoformat()}'"
+        if isinstance(v, bool | int | float):
+            return repr(v).upper() if isinstance(v, bool) else repr(v)
+        return "'" + str(v).replace("'", "''") + "'"
+
+    names = list(table.schema.names)
+    frame = table.data.to_frame()
+    rows = [[literal(v.to_pydatetime() if hasattr(v, "to_pydatetime") else v) for v in rec]
+            for rec in frame[names].itertuples(index=False)]
+    cols = ", ".join(f'"c{i}"' for i in range(len(names)))
+    casts = ", ".join(f'CAST("c{i}" AS {DuckDBType.to_string(t)}) AS "{n}"'
+                      for i, (n, t) in enumerate(zip(names, table.schema.types, strict=True)))
+    if not rows:  # no row: the columns and their types alone
+        return f"(SELECT {casts} FROM (SELECT {', '.join('NULL' for _ in names)}) AS v({cols}) " \
+               "WHERE FALSE)"
+    values = ",\n    ".join("(" + ", ".join(r) + ")" for r in rows)
+    return f"(SELECT {casts} FROM (VALUES\n    {values}) AS v({cols}))"
+
+
+WHERE_MARK = "__FmWhere{}Q__"  # mixed case: a value changed by Python (lower()) is not found
+NOW_MARK = dt.datetime(2999, 12, 31, 23, 59, 58, 987654)
+
+
+def kept_query(ws: Workspace, metric_id: str, *, limit: int | None = None,
+               info: Mapping[str, Any] | None = None, **query: Any) -> Any:
+    """The query as a `compile.sqlcache.Entry` (DuckDB only): compiled on its own (outside any
+    batch) with the `where` values and the instant as placeholders; None when it cannot be
+    kept (a value Python code decided with, a `where` that is not text)."""
+    from funnelmetrics.compile import sqlcache
+
+    if not ws.is_duckdb:
+        return None
+    where = query.get("where")
+    if where is not None and not isinstance(where, Mapping):
+        return None
+    split = sqlcache.split_where(where)
+    if split is None:
+        return None
+    values = split[1]
+    marks = iter([WHERE_MARK.format(i) for i in range(len(values))])
+    marked = {dim: [next(marks) for _ in wanted] if isinstance(wanted, list | tuple)
+              else next(marks) for dim, wanted in (where or {}).items()}
+    now_sql = None if query.get("as_of") is not None else ibis.literal(NOW_MARK)
+    state, ws.batch_state = ws.batch_state, None
+    try:
+        if state is None:
+            ws.refresh()
+        q = parse_query(ws, metric_id, **{**query, "where": marked})
+        expr, ctx, used_today = build_with_context(ws, q, now_sql=now_sql)
+    finally:
+        ws.batch_state = state
+    if limit is not None:
+        expr = expr.limit(limit)
+    sql = standalone_sql(ws, expr)
+    binds_now = False
+    if now_sql is not None:
+        text = _literal_sql(ws, NOW_MARK)
+        binds_now = text in sql
+        sql = sql.replace(text, sqlcache.NOW)
+        if "2999" in sql:  # the instant went into the SQL some other way
+            return None
+    for i in range(len(values)):
+        mark = WHERE_MARK.format(i)
+        sql = sql.replace(f"'{mark}'", sqlcache.where_placeholder(i))
+        if mark in sql or sqlcache.where_placeholder(i) not in sql:
+            return None
+    schema = expr.schema()
+    day = None
+    if query.get("as_of") is None and (ctx.now_read or used_today):
+        instant = ctx.instant
+        day = [instant.date().isoformat(), sqlcache._local_date(instant, ws.config.timezone)]
+    return sqlcache.Entry(sql=sql, columns=list(schema.names),
+                          types=[str(t) for t in schema.types], where_params=len(values),
+                          binds_now=binds_now, day=day, timezone=ws.config.timezone,
+                          info=dict(info or {}))
+
+
+def _literal_sql(ws: Workspace, value: Any) -> str:
+    """How the backend's SQL writes a literal (e.g. MAKE_TIMESTAMP(…) in DuckDB)."""
+    text = str(ibis.to_sql(ibis.literal(value).name("x"), dialect=ws.con.name))
+    return text.split("SELECT", 1)[1].rsplit(" AS ", 1)[0].strip()

@@ -97,6 +97,48 @@ def csv_cell(value: Any) -> Any:
 
 
 # ---- rows -------------------------------------------------------------------------------------
+class Rows:
+    """A small result without pandas (a kept query's answer on the command line): column
+    names, rows as dicts, the columns that hold numbers. It has what this module and the
+    terminal renderers use of a DataFrame: `columns`, `to_dict("records")`, `assign` of a
+    constant, `drop(columns=…)`, selecting columns by a list, `len`."""
+
+    def __init__(self, columns: Iterable[Any], records: Iterable[Mapping[str, Any]],
+                 numeric: Iterable[str] = ()) -> None:
+        self.columns = list(columns)
+        self._records = [dict(r) for r in records]
+        self.numeric = set(numeric) & set(self.columns)
+
+    @classmethod
+    def from_tuples(cls, columns: Iterable[str], rows: Iterable[Iterable[Any]],
+                    numeric: Iterable[str] = ()) -> Rows:
+        names = list(columns)
+        return cls(names, (dict(zip(names, row, strict=True)) for row in rows), numeric)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __getitem__(self, columns: list[Any]) -> Rows:
+        return Rows(columns, ({c: r[c] for c in columns} for r in self._records), self.numeric)
+
+    def to_dict(self, orient: str = "records") -> list[dict[str, Any]]:
+        if orient != "records":
+            raise ValueError("Rows.to_dict gives records only")
+        return [dict(r) for r in self._records]
+
+    def assign(self, **constants: Any) -> Rows:
+        cols = [*self.columns, *(c for c in constants if c not in self.columns)]
+        return Rows(cols, ({**r, **constants} for r in self._records),
+                    self.numeric - set(constants))
+
+    def drop(self, *, columns: Iterable[Any]) -> Rows:
+        gone = set(columns)
+        return self[[c for c in self.columns if c not in gone]]
+
+    def is_numeric(self, column: Any) -> bool:
+        return column in self.numeric
+
+
 def ordered(columns: Iterable[Any]) -> list[Any]:
     """Columns with the period flags moved to the end (`immature`, then `partial`)."""
     cols = list(columns)

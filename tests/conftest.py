@@ -133,6 +133,20 @@ def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+@pytest.fixture(autouse=True)
+def _sql_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+               ) -> Iterator[Path]:
+    """Each test its own cache of compiled queries (`compile.sqlcache`), in memory and on disk:
+    a query kept by one test never answers another's (and nothing is written to ~/.cache)."""
+    from funnelmetrics.compile import sqlcache
+
+    folder = tmp_path_factory.mktemp("sqlcache")
+    monkeypatch.setenv(sqlcache.ENV, str(folder))
+    sqlcache.clear_memory()
+    yield folder
+    sqlcache.clear_memory()
+
+
 @pytest.fixture
 def make_ws(tmp_path: Path, backend: str):
     """`make_ws(events, **tables)`: a journeys() workspace on the current backend.

@@ -133,6 +133,26 @@ def open_workspace(db: str | Path, *, read_only: bool = False, must_exist: bool 
     process holds the file (a server answering a request, an ingest), wait for it — saying so
     once on stderr — up to `wait` seconds ($FUNNELMETRICS_WAIT, default 30)."""
     import funnelmetrics
+
+    return _opening(db, lambda: funnelmetrics.open(str(db), read_only=read_only),
+                    must_exist=must_exist, wait=wait)
+
+
+def open_duckdb(db: str | Path, *, wait: float | None = None) -> Any:
+    """The workspace's DuckDB file opened read-only by DuckDB alone (no Ibis: a kept query's
+    answer, `compile.sqlcache`), in UTC, waiting like `open_workspace`."""
+    import duckdb
+
+    def connect() -> Any:
+        con = duckdb.connect(str(db), read_only=True)
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")
+        return con
+
+    return _opening(db, connect, must_exist=True, wait=wait)
+
+
+def _opening(db: str | Path, opener: Any, *, must_exist: bool, wait: float | None) -> Any:
     from funnelmetrics.errors import ConfigError
 
     target = str(db)
@@ -144,7 +164,7 @@ def open_workspace(db: str | Path, *, read_only: bool = False, must_exist: bool 
     pause, told = 0.02, False
     while True:
         try:
-            return funnelmetrics.open(target, read_only=read_only)
+            return opener()
         except FunnelmetricsError:
             raise
         except Exception as exc:  # the database refused to open: a user-facing condition

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -21,10 +21,6 @@ from funnelmetrics.cli.app import (
 from funnelmetrics.cli.render import print_csv, print_json_line, print_table, show
 from funnelmetrics.errors import QueryError
 from funnelmetrics.i18n.ui import choose_lang
-
-if TYPE_CHECKING:
-    import pandas as pd
-
 
 GrainOption = Annotated[str, typer.Option("--grain", help="day, week, month, quarter, year, all.")]
 ByOption = Annotated[list[str] | None, typer.Option(
@@ -55,15 +51,14 @@ def _catalogue_lang(db: Any, lang: str | None) -> str:
 def metrics_cmd(db: DbOption = DEFAULT_DB, fmt: FormatOption = OutputFormat.table,
                 lang: LangOption = None) -> None:
     """List the metric catalogue."""
-    import pandas as pd
-
     from funnelmetrics import catalog
+    from funnelmetrics.serialize import Rows
 
     lang = _catalogue_lang(db, lang)
     rows = [{"id": m.id, "name": m.name(lang), "unit": m.unit.value, "group": m.group,
              "better": "higher" if m.higher_is_better else "lower",
              "parameters": ", ".join(p.name for p in m.params)} for m in catalog.all_metrics()]
-    show(pd.DataFrame(rows), fmt, title="Metric catalogue", wrap=("name", "parameters"),
+    show(Rows(list(rows[0]), rows), fmt, title="Metric catalogue", wrap=("name", "parameters"),
          secondary=("better", "group"))
 
 
@@ -88,12 +83,15 @@ def metric_cmd(
     Each row ends with `partial` (the period is not over at --as-of, or now), after `immature`
     for cohort metrics; a table marks such periods with * and † and explains the marks below.
     """
-    from funnelmetrics.catalog.model import Time
-    from funnelmetrics.query import parse_pairs
+    from funnelmetrics.options import parse_pairs
 
     query = {"grain": grain, "by": by or [], "start": start, "end": end,
              "where": parse_pairs(where, "--where"), "as_of": as_of}
     params = parse_pairs(param, "--param")
+    if len(names) == 1 and not explain and _answer_kept(db, names[0], query, params, fmt, lang):
+        return  # asked before: its kept SQL answered, without building it again
+    from funnelmetrics.catalog.model import Time
+
     metrics = [_metric(name) for name in names]
     cohort = any(m.time is Time.COHORT for m in metrics)
     taken = {p.name for m in metrics for p in m.params}
@@ -106,6 +104,12 @@ def metric_cmd(
     with open_workspace(db, read_only=True) as ws, ws.batch():  # shared work done once
         lang = choose_lang(lang, ws.config.locale)
         owns = [_stages_as_configured(ws, own) for own in owns]
+        if len(names) == 1 and not explain:
+            shown = _shown(metrics[0], ws)
+            df = _run_kept(ws, db, names[0], query, params, owns[0], shown)
+            if df is not None:
+                _print_metric(shown, df, fmt, lang, header=True, cohort=cohort)
+                return
         if not explain and len(names) > 1:  # one query has nothing to share: build it once
             ws.prepare([(name, {"params": own, **query}) for name, own in zip(names, owns,
                                                                              strict=True)])
@@ -121,7 +125,84 @@ def metric_cmd(
                     print(f"-- {name}\n{sql}", flush=True)
                 continue
             df = ws.metric(name, params=own, **query)
-            _print_metric(ws, metric, df, fmt, lang, header=i == 0, cohort=cohort)
+            _print_metric(_shown(metric, ws), df, fmt, lang, header=i == 0, cohort=cohort)
+
+
+# ---- kept queries (compile.sqlcache) ----------------------------------------------------------
+def _kept_key(db: Any, name: str, query: dict[str, Any], params: dict[str, Any]
+              ) -> tuple[str, list[str]] | None:
+    """The cache key of a one-metric request and its `where` values, or None (no cache, not a
+    DuckDB file, a filter that is not text)."""
+    from funnelmetrics.compile import sqlcache
+
+    if not sqlcache.enabled():
+        return None
+    stamp = sqlcache.workspace_stamp(db)
+    split = sqlcache.split_where(query["where"]) if stamp else None
+    if stamp is None or split is None:
+        return None
+    # a stage matches whatever its case (`_stages_as_configured`): one key for every spelling
+    spelled = {k: v.lower() if k in STAGE_PARAMS and isinstance(v, str) else v
+               for k, v in params.items()}
+    return sqlcache.key(stamp, "cli", name, {**query, "params": spelled}, split[0]), split[1]
+
+
+def _answer_kept(db: Any, name: str, query: dict[str, Any], params: dict[str, Any],
+                 fmt: OutputFormat, lang: str | None) -> bool:
+    """Print the answer from the kept SQL of this request, when there is one (True)."""
+    import datetime as dt
+
+    from funnelmetrics.cli.app import open_duckdb
+    from funnelmetrics.compile import sqlcache
+    from funnelmetrics.serialize import Rows
+
+    found = _kept_key(db, name, query, params)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    entry = sqlcache.lookup(found[0], now) if found else None
+    if entry is None:
+        return False
+    con = open_duckdb(db)
+    try:
+        rows = sqlcache.run(con, entry, found[1], now)
+    finally:
+        con.close()
+    shown = entry.info
+    _print_metric(shown, Rows.from_tuples(entry.columns, rows, entry.numeric), fmt,
+                  choose_lang(lang, shown["locale"]), header=True, cohort=shown["cohort"])
+    return True
+
+
+def _run_kept(ws: Any, db: Any, name: str, query: dict[str, Any], params: dict[str, Any],
+              own: dict[str, Any], shown: dict[str, Any]) -> Any:
+    """Compile the request on its own, keep it, and answer it with that SQL (None when it
+    cannot be kept: then it runs as usual)."""
+    import datetime as dt
+
+    from funnelmetrics.compile import sqlcache
+    from funnelmetrics.query import kept_query
+    from funnelmetrics.serialize import Rows
+
+    found = _kept_key(db, name, query, params)
+    if found is None:
+        return None
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    entry = kept_query(ws, name, info=shown, params=own, **query)
+    if entry is None:
+        return None
+    sqlcache.store(found[0], entry)
+    rows = sqlcache.run(ws.con.con, entry, found[1], now)
+    return Rows.from_tuples(entry.columns, rows, entry.numeric)
+
+
+def _shown(metric: Any, ws: Any) -> dict[str, Any]:
+    """What printing a metric's result needs of its catalogue entry and the workspace's
+    settings (kept with its SQL: a kept answer is printed without either)."""
+    from funnelmetrics.catalog.model import Time
+
+    return {"id": metric.id, "unit": metric.unit.value, "display_unit": metric.display_unit,
+            "is_ratio": metric.is_ratio, "cohort": metric.time is Time.COHORT,
+            "names": {lang: metric.name(lang) for lang in ("en", "id", "ms")},
+            "locale": ws.config.locale, "currency": ws.config.currency}
 
 
 def did_you_mean(word: str, choices: Any) -> str:
@@ -158,72 +239,40 @@ def _stages_as_configured(ws: Any, params: dict[str, Any]) -> dict[str, Any]:
 def _explain(ws: Any, metric_id: str, **query: Any) -> str:
     """The SQL of a metric query, runnable as it is (`duckdb funnel.duckdb < query.sql`): the
     small tables Ibis keeps in the session (the period spine) written out as VALUES lists."""
-    import ibis
-    import ibis.expr.operations as ops
+    from funnelmetrics.query import standalone_sql
 
     state, ws.batch_state = ws.batch_state, None  # on its own, not naming a batch's tables
     try:
         expr = ws.expr(metric_id, **query)
     finally:
         ws.batch_state = state
-    sql = str(ibis.to_sql(expr, dialect=ws.con.name))
-    for table in expr.op().find(ops.InMemoryTable):
-        sql = sql.replace(f'"{table.name}"', _values_table(table))
-    return sql
+    return standalone_sql(ws, expr)
 
 
-def _values_table(table: Any) -> str:
-    """A session table as a subquery of VALUES, each column cast to its type."""
-    import datetime as dt
-
-    from ibis.backends.sql.datatypes import DuckDBType
-
-    def literal(v: Any) -> str:
-        if v is None or v != v:  # None, NaN, NaT
-            return "NULL"
-        if isinstance(v, dt.datetime):
-            return f"TIMESTAMP '{v.isoformat(sep=' ')}'"
-        if isinstance(v, dt.date):
-            return f"DATE '{v.isoformat()}'"
-        if isinstance(v, bool | int | float):
-            return repr(v).upper() if isinstance(v, bool) else repr(v)
-        return "'" + str(v).replace("'", "''") + "'"
-
-    names = list(table.schema.names)
-    frame = table.data.to_frame()
-    rows = [[literal(v.to_pydatetime() if hasattr(v, "to_pydatetime") else v) for v in rec]
-            for rec in frame[names].itertuples(index=False)]
-    cols = ", ".join(f'"c{i}"' for i in range(len(names)))
-    casts = ", ".join(f'CAST("c{i}" AS {DuckDBType.to_string(t)}) AS "{n}"'
-                      for i, (n, t) in enumerate(zip(names, table.schema.types, strict=True)))
-    if not rows:  # no row: the columns and their types alone
-        return f"(SELECT {casts} FROM (SELECT {', '.join('NULL' for _ in names)}) AS v({cols}) " \
-               "WHERE FALSE)"
-    values = ",\n    ".join("(" + ", ".join(r) + ")" for r in rows)
-    return f"(SELECT {casts} FROM (VALUES\n    {values}) AS v({cols}))"
-
-
-def _print_metric(ws: Any, metric: Any, df: pd.DataFrame, fmt: OutputFormat, lang: str,
-                  header: bool, cohort: bool) -> None:
+def _print_metric(shown: dict[str, Any], df: Any, fmt: OutputFormat, lang: str, header: bool,
+                  cohort: bool) -> None:
+    """One metric's result (a DataFrame or `serialize.Rows`) as JSON, CSV or a table; `shown`
+    is `_shown(metric, ws)`."""
     from funnelmetrics.serialize import metric_frame, metric_json
 
     if fmt is OutputFormat.json:
-        print_json_line(metric_json(metric.id, metric.unit.value, df))
+        print_json_line(metric_json(shown["id"], shown["unit"], df))
         return
     # CSV of several metrics is one table: the same columns each time (immature when any is
     # a cohort metric)
     df = metric_frame(df, immature=fmt is OutputFormat.csv and cohort)
     if fmt is OutputFormat.csv:
-        print_csv(df, extra={"metric": metric.id, "unit": metric.unit.value}, header=header)
+        print_csv(df, extra={"metric": shown["id"], "unit": shown["unit"]}, header=header)
     else:
-        units = {"value": metric.display_unit}
-        if metric.is_ratio and metric.unit.value == "ratio":
+        units = {"value": shown["display_unit"]}
+        if shown["is_ratio"] and shown["unit"] == "ratio":
             units.update(numerator="count", denominator="count")
-        elif metric.is_ratio and metric.display_unit == "currency":  # an amount per thing
+        elif shown["is_ratio"] and shown["display_unit"] == "currency":  # an amount per thing
             units.update(numerator="currency", denominator="count")
-        title = f"{metric.name(lang)} ({metric.id}, {metric.unit.value})"
-        shown = df if metric.is_ratio else df.drop(columns=["numerator", "denominator"])
-        print_table(shown, title=title, units=units, lang=lang, currency=ws.config.currency)
+        name = shown["names"].get(lang) or shown["names"]["en"]
+        title = f"{name} ({shown['id']}, {shown['unit']})"
+        table = df if shown["is_ratio"] else df.drop(columns=["numerator", "denominator"])
+        print_table(table, title=title, units=units, lang=lang, currency=shown["currency"])
 
 
 @app.command("funnel")
@@ -263,16 +312,15 @@ def funnel_cmd(
 def glossary_cmd(db: DbOption = DEFAULT_DB, lang: LangOption = None,
                  fmt: FormatOption = OutputFormat.table) -> None:
     """Every metric's definition, in en, id or ms."""
-    import pandas as pd
-
     from funnelmetrics import catalog
+    from funnelmetrics.serialize import Rows
 
     lang = _catalogue_lang(db, lang)
     rows = [{"id": m.id, "name": m.name(lang), "unit": m.unit.value,
              "definition": m.description(lang), "formula": m.formula}
             for m in catalog.all_metrics()]
     if fmt is not OutputFormat.table:
-        show(pd.DataFrame(rows), fmt)
+        show(Rows(list(rows[0]), rows), fmt)
         return
     for row in rows:
         console.print(f"[bold]{row['name']}[/] [dim]({row['id']}, {row['unit']})[/]")

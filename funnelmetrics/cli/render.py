@@ -39,6 +39,8 @@ def print_csv(df: pd.DataFrame, *, extra: Mapping[str, Any] | None = None,
 
 
 def _numeric(df: pd.DataFrame, column: Any) -> bool:
+    if hasattr(df, "is_numeric"):  # serialize.Rows
+        return df.is_numeric(column)
     import pandas as pd
 
     return pd.api.types.is_numeric_dtype(df[column]) and not pd.api.types.is_bool_dtype(df[column])

@@ -29,7 +29,6 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 import ibis
-import pyarrow as pa
 
 from funnelmetrics.compile.time import Grain, Window, floor, local_to_utc, periods
 from funnelmetrics.revenue.accounts import with_account_dimensions
@@ -67,6 +66,8 @@ def pooled_months(window: Window, now: dt.datetime) -> list[tuple[dt.date, dt.da
 
 
 def _placement(window: Window, now: dt.datetime) -> ibis.Table:
+    import pyarrow as pa
+
     placed = pooled_months(window, now)
     return ibis.memtable(pa.table({"_pm": pa.array([m for m, _ in placed], pa.date32()),
                                    "_next": pa.array([e for _, e in placed], pa.timestamp("us"))}))

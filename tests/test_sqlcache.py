@@ -1,0 +1,194 @@
+"""Kept queries (`funnelmetrics.compile.sqlcache`): a one-metric request asked again is answered
+from its kept SQL, with the same output to the character as compiling it anew; a filter value
+never asked before reuses its dimension's query; any write to the workspace, its settings or
+the code makes a new one; the instant is filled in each time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from journeys import journeys
+from typer.testing import CliRunner
+
+import funnelmetrics
+from funnelmetrics.cli import app
+from funnelmetrics.compile import sqlcache
+from funnelmetrics.query import kept_query
+
+pytestmark = pytest.mark.duckdb_only("the kept SQL is for DuckDB files (a URL has no stamp)")
+
+# A  web  lead Jan 1, mql Jan 3, sql Jan 5      O1 (lead A) won  Jan 25, 1000
+# B  ads  lead Jan 10, mql Jan 12               O2 (lead B) lost Feb 1,   500
+# C  web  lead Feb 3, mql Feb 5, sql Feb 6      O3 (lead C) open,          700
+# D  O'Brien lead Mar 2
+EVENTS = {
+    "A": [("lead", "2026-01-01"), ("mql", "2026-01-03"), ("sql", "2026-01-05")],
+    "B": [("lead", "2026-01-10"), ("mql", "2026-01-12")],
+    "C": [("lead", "2026-02-03"), ("mql", "2026-02-05"), ("sql", "2026-02-06")],
+    "D": [("lead", "2026-03-02")],
+}
+Q1 = ["--start", "2026-01-01", "--end", "2026-03-31"]
+
+
+@pytest.fixture
+def db(tmp_path):
+    ws = journeys(tmp_path, EVENTS,
+                  leads={"A": {"source": "web"}, "B": {"source": "ads"}, "C": {"source": "web"},
+                         "D": {"source": "O'Brien"}},
+                  opportunities=[
+                      dict(lead_id="A", created_at="2026-01-05", status="won",
+                           closed_at="2026-01-25", amount=1000),
+                      dict(lead_id="B", created_at="2026-01-12", status="lost",
+                           closed_at="2026-02-01", amount=500),
+                      dict(lead_id="C", created_at="2026-02-06", amount=700)])
+    ws.close()
+    return str(tmp_path / "journeys.duckdb")
+
+
+def kept_files(folder: Path) -> int:
+    return len(list(folder.glob("*.json")))
+
+
+def cli(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def uncached(monkeypatch, *args: str) -> str:
+    with monkeypatch.context() as m:
+        m.setenv(sqlcache.ENV, "off")
+        return cli(*args)
+
+
+REQUESTS = [
+    ["win_rate", *Q1],
+    ["win_rate"],  # the default range: the data's whole months
+    ["stage_conversion_rate", "--param", "from_stage=MQL", "--by", "source", *Q1],
+    ["stage_reached", "--param", "stage=sql", "--where", "source=web", *Q1],
+    ["lead_conversion_rate", *Q1],  # a cohort metric: immature marks
+    ["average_deal_size", "--grain", "quarter", *Q1],
+    ["win_rate", "--as-of", "2026-02-15", *Q1],
+    ["pipeline_value", "--by", "source", *Q1],
+    ["time_in_stage", "--param", "stage=mql", "--param", "stat=median", *Q1],
+]
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+@pytest.mark.parametrize("request_args", REQUESTS, ids=lambda r: " ".join(r[:3]))
+def test_a_kept_answer_is_the_compiled_answer(db, monkeypatch, _sql_cache, request_args, fmt):
+    args = [*request_args, "--db", db, "--format", fmt]
+    fresh = uncached(monkeypatch, "metric", *args)
+    assert kept_files(_sql_cache) == 0  # off writes nothing
+    first = cli("metric", *args)  # compiled, kept, answered with the kept SQL
+    assert kept_files(_sql_cache) == 1
+    sqlcache.clear_memory()  # the next process: from the file
+    again = cli("metric", *args)
+    assert kept_files(_sql_cache) == 1
+    assert first == fresh
+    assert again == fresh
+
+
+def test_a_filter_value_never_asked_reuses_its_dimensions_query(db, monkeypatch, _sql_cache):
+    base = ["metric", "stage_reached", "--param", "stage=lead", *Q1, "--db", db, "--format",
+            "csv"]
+    cli(*base, "--where", "source=web")
+    assert kept_files(_sql_cache) == 1
+    for value in ("ads", "O'Brien", "nobody", "$__fm_w0", "web' OR '1'='1"):
+        got = cli(*base, "--where", f"source={value}")
+        assert got == uncached(monkeypatch, *base, "--where", f"source={value}")
+    assert kept_files(_sql_cache) == 1  # every one answered by the first one's SQL
+    rows = [line.split(",") for line in cli(*base, "--where", "source=O'Brien").splitlines()]
+    assert [r[3] for r in rows[1:]] == ["0.0", "0.0", "1.0"]  # D, in March (hand count)
+    # two values of one dimension are another shape: a query of its own, then reused
+    two = cli(*base, "--where", "source=web", "--where", "source=ads")
+    assert [line.split(",")[3] for line in two.splitlines()[1:]] == ["2.0", "1.0", "0.0"]
+    cli(*base, "--where", "source=ads", "--where", "source=O'Brien")
+    assert kept_files(_sql_cache) == 2
+
+
+def test_a_write_to_the_workspace_is_a_new_query(db, monkeypatch, _sql_cache):
+    args = ["metric", "stage_reached", "--param", "stage=lead", *Q1, "--db", db, "--format",
+            "csv"]
+    before = cli(*args)
+    con = duckdb.connect(db)
+    con.execute("INSERT INTO leads (lead_id, created_at, source) "
+                "VALUES ('E', TIMESTAMP '2026-03-20 00:00:00', 'web')")
+    con.close()
+    after = cli(*args)
+    assert after != before
+    assert after == uncached(monkeypatch, *args)
+    assert [line.split(",")[3] for line in after.splitlines()[1:]] == ["2.0", "1.0", "2.0"]
+    assert kept_files(_sql_cache) == 2
+
+
+def test_a_change_of_settings_is_a_new_query(db, _sql_cache):
+    args = ["metric", "average_deal_size", *Q1, "--db", db]
+    assert "$1,000" in cli(*args)
+    (Path(db).parent / "funnelmetrics.toml").write_text('currency = "EUR"\n')
+    assert "€1,000" in cli(*args)
+    assert kept_files(_sql_cache) == 2
+
+
+def test_a_damaged_cache_file_is_a_miss(db, monkeypatch, _sql_cache):
+    args = ["metric", "win_rate", *Q1, "--db", db, "--format", "json"]
+    cli(*args)
+    for f in _sql_cache.glob("*.json"):
+        f.write_text("{not json")
+    sqlcache.clear_memory()
+    assert cli(*args) == uncached(monkeypatch, *args)
+
+
+def test_the_instant_is_filled_in_when_the_kept_query_runs(db):
+    ws = funnelmetrics.open(db, read_only=True)
+    try:
+        entry = kept_query(ws, "stage_reached", params={"stage": "lead"}, start="2026-01-01",
+                           end="2026-03-31")
+        assert entry.binds_now and entry.day is None  # only the SQL compares with it
+        partial = entry.columns.index("partial")
+        # on Feb 10, January is over; February and March are not
+        rows = sqlcache.run(ws.con.con, entry, [], dt.datetime(2026, 2, 10, 12))
+        assert [r[partial] for r in rows] == [False, True, True]
+        rows = sqlcache.run(ws.con.con, entry, [], dt.datetime(2026, 4, 1))
+        assert [r[partial] for r in rows] == [False, False, False]
+        # with an as-of instant, the instant is part of the request: nothing to fill in
+        fixed = kept_query(ws, "stage_reached", params={"stage": "lead"}, start="2026-01-01",
+                           end="2026-03-31", as_of="2026-03-15")
+        assert not fixed.binds_now
+    finally:
+        ws.close()
+
+
+def test_python_that_decided_with_today_keeps_the_query_for_today_only(db):
+    ws = funnelmetrics.open(db, read_only=True)
+    try:
+        # LTV's monthly churn pools the months begun before the instant: Python reads it
+        entry = kept_query(ws, "ltv", start="2026-01-01", end="2026-03-31")
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        assert entry.day == [now.date().isoformat(), now.date().isoformat()]  # UTC workspace
+        assert entry.valid(now)
+        assert not entry.valid(now + dt.timedelta(days=1))
+    finally:
+        ws.close()
+
+
+def test_a_kept_answer_loads_neither_ibis_nor_pandas(db, _sql_cache):
+    args = ["metric", "win_rate", *Q1, "--db", db]
+    env = {**os.environ, sqlcache.ENV: str(_sql_cache)}
+    probe = ("import sys\nfrom funnelmetrics.cli import main\nsys.argv = ['funnelmetrics', "
+             f"*{args!r}]\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in ('ibis', 'pandas', 'pyarrow', 'sqlglot') "
+             "if m in sys.modules), file=sys.stderr)")
+    runs = [subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
+                           text=True, check=True) for _ in range(2)]
+    assert runs[0].stdout == runs[1].stdout
+    assert "ibis" in runs[0].stderr  # the first time it is compiled
+    assert runs[1].stderr.strip().splitlines()[-1] == "[]"
+    assert json.loads(json.dumps(runs[1].stdout))  # something was printed
