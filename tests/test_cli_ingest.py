@@ -169,3 +169,13 @@ def test_date_format_decimal_and_encoding_options(runner, tmp_path, command):
                                                        "Caf\u00e9")]
     bad = runner.invoke(app, [command, str(path), "--db", str(db), "--decimal", ";"])
     assert bad.exit_code != 0 and "--decimal" in bad.output
+
+
+def test_a_header_with_a_lone_carriage_return_is_one_line(tmp_path):
+    """The csv module refuses a CR inside an unquoted header name: the file's error, named."""
+    path = tmp_path / "leads.csv"
+    path.write_bytes(b"lead_id,crea\rted_at\nL1,2026-01-05\n")
+    result = CliRunner().invoke(app, ["check", str(path), "--db", str(tmp_path / "w.duckdb")])
+    assert result.exit_code != 0
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "line 1 (the header)" in result.output and "leads.csv" in result.output

@@ -124,7 +124,17 @@ def csv_header(path: Path, encoding: str | None = None) -> list[str]:
     header, _ = _header_line(path, encoding)
     preferred = "\t" if _base_suffix(path) == ".tsv" else ","
     delim = choose_delimiter(header, preferred)
-    return unique_names(next(csv.reader([header], delimiter=delim)), path, rename=True)
+    return unique_names(header_fields(header, delim, path), path, rename=True)
+
+
+def header_fields(header: str, delim: str, path: Path) -> list[str]:
+    """The header line's fields; a line the csv module cannot split (a carriage return alone
+    inside an unquoted name) is the file's error, not a crash."""
+    try:
+        return next(csv.reader([header], delimiter=delim))
+    except csv.Error as exc:
+        raise InputError(f"{path}: line 1 (the header): cannot be read as CSV ({exc}); save "
+                         "the file as CSV with one header line") from None
 
 
 def _is_data_file(path: Path) -> bool:
@@ -284,7 +294,7 @@ def _csv_source(con: duckdb.DuckDBPyConnection, file: DataFile, tag: str,
     header, codec = _header_line(file.path, encoding)
     preferred = "\t" if _base_suffix(file.path) == ".tsv" else ","
     delim = choose_delimiter(header, preferred)
-    names = unique_names(next(csv.reader([header], delimiter=delim)), file.path,
+    names = unique_names(header_fields(header, delim, file.path), file.path,
                          rename=file.view is not None)
     columns = "{" + ", ".join(f"{sql_str(n)}: 'VARCHAR'" for n in names) + "}"
     path, cleanup = _utf8_copy(file, codec)
