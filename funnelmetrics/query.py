@@ -380,6 +380,32 @@ def kept_query(ws: Workspace, metric_id: str, *, limit: int | None = None,
                           info=dict(info or {}))
 
 
+def kept_frame(ws: Workspace, metric_id: str, *, surface: str = "pandas",
+               limit: int | None = None, **query: Any) -> Any:
+    """The query's answer as pandas (as `run_metric` gives it) from its kept SQL — compiled and
+    kept the first time (`kept_query`) — or None when it cannot be kept (then compile it as
+    usual). `surface` and `limit` are part of the key (the SQL ends with the limit)."""
+    from funnelmetrics.compile import sqlcache
+
+    if not ws.is_duckdb or not sqlcache.enabled():
+        return None
+    where = query.get("where")
+    stamp = sqlcache.workspace_stamp(ws.location)
+    split = sqlcache.split_where(where) if where is None or isinstance(where, Mapping) else None
+    if stamp is None or split is None:
+        return None
+    k = sqlcache.key(stamp, f"{surface}:{limit}", metric_id, query, split[0])
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    entry = sqlcache.lookup(k, now)
+    if entry is None:
+        entry = kept_query(ws, metric_id, limit=limit, **query)
+        if entry is None:
+            return None
+        sqlcache.store(k, entry)
+    table = ws.con.con.execute(entry.text(split[1], now)).to_arrow_table()
+    return table.to_pandas(date_as_object=True)
+
+
 def _literal_sql(ws: Workspace, value: Any) -> str:
     """How the backend's SQL writes a literal (e.g. MAKE_TIMESTAMP(…) in DuckDB)."""
     text = str(ibis.to_sql(ibis.literal(value).name("x"), dialect=ws.con.name))

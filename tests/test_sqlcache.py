@@ -192,3 +192,41 @@ def test_a_kept_answer_loads_neither_ibis_nor_pandas(db, _sql_cache):
     assert "ibis" in runs[0].stderr  # the first time it is compiled
     assert runs[1].stderr.strip().splitlines()[-1] == "[]"
     assert json.loads(json.dumps(runs[1].stdout))  # something was printed
+
+
+def test_the_rest_api_answers_a_never_seen_filter_from_its_dimensions_query(
+        tmp_path, monkeypatch, _sql_cache):
+    """GET /api/v1/metric: the same JSON with the cache off, on first asking and from the kept
+    SQL; other segments reuse the first segment's query; a rep sees only their rows."""
+    from test_web_data import Client, build_workspace
+
+    from funnelmetrics.web.app import create_app
+
+    db = tmp_path / "web.duckdb"
+    tokens = build_workspace(db, leads=300)
+    url = ("/api/v1/metric/stage_conversion_rate?grain=month&by=source&where=segment={}"
+           "&param=from_stage=mql")
+
+    def answers(who: str = "root") -> dict[str, str]:
+        client = Client(create_app(db))
+        try:
+            out = {}
+            for value in ("SMB", "MM", "ENT", "nobody"):
+                r = client.get(url.format(value), token=tokens[who])
+                assert r.status_code == 200, r.text
+                out[value] = r.text
+            return out
+        finally:
+            client.close()
+
+    with monkeypatch.context() as m:
+        m.setenv(sqlcache.ENV, "off")
+        fresh, fresh_rep = answers(), answers("ana")
+    assert kept_files(_sql_cache) == 0
+    assert answers() == fresh
+    assert kept_files(_sql_cache) == 1  # one query for every segment
+    sqlcache.clear_memory()
+    assert answers() == fresh  # a server started again: from the file
+    assert answers("ana") == fresh_rep != fresh
+    assert json.loads(fresh["nobody"])["rows"] == [] or all(
+        r["value"] is None for r in json.loads(fresh["nobody"])["rows"])

@@ -21,7 +21,7 @@ from funnelmetrics import catalog
 from funnelmetrics.catalog.model import Metric
 from funnelmetrics.compile.time import parse_date, parse_instant
 from funnelmetrics.errors import QueryError
-from funnelmetrics.query import metric_expr
+from funnelmetrics.query import kept_frame, metric_expr
 from funnelmetrics.semantic import registry
 from funnelmetrics.semantic.model import Scope
 from funnelmetrics.serialize import metric_frame
@@ -203,8 +203,10 @@ def metric(session: Session, who: Principal, metric_id: str, *, grain: str = "mo
     def compute(ws: Any) -> pd.DataFrame:
         # one row past the cap tells an answer too large without fetching all of it; the
         # error is raised inside, so nothing is cached
-        expr = metric_expr(ws, metric_id, **query).limit(cap + 1)
-        df = expr.to_pyarrow().to_pandas(date_as_object=True)
+        df = kept_frame(ws, metric_id, surface="web", limit=cap + 1, **query)  # asked before
+        if df is None:  # a query that cannot be kept (`query.kept_query`)
+            expr = metric_expr(ws, metric_id, **query).limit(cap + 1)
+            df = expr.to_pyarrow().to_pandas(date_as_object=True)
         if len(df) > cap:
             raise QueryError(f"metric {metric_id}: the answer has more than {cap:,} rows; "
                              "narrow it: fewer `by` dimensions, a coarser grain, a shorter "
