@@ -317,3 +317,24 @@ def test_immature_change_is_not_yet_comparable(db):
     # lead conversion of February's cohort is inside its window (†): no arrow, no verdict
     line = next(line for line in out.splitlines() if "Lead conversion" in line)
     assert "not yet" in line and "▲" not in line and "▼" not in line
+
+
+def test_overview_api_of_an_old_export_shows_the_datas_last_full_months(db):
+    """GET /api/v1/overview without dates: the data's own last full month (February), as the
+    Overview page and `summary` show it, and `data_ended` says why; with dates, null."""
+    from test_web_data import Client
+
+    from funnelmetrics.web.app import create_app
+
+    client = Client(create_app(db, auth=False))
+    try:
+        body = client.get("/api/v1/overview").json()
+        assert body["data_ended"] == "2026-03-10"
+        assert body["end"] == "2026-02-28"
+        win = next(t for t in body["tiles"] if t["metric"] == "win_rate")
+        assert win["period_start"] == "2026-02-01"
+        assert win["value"] == pytest.approx(0.75)  # February's win rate (see the summary test)
+        given = client.get("/api/v1/overview?start=2026-01-01&end=2026-02-28").json()
+        assert given["data_ended"] is None and given["end"] == "2026-02-28"
+    finally:
+        client.close()

@@ -48,6 +48,7 @@ from funnelmetrics.web.models import (
     ValuesOut,
 )
 from funnelmetrics.web.source import Session
+from funnelmetrics.web.views.common import data_end_of
 
 Lang = Literal["en", "id", "ms"]
 Grain = Literal["day", "week", "month", "quarter", "year", "all"]
@@ -184,7 +185,10 @@ def get_overview(request: Request, session: SessionDep, who: Who, grain: Grain =
     percentage points for rates, else "relative"), a sparkline over the range (each point
     flagged `partial`), benchmark and target status."""
     service.check_dates(start, end, as_of, None, "UTC")
-    lo, hi = tiles.default_range(grain, as_of, start, end, include_partial)
+    # data that ends before the current period (an old export): its own last full periods,
+    # as the Overview page shows them
+    ended = data_end_of(session) if not (start or end or as_of) else None
+    lo, hi = tiles.default_range(grain, as_of, start, end, include_partial, data_end=ended)
     filters = service.pairs(where, "where")
     service.check_aggregate_only(who, list(filters), "the overview")
     found = tiles.tiles(session, who, grain=grain, start=lo, end=hi, where=filters, lang=lang,
@@ -192,6 +196,7 @@ def get_overview(request: Request, session: SessionDep, who: Who, grain: Grain =
     return _json(request, session, ("overview", grain, lo, hi, include_partial), found, lambda: {
         "grain": grain, "start": lo.isoformat(), "end": hi.isoformat(),
         "include_partial": include_partial,
+        "data_ended": ended.isoformat() if tiles.data_ended(grain, ended) and ended else None,
         "tiles": [{**{k: v for k, v in t.__dict__.items() if k not in ("note", "params")},
                    "period_start": t.period_start.isoformat() if t.period_start else None}
                   for t in found]})

@@ -126,6 +126,9 @@ class OverviewOut(BaseModel):
     start: str
     end: str
     include_partial: bool
+    data_ended: str | None = Field(None, description=(
+        "The data's last day, when it ends before the current period and the range "
+        "defaulted to the data's own last full periods (an old export); else null."))
     tiles: list[TileOut]
 
 

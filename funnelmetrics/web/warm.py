@@ -16,8 +16,8 @@ from starlette.datastructures import QueryParams
 
 from funnelmetrics.web.auth import LOCAL, Principal
 from funnelmetrics.web.source import Source
-from funnelmetrics.web.tiles import default_range
-from funnelmetrics.web.views.common import Filters
+from funnelmetrics.web.tiles import data_ended, default_range
+from funnelmetrics.web.views.common import Filters, data_end_of
 
 log = logging.getLogger("funnelmetrics.web")
 
@@ -29,7 +29,9 @@ def warm(source: Source, pages: tuple[str, ...] | None = None) -> None:
     from funnelmetrics.web.pages import BUILDERS
 
     config = source.config()
-    start, end = default_range("month")
+    with source.session() as session:  # data ending before this month: its own last months
+        ended = data_end_of(session)
+    start, end = default_range("month", data_end=ended)
     request = SimpleNamespace(query_params=QueryParams(""),
                               app=SimpleNamespace(state=SimpleNamespace(source=source)))
     for name, build in BUILDERS.items():
@@ -37,7 +39,8 @@ def warm(source: Source, pages: tuple[str, ...] | None = None) -> None:
             continue
         f = Filters(grain="month", start=start, end=end, where={}, by=None,
                     lang=config.locale if config.locale in ("en", "id", "ms") else "en",
-                    currency=config.currency)
+                    currency=config.currency,
+                    data_ended=ended if data_ended("month", ended) else None)
         try:
             with source.session() as session, session.batch():
                 build(session, Principal(LOCAL), f, request)
