@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -19,6 +20,10 @@ from funnelmetrics.compile.batch import Batch
 from funnelmetrics.config import Config, load_config
 from funnelmetrics.connection import Connection
 from funnelmetrics.errors import FunnelmetricsError
+from funnelmetrics.revenue import credit
+
+# the attribution models are marketing_roi's credit models, loaded when one is first asked for
+credit.add_provider(lambda: importlib.import_module("funnelmetrics.attribution.credit"))
 
 
 class Workspace(Connection):

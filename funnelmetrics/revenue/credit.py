@@ -7,9 +7,9 @@ deal may share its amount among several channels; amounts are in the reporting c
 
 The built-in model, `source`, credits each won opportunity's whole amount to its lead's channel
 (the campaign's channel, else the lead's source). An attribution model registers itself with
-`register_credit_model(name, build)` when its module is imported (`funnelmetrics.attribution
-.credit`, imported the first time a model other than a registered one is asked for: the
-attribution package loads pandas, which a plain metric does not need).
+`register_credit_model(name, build)` when its module is imported; the workspace façade adds
+that import as a provider (`add_provider`), run the first time a model not registered yet is
+asked for: the attribution package loads pandas, which a plain metric does not need.
 """
 
 from __future__ import annotations
@@ -53,10 +53,19 @@ def register_credit_model(name: str, build: CreditModel) -> None:
     CREDIT_MODELS[name] = build
 
 
+PROVIDERS: list[Callable[[], object]] = []  # each registers more models when called
+
+
+def add_provider(provide: Callable[[], object]) -> None:
+    """`provide()` registers credit models; it is called (once) when a model is asked for that
+    is not registered yet."""
+    PROVIDERS.append(provide)
+
+
 def credit_model(name: str) -> CreditModel:
     """The registered model, or a QueryError naming those there are."""
-    if name not in CREDIT_MODELS:
-        import funnelmetrics.attribution.credit  # noqa: F401  (registers the attribution models)
+    while name not in CREDIT_MODELS and PROVIDERS:
+        PROVIDERS.pop(0)()
     if name not in CREDIT_MODELS:
         raise QueryError(f"unknown credit model {name!r}; available: "
                          f"{', '.join(sorted(CREDIT_MODELS))}")
