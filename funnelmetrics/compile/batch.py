@@ -5,10 +5,11 @@ not change between them:
 
 - `shared`: intermediate tables several metrics read (the leads' stage reach times, MRR
   movements, new customers), materialised once as temporary tables (DuckDB) and dropped when the
-  batch ends; when the batch's queries are announced (`fuse`), a survey first notes which
-  tables they ask for and what each use reads of them (`needs`: reach stages, say), so that a
-  table only one use asks for is not materialised (writing it costs more than reading it once)
-  and a shared one holds what its uses read, not everything it could;
+  batch ends. For a table each use reads once (`holds`: the reach times), when the batch's
+  queries are announced (`fuse`) a survey first notes how many uses ask for it and what each
+  reads of it (`needs`: reach stages), so that a table only one use asks for is not
+  materialised (writing it costs more than reading it once) and a shared one holds what its
+  uses read, not everything it could;
 - `probes`: small yes/no answers about the data (is any amount in a foreign currency?);
 - `grouped`: while `plan` collects the queries a batch will run, every grouped aggregate they ask
   for is noted by (rows, keys); each one that several queries need is then computed once with all
@@ -70,8 +71,9 @@ class Batch:
 
     def shared(self, key: Hashable, build: Callable[[], ibis.Table]) -> ibis.Table:
         """`build()`, materialised once under `key` (which must name everything the table
-        depends on besides the workspace) — unless the survey saw a single use of it."""
-        if self.holds(key, (), ()) is None:
+        depends on besides the workspace). A query may read it several times: it is made at
+        its first use, survey or not (`holds` is for tables each use reads once)."""
+        if not self.materialise:
             return build()
         return self.materialised(key, build)
 
@@ -124,25 +126,29 @@ class Batch:
         return rows.group_by(keys).aggregate(**aggregates)
 
     def fuse(self, build_all: Callable[[], None]) -> None:
-        """Run `build_all` (which builds every query of the batch) twice: first to survey the
-        shared tables the queries ask for (nothing is materialised), then, materialising those
-        two or more uses read, to note their aggregates; then compute once each aggregate that
-        two or more of them need."""
+        """Run `build_all` (which builds every query of the batch, executing nothing but the
+        shared tables the builds need) while noting their aggregates; then compute once each
+        aggregate that two or more of them need.
+
+        The first run also surveys the shared tables the queries ask for, materialising none;
+        when two or more uses ask for one, it is materialised and the queries are built again
+        (reading it, their aggregates are others)."""
         if not self.materialise:
             return
-        self.survey = {}
+        self.survey, self.plan = {}, {}
         try:
             build_all()
         finally:
-            survey, self.survey = self.survey, None
-        for key, demand in survey.items():
-            if key not in self.tables:  # one made before holds what it was made with
-                self.demand[key] = demand
-        self.plan = {}
-        try:
-            build_all()
-        finally:
-            plan, self.plan = self.plan, None
+            survey, plan, self.survey, self.plan = self.survey, self.plan, None, None
+        fresh = {key: demand for key, demand in survey.items()
+                 if key not in self.tables}  # one made before holds what it was made with
+        self.demand.update(fresh)
+        if any(demand.uses > 1 for demand in fresh.values()):
+            self.plan = {}
+            try:
+                build_all()
+            finally:
+                plan, self.plan = self.plan, None
         for slot, planned in plan.items():
             if planned.uses < 2:  # one query alone: nothing to share
                 continue
