@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -350,10 +351,13 @@ def kept_query(ws: Workspace, metric_id: str, *, limit: int | None = None,
     try:
         if state is None:
             ws.refresh()
-        q = parse_query(ws, metric_id, **{**query, "where": marked})
-        expr, ctx, used_today = build_with_context(ws, q, now_sql=now_sql)
+        with _probes_recorded(ws) as probes:
+            q = parse_query(ws, metric_id, **{**query, "where": marked})
+            expr, ctx, used_today = build_with_context(ws, q, now_sql=now_sql)
     finally:
         ws.batch_state = state
+    if None in probes:  # a question whose SQL cannot be asked again on its own
+        return None
     if limit is not None:
         expr = expr.limit(limit)
     sql = standalone_sql(ws, expr)
@@ -374,10 +378,45 @@ def kept_query(ws: Workspace, metric_id: str, *, limit: int | None = None,
     if query.get("as_of") is None and (ctx.now_read or used_today):
         instant = ctx.instant
         day = [instant.date().isoformat(), sqlcache._local_date(instant, ws.config.timezone)]
+    schema_probe = [sqlcache.SCHEMA_PROBE, sqlcache.ask(ws.con.con, sqlcache.SCHEMA_PROBE)]
     return sqlcache.Entry(sql=sql, columns=list(schema.names),
                           types=[str(t) for t in schema.types], where_params=len(values),
                           binds_now=binds_now, day=day, timezone=ws.config.timezone,
-                          info=dict(info or {}))
+                          info=dict(info or {}), probes=[schema_probe, *probes])
+
+
+@contextmanager
+def _probes_recorded(ws: Workspace) -> Iterator[list[Any]]:
+    """Every question the compiler asks the database meanwhile (an expression executed through
+    the workspace's Ibis backend: a default range's first and last days, a currency probe) as
+    [its SQL, its answer]; None for one whose SQL cannot run on its own (a session table)."""
+    import ibis.expr.operations as ops
+
+    from funnelmetrics.compile import sqlcache
+
+    con, found = ws.con, []
+    execute, to_pyarrow = con.execute, con.to_pyarrow
+
+    def record(expr: Any) -> None:
+        try:
+            if expr.op().find(ops.InMemoryTable):
+                raise ValueError("a session table")
+            sql = str(ibis.to_sql(expr, dialect=con.name))
+            found.append([sql, sqlcache.ask(con.con, sql)])
+        except Exception:  # not askable again: the entry is not kept
+            found.append(None)
+
+    def recorded(run: Any) -> Any:
+        def ask(expr: Any, *args: Any, **kwargs: Any) -> Any:
+            record(expr)
+            return run(expr, *args, **kwargs)
+        return ask
+
+    con.execute, con.to_pyarrow = recorded(execute), recorded(to_pyarrow)
+    try:
+        yield found
+    finally:
+        del con.execute, con.to_pyarrow  # the backend's own methods again
 
 
 def kept_frame(ws: Workspace, metric_id: str, *, surface: str = "pandas",
@@ -397,6 +436,8 @@ def kept_frame(ws: Workspace, metric_id: str, *, surface: str = "pandas",
     k = sqlcache.key(stamp, f"{surface}:{limit}", metric_id, query, split[0])
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     entry = sqlcache.lookup(k, now)
+    if entry is not None and not sqlcache.confirm(ws.con.con, k, entry, ws.location):
+        entry = None  # the data changed what compiling it asked
     if entry is None:
         entry = kept_query(ws, metric_id, limit=limit, **query)
         if entry is None:

@@ -114,7 +114,9 @@ def test_a_filter_value_never_asked_reuses_its_dimensions_query(db, monkeypatch,
     assert kept_files(_sql_cache) == 2
 
 
-def test_a_write_to_the_workspace_is_a_new_query(db, monkeypatch, _sql_cache):
+def test_new_rows_are_read_by_the_kept_query(db, monkeypatch, _sql_cache):
+    """A load that adds rows inside the data's range leaves every probe's answer as it was:
+    the kept SQL reads the new rows."""
     args = ["metric", "stage_reached", "--param", "stage=lead", *Q1, "--db", db, "--format",
             "csv"]
     before = cli(*args)
@@ -126,7 +128,37 @@ def test_a_write_to_the_workspace_is_a_new_query(db, monkeypatch, _sql_cache):
     assert after != before
     assert after == uncached(monkeypatch, *args)
     assert [line.split(",")[3] for line in after.splitlines()[1:]] == ["2.0", "1.0", "2.0"]
-    assert kept_files(_sql_cache) == 2
+    assert kept_files(_sql_cache) == 1  # the same query answered
+
+
+def test_a_load_that_changes_a_probe_compiles_anew(db, monkeypatch, _sql_cache):
+    """Without --start/--end the range is the data's (a probe): a lead in April adds a period,
+    so the request is compiled again; a foreign-currency deal (another probe) likewise."""
+    args = ["metric", "stage_reached", "--param", "stage=lead", "--db", db, "--format", "csv"]
+    assert len(cli(*args).splitlines()) == 4  # header, Jan, Feb, Mar
+    entry = next(iter(sqlcache._MEMORY.values()))
+    assert len(entry.probes) >= 2  # the tables, and the data's first and last days
+    con = duckdb.connect(db)
+    con.execute("INSERT INTO leads (lead_id, created_at, source) "
+                "VALUES ('E', TIMESTAMP '2026-04-20 00:00:00', 'web')")
+    con.close()
+    after = cli(*args)
+    assert after == uncached(monkeypatch, *args)
+    assert [line.split(",")[2] for line in after.splitlines()[1:]] == [
+        "2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01"]
+    deal = ["metric", "average_deal_size", *Q1, "--db", db, "--format", "csv"]
+    cli(*deal)
+    con = duckdb.connect(db)
+    con.execute("INSERT INTO fx_rates VALUES ('EUR', DATE '2026-01-01', 2.0)")
+    con.execute("INSERT INTO opportunities (opportunity_id, lead_id, created_at, status, "
+                "closed_at, amount, currency) VALUES ('O9', 'C', TIMESTAMP '2026-02-07', "
+                "'won', TIMESTAMP '2026-02-10', 100, 'EUR')")
+    con.close()
+    got = cli(*deal)
+    assert got == uncached(monkeypatch, *deal)
+    # February: O9 alone, 100 EUR at 2.0 = 200 (hand-worked)
+    assert next(line for line in got.splitlines() if "2026-02-01" in line).split(",")[3] == \
+        "200.0"
 
 
 def test_a_change_of_settings_is_a_new_query(db, _sql_cache):

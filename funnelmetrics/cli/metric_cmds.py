@@ -163,6 +163,8 @@ def _answer_kept(db: Any, name: str, query: dict[str, Any], params: dict[str, An
         return False
     con = open_duckdb(db)
     try:
+        if not sqlcache.confirm(con, found[0], entry, db):  # the data changed its probes
+            return False
         rows = sqlcache.run(con, entry, found[1], now)
     finally:
         con.close()

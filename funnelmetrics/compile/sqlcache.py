@@ -11,11 +11,15 @@ with two kinds of placeholder, bound each time it runs:
 
 The key is the request as given (metric id and options, spelled as the caller spelled them: a
 different spelling is a miss, never a wrong answer), the `where` dimensions and how many values
-each has, and the workspace's stamp: the database file's and its WAL's size, modification time
-and inode, the settings file's bytes and the package's code. Any write to the workspace, any
-change of settings or code makes a new key. Python code that decided with the instant (a
-monthly churn's pooled months, an empty workspace's "today") makes an entry hold for that UTC
-and local day only.
+each has, the workspace file's path, its settings file's bytes and the package's code. The SQL
+depends on the data only through what compiling it asked the database (the workspace's tables
+and columns; the data's first and last days for a default range; whether any amount is in a
+foreign currency and has its rate): those questions are kept with the SQL as *probes*, their
+SQL and answer. A kept query answers only while every probe answers the same — so a load that
+adds rows keeps it (the same SQL reads them), one that changes a probe's answer compiles the
+request anew. The probes are asked again only when the database file changed since they last
+held. Python code that decided with the instant (a monthly churn's pooled months, an empty
+workspace's "today") makes an entry hold for that UTC and local day only.
 
 DuckDB files only (an engine's URL has no such stamp). Entries live in memory and in files
 under `$FUNNELMETRICS_SQL_CACHE` (default `$XDG_CACHE_HOME/funnelmetrics/sql`, i.e.
@@ -70,6 +74,7 @@ class Entry:
     day: list[str] | None = None  # [UTC date, local date] the entry holds on (None: any day)
     timezone: str = "UTC"
     info: dict[str, Any] = field(default_factory=dict)
+    probes: list[list[str]] = field(default_factory=list)  # [SQL, its answer as JSON text]
 
     def valid(self, now: dt.datetime) -> bool:
         if self.day is None:
@@ -117,30 +122,75 @@ def code_stamp() -> str:
 
 
 def workspace_stamp(db: str | Path) -> str | None:
-    """What changes whenever the workspace's data or settings do, or None when `db` is not a
-    DuckDB file (an engine's URL, a missing file)."""
+    """The workspace's part of a key — the file's path, its settings and the code — or None
+    when `db` is not a DuckDB file (an engine's URL, a missing file). The data is checked by
+    the entry's probes (`confirm`)."""
     text = str(db)
     if "://" in text or text == ":memory:":
         return None
-    path = Path(text)
     try:
-        real = path.resolve(strict=True)
-        st = real.stat()
+        real = Path(text).resolve(strict=True)
     except OSError:
         return None
-    parts = [str(real), f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"]
-    wal = real.with_name(real.name + ".wal")
-    try:
-        w = wal.stat()
-        parts.append(f"wal {w.st_size}:{w.st_mtime_ns}:{w.st_ino}")
-    except OSError:
-        parts.append("no wal")
+    parts = [str(real)]
     try:
         parts.append(hashlib.sha256((real.parent / CONFIG_NAME).read_bytes()).hexdigest())
     except OSError:
         parts.append("no settings")
     parts.append(code_stamp())
     return "\n".join(parts)
+
+
+def file_state(db: str | Path) -> tuple[Any, ...] | None:
+    """Size, modification time and inode of the database file and its WAL: any write changes
+    them."""
+    try:
+        real = Path(str(db)).resolve(strict=True)
+        st = real.stat()
+    except OSError:
+        return None
+    out: tuple[Any, ...] = (st.st_size, st.st_mtime_ns, st.st_ino)
+    try:
+        w = real.with_name(real.name + ".wal").stat()
+        out += (w.st_size, w.st_mtime_ns, w.st_ino)
+    except OSError:
+        out += (None,)
+    return out
+
+
+# the workspace's tables and columns: the first probe of every entry
+SCHEMA_PROBE = ("SELECT table_name, column_name, data_type FROM information_schema.columns "
+                "WHERE table_catalog = current_database() AND table_schema = 'main' "
+                "ORDER BY ALL")
+
+
+def answer_text(rows: list[tuple[Any, ...]]) -> str:
+    """A probe's answer as text to compare (dates and numbers as DuckDB gives them)."""
+    return json.dumps(rows, default=str, ensure_ascii=False)
+
+
+def ask(con: Any, sql: str) -> str:
+    return answer_text(con.execute(sql).fetchall())
+
+
+_CONFIRMED: dict[str, tuple[Any, ...]] = {}  # key → the file state its probes last held in
+
+
+def confirm(con: Any, k: str, entry: Entry, db: str | Path) -> bool:
+    """Whether the entry still answers for the workspace's data: every probe answers as when
+    it was compiled (asked again only when the file changed since they last held)."""
+    state = file_state(db)
+    if state is not None and _CONFIRMED.get(k) == state:
+        return True
+    for sql, expected in entry.probes:
+        try:
+            if ask(con, sql) != expected:
+                return False
+        except Exception:  # a probe that cannot run any more: compile anew
+            return False
+    if state is not None:
+        _CONFIRMED[k] = state
+    return True
 
 
 def _plain(value: Any) -> Any:
@@ -247,6 +297,7 @@ def _prune(folder: Path) -> None:
 
 def clear_memory() -> None:
     _MEMORY.clear()
+    _CONFIRMED.clear()
 
 
 # ---- running ----------------------------------------------------------------------------------
