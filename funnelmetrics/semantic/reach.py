@@ -123,11 +123,15 @@ def _stage_minima(scope: Scope, funnel: Funnel, mode: Mode, later: list[str]) ->
     lowest = min(funnel.index(s) for s in later)
     scan = funnel.stages[lowest:] if mode is Mode.CUMULATIVE else later
     events = events.filter(events.stage.isin(scan))
-    return events.group_by(_lid=events.lead_id).aggregate(**{
-        reach_column(stage): events.occurred_at.min(where=events.stage.isin(
-            funnel.stages[funnel.index(stage):] if mode is Mode.CUMULATIVE else [stage]))
-        for stage in later
-    })
+
+    def reach(stage: str) -> ibis.Value:
+        counted = funnel.stages[funnel.index(stage):] if mode is Mode.CUMULATIVE else [stage]
+        if set(counted) == set(scan):  # every scanned event counts: no filter to test per row
+            return events.occurred_at.min()
+        return events.occurred_at.min(where=events.stage.isin(counted))
+
+    return events.group_by(_lid=events.lead_id).aggregate(
+        **{reach_column(stage): reach(stage) for stage in later})
 
 
 def next_reach(t: ibis.Table, funnel: Funnel, mode: Mode, stage: str) -> ibis.Value:

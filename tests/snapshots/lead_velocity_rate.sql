@@ -100,8 +100,7 @@ FROM (
                 LEFT OUTER JOIN (
                   SELECT
                     "t5"."lead_id" AS "_lid",
-                    MIN("t5"."occurred_at") FILTER(WHERE
-                      "t5"."stage" IN ('sql', 'opportunity', 'won')) AS "reach:sql"
+                    MIN("t5"."occurred_at") AS "reach:sql"
                   FROM (
                     SELECT
                       *

@@ -61,8 +61,7 @@ WITH "t12" AS (
         LEFT OUTER JOIN (
           SELECT
             "t5"."lead_id" AS "_lid",
-            MIN("t5"."occurred_at") FILTER(WHERE
-              "t5"."stage" IN ('mql', 'sql', 'opportunity', 'won')) AS "reach:mql",
+            MIN("t5"."occurred_at") AS "reach:mql",
             MIN("t5"."occurred_at") FILTER(WHERE
               "t5"."stage" IN ('sql', 'opportunity', 'won')) AS "reach:sql"
           FROM (
