@@ -45,6 +45,9 @@ def quantiles(samples: np.ndarray) -> dict[str, float]:
     return {"p10": float(p10), "p50": float(p50), "p90": float(p90)}
 
 
+CHUNK = 256  # deals drawn at once: 256 × simulations × periods booleans
+
+
 class PipelineForecast:
     """Open-pipeline Monte Carlo and new-pipeline resampling; see the module doc.
 
@@ -98,6 +101,7 @@ class PipelineForecast:
         edges = np.array([(b - self.as_of_).total_seconds() / 86_400 for b in bounds])
         known = [d["amount"] for d in self.deals_ if d["amount"] is not None]
         fallback = float(np.mean(known)) if known else 0.0
+        amounts, chances = [], []
         for deal in self.deals_:
             per_period = self._deal_periods(deal, edges)
             if per_period is None:
@@ -105,11 +109,24 @@ class PipelineForecast:
             amount = deal["amount"] if deal["amount"] is not None else fallback
             expected += amount * per_period
             rest = max(0.0, 1.0 - per_period.sum())
-            outcome = rng.choice(n_periods + 1, size=sims, p=np.append(per_period, rest) /
-                                 (per_period.sum() + rest))
-            hit = outcome < n_periods
-            np.add.at(totals, (np.nonzero(hit)[0], outcome[hit]), amount)
-            np.add.at(counts, (np.nonzero(hit)[0], outcome[hit]), 1)
+            amounts.append(amount)
+            chances.append(np.append(per_period, rest) / (per_period.sum() + rest))
+        # each deal's period of winning (n_periods: not within them) in every simulation, drawn
+        # by inverse CDF from `sims` uniforms a deal, deal after deal (what rng.choice(…, p)
+        # draws, without a call per deal)
+        for lo in range(0, len(chances), CHUNK):
+            cdf = np.cumsum(np.array(chances[lo:lo + CHUNK]), axis=1)
+            cdf /= cdf[:, -1:]
+            draws = rng.random((len(cdf), sims))
+            outcomes = np.zeros(draws.shape, dtype=np.int64)  # how many cdf steps ≤ the draw
+            for step in cdf.T:
+                outcomes += draws >= step[:, None]
+            for amount, outcome in zip(amounts[lo:lo + CHUNK], outcomes, strict=True):
+                # one outcome per simulation: no cell twice, so an in-place add is np.add.at
+                won = outcome < n_periods
+                cells = np.nonzero(won)[0] * n_periods + outcome[won]
+                totals.ravel()[cells] += amount
+                counts.ravel()[cells] += 1
         return totals, expected, counts
 
     def _deal_periods(self, deal: dict[str, Any], edges: np.ndarray) -> np.ndarray | None:
@@ -125,7 +142,9 @@ class PipelineForecast:
         # day j from now is the stage's day floor(days_open) + j: its middle, from the instant
         middle = np.maximum(np.floor(days_open) + np.arange(len(by_day)) + 0.5 - days_open, 0.0)
         period = np.searchsorted(edges, middle, side="right") - 1
-        return np.array([by_day[period == k].sum() for k in range(len(edges) - 1)])
+        # `period` never decreases: each period's days are one slice of by_day
+        cut = np.searchsorted(period, np.arange(len(edges)), side="left")
+        return np.array([by_day[cut[k]:cut[k + 1]].sum() for k in range(len(edges) - 1)])
 
     # ---- new pipeline ---------------------------------------------------------------------
     def _new_history(self, ws: Workspace, as_of: dt.datetime) -> list[list[float]]:

@@ -89,6 +89,7 @@ class WinRates:
                 groups.setdefault((None, ALL_STAGES), []).append(item)
         self._rows = {k: np.array(v, dtype=float) for k, v in groups.items()}
         self._cache: dict[tuple[str | None, str, int], Incidence] = {}
+        self._by_day: dict[tuple[str, str, int, int], np.ndarray] = {}
         whole = self._rows.get((None, ALL_STAGES))
         closed = 0.0 if whole is None else float(whole[whole[:, 0] != 0, 2].sum())
         self.closed_deals_ = closed
@@ -109,7 +110,20 @@ class WinRates:
     def win_by_day(self, *, segment: str, stage: str, days_open: float,
                    created_days: float) -> np.ndarray:
         """P(won on day j from now), j = 0, 1, … for a deal open `days_open` days at its
-        stage and `created_days` since its creation, from hazards shrunk down the hierarchy."""
+        stage and `created_days` since its creation, from hazards shrunk down the hierarchy.
+
+        It depends on the whole days only: worked out once per (segment, stage, days, days)
+        — a pipeline's thousands of open deals share a few hundred — and read-only."""
+        key = (segment, stage, int(days_open), int(created_days))
+        found = self._by_day.get(key)
+        if found is None:
+            found = self._by_day[key] = self._win_by_day(segment, stage, days_open,
+                                                         created_days)
+            found.flags.writeable = False
+        return found
+
+    def _win_by_day(self, segment: str, stage: str, days_open: float,
+                    created_days: float) -> np.ndarray:
         levels = [(None, ALL_STAGES, created_days), (segment, ALL_STAGES, created_days)]
         if stage != ALL_STAGES:
             levels.append((segment, stage, days_open))
@@ -123,13 +137,12 @@ class WinRates:
             g_won, g_lost, g_risk = (v[a:] if a < len(v) else np.zeros(0)
                                      for v in (group.won, group.lost, group.at_risk))
             size = max(len(g_risk), 0 if won is None else len(won))
-            g_won, g_lost, g_risk = (np.pad(v, (0, size - len(v))) for v in (g_won, g_lost,
-                                                                              g_risk))
+            g_won, g_lost, g_risk = (_padded(v, size) for v in (g_won, g_lost, g_risk))
             if won is None:  # the top level: its own hazards
                 safe = np.where(g_risk > 0, g_risk, 1.0)
                 won, lost = g_won / safe, g_lost / safe
                 continue
-            p_won, p_lost = np.pad(won, (0, size - len(won))), np.pad(lost, (0, size - len(lost)))
+            p_won, p_lost = _padded(won, size), _padded(lost, size)
             k = self.strength
             won = (g_won + k * p_won) / (g_risk + k)
             lost = (g_lost + k * p_lost) / (g_risk + k)
@@ -143,3 +156,14 @@ class WinRates:
         if self.overall_ is None:
             return None
         return float(self.win_by_day(**deal).sum())
+
+
+def _padded(values: np.ndarray, size: int) -> np.ndarray:
+    """`values` with zeros after it up to `size` (np.pad's result, without its cost: this runs
+    tens of thousands of times for one forecast); `values` itself when long enough (nothing
+    here changes an array in place)."""
+    if len(values) >= size:
+        return values
+    out = np.zeros(size, dtype=values.dtype)
+    out[:len(values)] = values
+    return out
