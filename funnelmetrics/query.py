@@ -271,7 +271,13 @@ def metric_expr(ws: Workspace, metric_id: str, **query: Any) -> ibis.Table:
 
 
 def run_metric(ws: Workspace, metric_id: str, *, output: str = "pandas", **query: Any) -> Any:
-    """Execute a metric query; `output` is pandas (default), polars or arrow."""
+    """Execute a metric query; `output` is pandas (default), polars or arrow. Outside a batch
+    a DuckDB workspace answers pandas from the query's kept SQL (`kept_frame`; a batch shares
+    its work between queries instead)."""
+    if output == "pandas" and ws.batch_state is None:
+        df = kept_frame(ws, metric_id, **query)
+        if df is not None:
+            return df
     expr = metric_expr(ws, metric_id, **query)
     if output == "arrow":
         return expr.to_pyarrow()
