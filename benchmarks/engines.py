@@ -101,14 +101,15 @@ def copy_to_postgres(db: Path, url: str, schema: str) -> str:
     return target
 
 
-def copy_to_spark(db: Path, warehouse: Path, master: str) -> tuple[str, object]:
+def copy_to_spark(db: Path, warehouse: Path, master: str, memory: str = "4g"
+                  ) -> tuple[str, object]:
     """The workspace's tables as managed Parquet tables of a Spark warehouse."""
     import duckdb
 
     import funnelmetrics
 
     target = (f"pyspark:///{warehouse}?spark.master={master}"
-              "&spark.sql.shuffle.partitions=8&spark.driver.memory=4g")
+              f"&spark.sql.shuffle.partitions=8&spark.driver.memory={memory}")
     ws = funnelmetrics.open(target)
     session = ws.con._session
     src = duckdb.connect(str(db), read_only=True)
@@ -145,7 +146,7 @@ def spark_step(db: Path, args: argparse.Namespace, reference: dict) -> dict:
     from suite import compare
 
     t0 = time.perf_counter()
-    _, ws = copy_to_spark(db, args.work / "warehouse", args.spark_master)
+    _, ws = copy_to_spark(db, args.work / "warehouse", args.spark_master, args.spark_memory)
     copied = round(time.perf_counter() - t0, 1)
     results, rounds = run_suite(ws)
     found = {"copy": copied, "cold": round(rounds[0], 2), "warm": round(rounds[1], 2),
@@ -164,6 +165,8 @@ def main() -> None:
     p.add_argument("--every", type=int, default=10)
     p.add_argument("--postgres")
     p.add_argument("--spark-master", default="local[2]")
+    p.add_argument("--spark-memory", default="4g", help="spark.driver.memory (local mode: the "
+                   "executor's too)")
     p.add_argument("--work", type=Path, default=Path("/tmp/fm-engines"))
     p.add_argument("--skip-spark", action="store_true")
     p.add_argument("--out", type=Path)
