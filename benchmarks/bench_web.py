@@ -15,7 +15,13 @@ tiles as JSON) and a filtered metric (`win_rate` by source where segment=SMB ove
 prints the first (cold, uncached) latency, then sends `--requests` requests from `--clients`
 concurrent clients once warm and prints p50 / p95 / p99 / max latency, throughput, the server's
 CPU time per request and the 1-minute load average of the machine. A trivial authenticated
-request (`/api/v1/me`) gives the floor the server and machine set.
+request (`/api/v1/me`) gives the floor the server and machine set. Then requests no cache has
+answered, each asked once: `--unseen` requests that each differ in metric, split, filter and
+start day ("never-seen requests"); one request of each (metric, split, filter dimension)
+("first of each shape"), then `--unseen` requests of those shapes with filter values never
+asked ("never-seen values": the dashboard's filters clicked through; each reuses its shape's
+kept SQL, `compile.sqlcache`). The server keeps compiled queries in a temporary folder
+(FUNNELMETRICS_SQL_CACHE), empty at the start.
 """
 
 from __future__ import annotations
@@ -76,9 +82,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(db: Path, port: int, cache: Path) -> subprocess.Popen[bytes]:
+    """`funnelmetrics serve` without warm-up, keeping compiled queries in `cache`."""
+    env = {**os.environ, "FUNNELMETRICS_SQL_CACHE": str(cache)}
     proc = subprocess.Popen([str(BIN), "serve", "--db", str(db), "--port", str(port),
-                             "--no-warm"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             "--no-warm"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -218,14 +227,12 @@ async def load(make: type[RawClient | HttpxClient], base: str, token: str, url: 
 def unseen_filters(start: dt.date, end: dt.date, n: int) -> list[str]:
     """`n` filtered metric requests no cache has seen: each a different (metric, split,
     filter, start day) — what users clicking through the filters ask for the first time."""
-    metrics = ("win_rate", "leads_created", "stage_conversion_rate", "average_deal_size")
-    splits = ("source", "segment", "industry", "country")
     filters = ("segment=SMB", "segment=Enterprise", "segment=Mid-Market", "source=organic",
                "source=paid_search")
     urls = []
     for i in range(n):
         day = start + dt.timedelta(days=i // 80)
-        metric, by = metrics[i % 4], splits[(i // 4) % 4]
+        metric, by = METRICS[i % 4], SPLITS[(i // 4) % 4]
         where = filters[(i // 16) % 5]
         urls.append(f"/api/v1/metric/{metric}?grain=month&by={by}&where={where}"
                     f"&start={day}&end={end}")
@@ -275,24 +282,76 @@ async def main_async(args: argparse.Namespace, db: Path, token: str, port: int,
               f"{len(lat) / wall:>7.0f} {cpu} {os.getloadavg()[0]:>5.1f}", flush=True)
     # filters no cache has seen: every request a new (metric, split, filter, start)
     urls = unseen_filters(start, end, args.unseen)
+    await measured(make, base, token, urls, args.clients, server, "never-seen requests")
+    # new filter values on a query shape asked before (the dashboard's filters clicked
+    # through): one request per (metric, split, filter dimension) first, then values never
+    # asked — no result cache has them; each reuses its shape's kept SQL
+    values = {d: await dimension_values(make, base, token, d) for d in FILTER_DIMS}
+    first, then = unseen_values(start, end, values, args.unseen)
+    await measured(make, base, token, first, args.clients, server, "first of each shape")
+    await measured(make, base, token, then, args.clients, server, "never-seen values")
+
+
+FILTER_DIMS = ("segment", "source", "industry", "country")
+METRICS = ("win_rate", "leads_created", "stage_conversion_rate", "average_deal_size")
+SPLITS = ("source", "segment", "industry", "country")
+
+
+async def dimension_values(make: type[RawClient | HttpxClient], base: str, token: str,
+                           name: str) -> list[str]:
+    client = make(base, {"Authorization": f"Bearer {token}"})
+    try:
+        body = await client.get(f"/api/v1/dimensions/{name}/values")
+    finally:
+        await client.aclose()
+    import json
+
+    return [v for v in json.loads(body)["values"] if v is not None]
+
+
+def unseen_values(start: dt.date, end: dt.date, values: dict[str, list[str]], n: int
+                  ) -> tuple[list[str], list[str]]:
+    """The first request of each (metric, split, filter dimension) and `n` requests of the
+    same shapes with filter values not asked before (in turn over the shapes)."""
+    from urllib.parse import quote
+
+    shapes = [(m, by, d) for m in METRICS for by in SPLITS for d in FILTER_DIMS
+              if len(values[d]) > 1]
+
+    def url(metric: str, by: str, dim: str, value: str) -> str:
+        return (f"/api/v1/metric/{metric}?grain=month&by={by}&where={dim}={quote(value)}"
+                f"&start={start}&end={end}")
+
+    first = [url(m, by, d, values[d][0]) for m, by, d in shapes]
+    then: list[str] = []
+    k = 1
+    while len(then) < n and any(k < len(values[d]) for _, _, d in shapes):
+        then += [url(m, by, d, values[d][k]) for m, by, d in shapes if k < len(values[d])]
+        k += 1
+    return first, then[:n]
+
+
+async def measured(make: type[RawClient | HttpxClient], base: str, token: str,
+                   urls: list[str], clients: int, server: int, name: str) -> None:
+    """Each URL once, from `clients` concurrent clients: one line of figures."""
     before = cpu_seconds(server)
-    lat, wall = await load(make, base, token, urls, args.clients, len(urls))
+    lat, wall = await load(make, base, token, urls, clients, len(urls))
     after = cpu_seconds(server)
     cpu = f"{(after - before) * 1000 / len(lat):>6.1f}ms" \
         if before is not None and after is not None else f"{'?':>8}"
     ms = [x * 1000 for x in lat]
-    print(f"{'never-seen filters':<24} {'—':>8} {statistics.median(ms):>6.1f}ms "
+    print(f"{name:<24} {'—':>8} {statistics.median(ms):>6.1f}ms "
           f"{pct(ms, 0.95):>6.1f}ms {pct(ms, 0.99):>6.1f}ms {max(ms):>6.1f}ms "
           f"{len(lat) / wall:>7.0f} {cpu} {os.getloadavg()[0]:>5.1f}   "
           f"({len(urls)} distinct requests)", flush=True)
 
 
-def cold_start(db: Path, token: str) -> tuple[float, float]:
+def cold_start(db: Path, token: str, cache: Path) -> tuple[float, float]:
     """A server started with no warm-up, and the overview page asked as soon as it listens:
     (seconds from the process start to listening, to the overview page answered)."""
     port = free_port()
     t0 = time.perf_counter()
-    proc = start_server(db, port)
+    proc = start_server(db, port, cache)
     listening = time.perf_counter() - t0
     try:
         with funnelmetrics.open(db, read_only=True) as ws:
@@ -328,11 +387,18 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
           f"{platform.python_version()}, load {os.getloadavg()[0]:.1f}")
     token = admin_token(db)
-    listening, answered = cold_start(db, token)
-    print(f"cold start (no warm-up): listening after {listening:.2f} s, overview page answered "
-          f"{answered:.2f} s after the process started", flush=True)
+    import tempfile
+
+    kept = Path(tempfile.mkdtemp(prefix="bench-web-sql-"))
+    listening, answered = cold_start(db, token, kept)
+    print(f"cold start (no warm-up, nothing kept): listening after {listening:.2f} s, overview "
+          f"page answered {answered:.2f} s after the process started", flush=True)
+    listening, answered = cold_start(db, token, kept)
+    print(f"restart (no warm-up, the first server's compiled queries kept): listening after "
+          f"{listening:.2f} s, overview page answered {answered:.2f} s after the process "
+          "started", flush=True)
     port = free_port()
-    server = start_server(db, port)
+    server = start_server(db, port, Path(tempfile.mkdtemp(prefix="bench-web-sql-")))
     try:
         asyncio.run(main_async(args, db, token, port, server.pid))
     finally:
