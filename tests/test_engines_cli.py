@@ -169,3 +169,52 @@ def test_serve_answers_from_a_postgres_workspace(tmp_path, postgres_server, monk
     assert answer.json() == cli
     assert [r["reached"] for r in cli["rows"]][:3] == [4, 3, 1]
     assert not (tmp_path / "postgres:").exists()
+
+
+USERS = [["user", "add", "ana", "--role", "rep", "--rep-id", "r1"],
+         ["user", "add", "boss", "--role", "manager", "--team", "east"],
+         ["user", "remove", "boss"],
+         ["user", "list"]]
+
+
+def check_users(outputs: list[str]) -> str:
+    """ana stays (a rep of r1), boss is gone; returns ana's token."""
+    token = outputs[0].strip().splitlines()[-1]
+    assert token.startswith("fm_")
+    listed = [line.split("\t") for line in outputs[-1].splitlines() if line.strip()]
+    assert listed == [["ana", "rep", "r1"]]
+    return token
+
+
+@pytest.mark.postgres
+def test_users_live_in_a_postgres_workspace(tmp_path, postgres_server):
+    """`user add/list/remove` on PostgreSQL, and the server takes the token it printed."""
+    import asyncio
+
+    import httpx
+
+    from funnelmetrics.web.app import create_app
+
+    db = f"{postgres_server}?schema=e2e_users"
+    outputs = in_process([["init", "--db", db], *[[*c, "--db", db] for c in USERS]])
+    token = check_users(outputs[1:])
+
+    async def me(bearer: str) -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(db)),
+                                     base_url="http://127.0.0.1") as client:
+            return await client.get("/api/v1/me", headers={"Authorization": f"Bearer {bearer}"})
+
+    answer = asyncio.run(me(token))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["name"] == "ana" and answer.json()["role"] == "rep"
+    assert asyncio.run(me(token[:-1] + "x")).status_code == 401
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_users_live_in_a_spark_warehouse(tmp_path):
+    db = "pyspark:///warehouse?spark.master=local[1]&spark.sql.shuffle.partitions=1"
+    outputs = in_a_process([["init", "--db", db], *[[*c, "--db", db] for c in USERS]],
+                           tmp_path)
+    check_users(outputs[1:])
+    assert (tmp_path / "warehouse" / "_users").is_dir()

@@ -1,7 +1,9 @@
 """API users (SPEC §4 "Access"): tokens with a role, stored salted and hashed in `_users`.
 
 A token reads `fm_<user id>_<secret>`; only sha256(salt + secret) is stored, so a copy of the
-workspace file does not leak working tokens.
+workspace file does not leak working tokens. On DuckDB the table is written with SQL; on an
+engine (Spark, PostgreSQL) through its all-or-nothing table write (`engines.*.replace_tables`):
+a user is one appended row, a removal rewrites the (small) table without it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 
 USERS_TABLE = "_users"
 _COLUMNS = ("user_id", "name", "role", "rep_id", "team", "salt", "token_hash", "created_at")
+SCHEMA = {**{c: "string" for c in _COLUMNS[:-1]}, "created_at": "timestamp"}
 
 
 class Role(StrEnum):
@@ -44,6 +47,10 @@ def _hash(salt: str, secret: str) -> str:
 
 
 def ensure_table(ws: Workspace) -> None:
+    if not ws.is_duckdb:
+        if not ws.has_table(USERS_TABLE):
+            ws.engine.create_table(ws.con, USERS_TABLE, SCHEMA)
+        return
     ws.raw_sql(f'CREATE TABLE IF NOT EXISTS "{USERS_TABLE}" (user_id VARCHAR PRIMARY KEY, '
                "name VARCHAR UNIQUE NOT NULL, role VARCHAR NOT NULL, rep_id VARCHAR, "
                "team VARCHAR, salt VARCHAR NOT NULL, token_hash VARCHAR NOT NULL, "
@@ -72,19 +79,39 @@ def add_user(ws: Workspace, name: str, role: Role | str, *, rep_id: str | None =
         raise ConfigError(f"user {name!r} exists already (remove it first to issue a new token)")
     user = User(secrets.token_hex(6), name, role, rep_id or None, team or None)
     secret, salt = secrets.token_urlsafe(32), secrets.token_hex(16)
-    ws.duckdb.execute(
-        f'INSERT INTO "{USERS_TABLE}" VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-        [user.user_id, user.name, user.role.value, user.rep_id, user.team, salt,
-         _hash(salt, secret), dt.datetime.now(dt.UTC).replace(tzinfo=None)])
+    row = [user.user_id, user.name, user.role.value, user.rep_id, user.team, salt,
+           _hash(salt, secret), dt.datetime.now(dt.UTC).replace(tzinfo=None)]
+    if ws.is_duckdb:
+        ws.duckdb.execute(f'INSERT INTO "{USERS_TABLE}" VALUES (?, ?, ?, ?, ?, ?, ?, ?)', row)
+    else:
+        ws.engine.replace_tables(ws.con, {}, {USERS_TABLE: _arrow([row])})
+        ws.forget()
     return user, f"fm_{user.user_id}_{secret}"
 
 
 def remove_user(ws: Workspace, name: str) -> bool:
     if not ws.has_table(USERS_TABLE):
         return False
-    found = any(u.name == name for u in list_users(ws))
-    ws.duckdb.execute(f'DELETE FROM "{USERS_TABLE}" WHERE name = ?', [name])
+    records = _records(ws)
+    found = any(u.name == name for u, _, _ in records)
+    if ws.is_duckdb:
+        ws.duckdb.execute(f'DELETE FROM "{USERS_TABLE}" WHERE name = ?', [name])
+    elif found:
+        kept = ws.table(USERS_TABLE).select(*_COLUMNS).filter(lambda t: t.name != name)
+        ws.engine.replace_tables(ws.con, {USERS_TABLE: _arrow(
+            [list(r.values()) for r in kept.to_pyarrow().to_pylist()])}, {})
+        ws.forget()
     return found
+
+
+def _arrow(rows: list[list[object]]) -> object:
+    """Rows of the users table as an Arrow table of its columns and types."""
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "timestamp": pa.timestamp("us")}
+    return pa.Table.from_arrays(
+        [pa.array([r[i] for r in rows], types[SCHEMA[c]]) for i, c in enumerate(_COLUMNS)],
+        names=list(_COLUMNS))
 
 
 def list_users(ws: Workspace) -> list[User]:
