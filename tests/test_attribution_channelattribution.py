@@ -57,7 +57,7 @@ def _paths(leads: dict) -> pd.DataFrame:
                         columns=["path", "conv", "null"])
 
 
-def test_textbook_example_matches_simulation(tmp_path: Path) -> None:
+def test_textbook_example_matches_simulation(backend: str, tmp_path: Path) -> None:
     """Bryl's example (see test_attribution_markov): exact 0.5 / 1 / 1."""
     leads = {
         "J1": {"created": "2026-01-01", "touches": ["2026-01-02 C1", "2026-01-03 C2",
@@ -65,19 +65,19 @@ def test_textbook_example_matches_simulation(tmp_path: Path) -> None:
         "J2": {"created": "2026-01-01", "touches": ["2026-01-02 C1"]},
         "J3": {"created": "2026-01-01", "touches": ["2026-01-02 C2", "2026-01-03 C3"]},
     }
-    with journeys_for(tmp_path, leads) as ws:
+    with journeys_for(tmp_path, leads, backend=backend) as ws:
         ours = Markov().fit(build_journeys(ws)).removal_effects_
     theirs = _theirs(_paths(leads), nsim_start=1e6)
     for ch in ours.index:
         assert theirs[ch] == pytest.approx(ours[ch], abs=0.02)
 
 
-def test_random_sample_converges_to_exact(tmp_path: Path) -> None:
+def test_random_sample_converges_to_exact(backend: str, tmp_path: Path) -> None:
     """300 random journeys: with long walks (max_step=100) and 10⁶ simulations their removal
     effects are within 0.02 of our exact ones; with their defaults (walks cut at the longest
     path) they are lower — the truncation bias explained above."""
     leads = _journeys(np.random.default_rng(11), 300)
-    with journeys_for(tmp_path, leads) as ws:
+    with journeys_for(tmp_path, leads, backend=backend) as ws:
         ours = Markov().fit(build_journeys(ws)).removal_effects_
     paths = _paths(leads)
     converged = _theirs(paths, max_step=100, nsim_start=1e6)

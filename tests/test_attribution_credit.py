@@ -22,9 +22,9 @@ SPEND = [("2026-01-15", 200.0, "ads", "c1"), ("2026-02-15", 300.0, "ads", "c1"),
 
 
 @pytest.mark.parametrize("model", list(MODELS))
-def test_rows_add_up_to_the_model_credit(tmp_path: Path, model: str) -> None:
+def test_rows_add_up_to_the_model_credit(backend: str, tmp_path: Path, model: str) -> None:
     """Summed over all time, the per-deal rows give exactly the model's credited revenue."""
-    with journeys_for(tmp_path, LEADS, SPEND) as ws:
+    with journeys_for(tmp_path, LEADS, SPEND, backend=backend) as ws:
         rows = credit_rows(Scope(ws), model).execute()
         got = rows.groupby("channel")["amount"].sum().to_dict()
         want = attribute(ws, model).set_index("channel")["credited_revenue"].to_dict()
@@ -33,11 +33,11 @@ def test_rows_add_up_to_the_model_credit(tmp_path: Path, model: str) -> None:
         assert set(rows.columns) == {"closed_at", "channel", "campaign_id", "amount"}
 
 
-def test_marketing_roi_by_month_with_linear(tmp_path: Path) -> None:
+def test_marketing_roi_by_month_with_linear(backend: str, tmp_path: Path) -> None:
     """Linear: January — A's 1000 split ads 500 / email 500; spend ads 200, email 1000.
     ads ROI (500 − 200)/200 = 1.5; email (500 − 1000)/1000 = −0.5.
     February — B's 500 to ads; spend ads 300 → (500 − 300)/300 = 2/3."""
-    with journeys_for(tmp_path, LEADS, SPEND) as ws:
+    with journeys_for(tmp_path, LEADS, SPEND, backend=backend) as ws:
         df = ws.metric("marketing_roi", grain="month", by="channel", start="2026-01-01",
                        end="2026-02-28", params={"model": "linear"})
         got = {(str(r["period_start"])[:7], r["channel"]): r["value"] for _, r in df.iterrows()

@@ -9,6 +9,7 @@ whatever instant "2026-01-01 00:00 UTC" is in New York. Conversions are instants
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -44,13 +45,20 @@ SPEND = [
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
+def ws(tmp_path: Path, backend: str) -> Workspace:
+    """The journeys on the current backend (made on DuckDB, then copied)."""
+    from journeys import _copy_to
+
     config = funnelmetrics.Config(timezone="America/New_York")
     w = fill(funnelmetrics.open(tmp_path / "w.duckdb", config=config), LEADS, SPEND)
     w.duckdb.execute("insert into campaigns (campaign_id, channel) values "
                      "('c1', 'ads'), ('c2', 'email'), ('c3', 'social')")
     w.duckdb.execute("insert into spend (date, amount, channel, category) values "
                      "('2026-01-10', 1000.0, 'ads', 'sales')")  # sales spend: not marketing's
+    if backend != "duckdb":
+        copied = _copy_to(w, backend)
+        w.close()
+        w = copied
     yield w
     w.close()
 
@@ -74,9 +82,10 @@ def test_spend_is_cost_per_lead_numerator_and_the_raw_rows(ws: Workspace) -> Non
     catalogue = {("(unallocated)" if c is None else c): n
                  for c, n in zip(cpl["channel"], cpl["numerator"], strict=True) if n}
     assert catalogue == {k: r["spend"] for k, r in report.items() if r["spend"]}
-    raw = ws.duckdb.execute(
-        "select sum(amount) from spend where date >= '2026-01-01' and date < '2026-02-01' "
-        "and coalesce(category, 'marketing') = 'marketing'").fetchone()[0]
+    spend = ws.table("spend")  # the raw rows, on the workspace's engine
+    january = (spend.date >= dt.date(2026, 1, 1)) & (spend.date < dt.date(2026, 2, 1))
+    marketing = spend.category.fill_null("marketing") == "marketing"
+    raw = float(spend.filter(january & marketing).amount.sum().execute())
     assert raw == 660.0 == sum(r["spend"] for r in report.values())  # 150 + 400 + 80 + 30
 
 
