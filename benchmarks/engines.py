@@ -16,7 +16,8 @@ the PostgreSQL step is left out, with `--skip-spark` the Spark one.
 Measured 2026-12-07 on this 2-core machine shared with other jobs (load average 9-14),
 `--every 20` (499,769 leads, 466,579 stage events, 40,920 opportunities, 135,374 deal stage
 events): benchmarks/engines-500k.json; `--every 4 --skip-spark` (2,500,203 leads):
-benchmarks/engines-2.5m.json.
+benchmarks/engines-2.5m.json; the whole 10M (`--every 1`), PostgreSQL and Spark in two runs:
+benchmarks/engines-10m-pg.json, benchmarks/engines-10m-spark.json.
 """
 
 from __future__ import annotations
