@@ -38,6 +38,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -231,6 +232,7 @@ def key(stamp: str, surface: str, metric_id: str, query: Mapping[str, Any],
 
 # ---- storage ----------------------------------------------------------------------------------
 _MEMORY: dict[str, Entry] = {}
+_LOCK = threading.Lock()
 _MEMORY_MAX = 4096
 
 
@@ -280,9 +282,10 @@ def store(k: str, entry: Entry) -> None:
 
 
 def _remember(k: str, entry: Entry) -> None:
-    if len(_MEMORY) >= _MEMORY_MAX:
-        _MEMORY.pop(next(iter(_MEMORY)))
-    _MEMORY[k] = entry
+    with _LOCK:  # a server's worker threads share the memory
+        if len(_MEMORY) >= _MEMORY_MAX:
+            _MEMORY.pop(next(iter(_MEMORY)))
+        _MEMORY[k] = entry
 
 
 def _prune(folder: Path) -> None:
