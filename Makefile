@@ -51,7 +51,7 @@ lint: $(DEVSTAMP)
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 test: $(DEVSTAMP) browser postgres
 	$(BIN)/ruff check .
-	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(VENV)/pycache \
+	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/pycache \
 	  $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # The inner loop: the whole suite less the PySpark cases, the browser and PostgreSQL, on every
@@ -61,7 +61,7 @@ FAST := not spark and not browser and not postgres
 # would otherwise compile pandas, Ibis and the rest again at every run.
 test-fast: $(DEVSTAMP)
 	$(BIN)/ruff check .
-	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(VENV)/pycache \
+	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/pycache \
 	  $(BIN)/python -m pytest -q -m "$(FAST)" -n auto --dist loadfile
 
 bench: $(DEVSTAMP)
