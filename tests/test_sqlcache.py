@@ -262,3 +262,38 @@ def test_the_rest_api_answers_a_never_seen_filter_from_its_dimensions_query(
     assert answers("ana") == fresh_rep != fresh
     assert json.loads(fresh["nobody"])["rows"] == [] or all(
         r["value"] is None for r in json.loads(fresh["nobody"])["rows"])
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+def test_several_metrics_are_kept_one_by_one_and_answered_together(db, monkeypatch, _sql_cache,
+                                                                   fmt):
+    """`metric a b c` runs in a batch the first time, then keeps each metric's SQL; asked
+    again, all three come from kept SQL — the same output to the character (the CSV one table
+    with the cohort metric's immature column)."""
+    args = ["metric", "win_rate", "stage_conversion_rate", "lead_conversion_rate", "--param",
+            "from_stage=mql", *Q1, "--db", db, "--format", fmt]
+    fresh = uncached(monkeypatch, *args)
+    assert cli(*args) == fresh
+    assert kept_files(_sql_cache) == 3
+    sqlcache.clear_memory()
+    assert cli(*args) == fresh
+    assert kept_files(_sql_cache) == 3
+    if fmt == "csv":
+        header = fresh.splitlines()[0].split(",")
+        assert header[-2:] == ["immature", "partial"]
+        assert {line.split(",")[0] for line in fresh.splitlines()[1:]} == {
+            "win_rate", "stage_conversion_rate", "lead_conversion_rate"}
+
+
+def test_several_metrics_kept_load_neither_ibis_nor_pandas(db, _sql_cache):
+    args = ["metric", "win_rate", "stage_reached", "--param", "stage=sql", *Q1, "--db", db,
+            "--format", "csv"]
+    env = {**os.environ, sqlcache.ENV: str(_sql_cache)}
+    probe = ("import sys\nfrom funnelmetrics.cli import main\nsys.argv = ['funnelmetrics', "
+             f"*{args!r}]\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in ('ibis', 'pandas', 'pyarrow', 'sqlglot') "
+             "if m in sys.modules), file=sys.stderr)")
+    runs = [subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
+                           text=True, check=True) for _ in range(2)]
+    assert runs[0].stdout == runs[1].stdout and runs[0].stdout.count("\n") == 7  # 1 + 2 × 3
+    assert runs[1].stderr.strip().splitlines()[-1] == "[]"

@@ -88,8 +88,8 @@ def metric_cmd(
     query = {"grain": grain, "by": by or [], "start": start, "end": end,
              "where": parse_pairs(where, "--where"), "as_of": as_of}
     params = parse_pairs(param, "--param")
-    if len(names) == 1 and not explain and _answer_kept(db, names[0], query, params, fmt, lang):
-        return  # asked before: its kept SQL answered, without building it again
+    if not explain and _answer_kept(db, names, query, params, fmt, lang):
+        return  # asked before: the kept SQL answered, without building anything again
     from funnelmetrics.catalog.model import Time
 
     metrics = [_metric(name) for name in names]
@@ -126,6 +126,8 @@ def metric_cmd(
                 continue
             df = ws.metric(name, params=own, **query)
             _print_metric(_shown(metric, ws), df, fmt, lang, header=i == 0, cohort=cohort)
+        if not explain and len(names) > 1:  # answered together; kept one by one for next time
+            _keep(ws, db, names, metrics, query, params, owns)
 
 
 # ---- kept queries (compile.sqlcache) ----------------------------------------------------------
@@ -147,31 +149,55 @@ def _kept_key(db: Any, name: str, query: dict[str, Any], params: dict[str, Any]
     return sqlcache.key(stamp, "cli", name, {**query, "params": spelled}, split[0]), split[1]
 
 
-def _answer_kept(db: Any, name: str, query: dict[str, Any], params: dict[str, Any],
+def _answer_kept(db: Any, names: list[str], query: dict[str, Any], params: dict[str, Any],
                  fmt: OutputFormat, lang: str | None) -> bool:
-    """Print the answer from the kept SQL of this request, when there is one (True)."""
+    """Print the answers from the kept SQL of every metric asked, when each has one and its
+    probes still hold (True); else nothing is printed."""
     import datetime as dt
 
     from funnelmetrics.cli.app import open_duckdb
     from funnelmetrics.compile import sqlcache
     from funnelmetrics.serialize import Rows
 
-    found = _kept_key(db, name, query, params)
+    found = [_kept_key(db, name, query, params) for name in names]
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    entry = sqlcache.lookup(found[0], now) if found else None
-    if entry is None:
+    entries = [sqlcache.lookup(f[0], now) if f else None for f in found]
+    if any(e is None for e in entries):
         return False
     con = open_duckdb(db)
     try:
-        if not sqlcache.confirm(con, found[0], entry, db):  # the data changed its probes
-            return False
-        rows = sqlcache.run(con, entry, found[1], now)
+        if not all(sqlcache.confirm(con, f[0], e, db) for f, e in zip(found, entries,
+                                                                     strict=True)):
+            return False  # the data changed what compiling one of them asked
+        answers = [sqlcache.run(con, e, f[1], now) for f, e in zip(found, entries, strict=True)]
     finally:
         con.close()
-    shown = entry.info
-    _print_metric(shown, Rows.from_tuples(entry.columns, rows, entry.numeric), fmt,
-                  choose_lang(lang, shown["locale"]), header=True, cohort=shown["cohort"])
+    cohort = any(e.info["cohort"] for e in entries)
+    lang = choose_lang(lang, entries[0].info["locale"])
+    for i, (entry, rows) in enumerate(zip(entries, answers, strict=True)):
+        _print_metric(entry.info, Rows.from_tuples(entry.columns, rows, entry.numeric), fmt,
+                      lang, header=i == 0, cohort=cohort)
     return True
+
+
+def _keep(ws: Any, db: Any, names: list[str], metrics: list[Any], query: dict[str, Any],
+          params: dict[str, Any], owns: list[dict[str, Any]]) -> None:
+    """Compile each metric of a request on its own and keep it, so that the next time the
+    request is answered from kept SQL (`_answer_kept`)."""
+    from funnelmetrics.compile import sqlcache
+    from funnelmetrics.errors import FunnelmetricsError
+    from funnelmetrics.query import kept_query
+
+    for name, metric, own in zip(names, metrics, owns, strict=True):
+        found = _kept_key(db, name, query, params)
+        if found is None:
+            return
+        try:
+            entry = kept_query(ws, name, info=_shown(metric, ws), params=own, **query)
+        except FunnelmetricsError:  # answered already; only the keeping failed
+            continue
+        if entry is not None:
+            sqlcache.store(found[0], entry)
 
 
 def _run_kept(ws: Any, db: Any, name: str, query: dict[str, Any], params: dict[str, Any],
