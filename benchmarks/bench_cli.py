@@ -173,8 +173,8 @@ def main(argv: list[str] | None = None) -> None:
 
     lines = [f"CLI benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; "
              f"{os.cpu_count()} cores, Python {platform.python_version()}, load "
-             f"{os.getloadavg()[0]:.2f} at start; median of {args.rounds} pairs (A then B, "
-             "alternating), whole processes.", "",
+             f"{os.getloadavg()[0]:.2f} at start; median of {args.rounds} pairs (the funnel at "
+             f"scale: {max(3, args.rounds // 2)}) (A then B, alternating), whole processes.", "",
              "| what | A | A wall | B (yardstick) | B wall | A/B | target |",
              "|---|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
