@@ -24,19 +24,17 @@ EVENTS = {
     "C": [("lead", "2026-02-03"), ("mql", "2026-02-05"), ("sql", "2026-02-06")],
 }
 Q1 = ["--start", "2026-01-01", "--end", "2026-03-31"]
+LEADS = {"A": {"source": "web"}, "B": {"source": "ads"}, "C": {"source": "web"}}
+OPPORTUNITIES = [
+    dict(lead_id="A", created_at="2026-01-05", status="won", closed_at="2026-01-25", amount=1000),
+    dict(lead_id="B", created_at="2026-01-12", status="lost", closed_at="2026-02-01", amount=500),
+    dict(lead_id="C", created_at="2026-02-06", amount=700)]
 
 
 @pytest.fixture
 def db(tmp_path):
     """A workspace file (the CLI takes --db PATH, so this runs on DuckDB only)."""
-    ws = journeys(tmp_path, EVENTS,
-                  leads={"A": {"source": "web"}, "B": {"source": "ads"}, "C": {"source": "web"}},
-                  opportunities=[
-                      dict(lead_id="A", created_at="2026-01-05", status="won",
-                           closed_at="2026-01-25", amount=1000),
-                      dict(lead_id="B", created_at="2026-01-12", status="lost",
-                           closed_at="2026-02-01", amount=500),
-                      dict(lead_id="C", created_at="2026-02-06", amount=700)])
+    ws = journeys(tmp_path, EVENTS, leads=LEADS, opportunities=OPPORTUNITIES)
     ws.close()  # the CLI opens the file itself (read-only)
     return str(tmp_path / "journeys.duckdb")
 

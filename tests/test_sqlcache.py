@@ -15,6 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 from journeys import journeys
+from test_cli_metric import EVENTS as CLI_EVENTS
+from test_cli_metric import LEADS, OPPORTUNITIES, Q1
 from typer.testing import CliRunner
 
 import funnelmetrics
@@ -24,30 +26,15 @@ from funnelmetrics.query import kept_query
 
 pytestmark = pytest.mark.duckdb_only("the kept SQL is for DuckDB files (a URL has no stamp)")
 
-# A  web  lead Jan 1, mql Jan 3, sql Jan 5      O1 (lead A) won  Jan 25, 1000
-# B  ads  lead Jan 10, mql Jan 12               O2 (lead B) lost Feb 1,   500
-# C  web  lead Feb 3, mql Feb 5, sql Feb 6      O3 (lead C) open,          700
-# D  O'Brien lead Mar 2
-EVENTS = {
-    "A": [("lead", "2026-01-01"), ("mql", "2026-01-03"), ("sql", "2026-01-05")],
-    "B": [("lead", "2026-01-10"), ("mql", "2026-01-12")],
-    "C": [("lead", "2026-02-03"), ("mql", "2026-02-05"), ("sql", "2026-02-06")],
-    "D": [("lead", "2026-03-02")],
-}
-Q1 = ["--start", "2026-01-01", "--end", "2026-03-31"]
+# The journeys of test_cli_metric (A web, B ads, C web; O1 won 1000, O2 lost 500, O3 open 700),
+# and D, a lead of the source O'Brien on Mar 2.
+EVENTS = {**CLI_EVENTS, "D": [("lead", "2026-03-02")]}
 
 
 @pytest.fixture
 def db(tmp_path):
-    ws = journeys(tmp_path, EVENTS,
-                  leads={"A": {"source": "web"}, "B": {"source": "ads"}, "C": {"source": "web"},
-                         "D": {"source": "O'Brien"}},
-                  opportunities=[
-                      dict(lead_id="A", created_at="2026-01-05", status="won",
-                           closed_at="2026-01-25", amount=1000),
-                      dict(lead_id="B", created_at="2026-01-12", status="lost",
-                           closed_at="2026-02-01", amount=500),
-                      dict(lead_id="C", created_at="2026-02-06", amount=700)])
+    ws = journeys(tmp_path, EVENTS, leads={**LEADS, "D": {"source": "O'Brien"}},
+                  opportunities=OPPORTUNITIES)
     ws.close()
     return str(tmp_path / "journeys.duckdb")
 
