@@ -29,6 +29,7 @@ from funnelmetrics.compile.time import (
     shift,
     to_local,
 )
+from funnelmetrics.compile.values import ColumnsProxy
 from funnelmetrics.config import Funnel, Mode
 from funnelmetrics.errors import QueryError
 from funnelmetrics.options import parse_pairs  # noqa: F401  (re-exported)
@@ -207,11 +208,10 @@ def _default_range(ws: Workspace, q: MetricQuery) -> tuple[dt.date, dt.date, boo
             table_name in registry.ENTITIES else False
         # a calendar date is its own local day; an instant is read in the workspace's zone
         local = table[column] if calendar else to_local(table[column], tz)
-        lo, hi = table.aggregate(lo=local.min(), hi=local.max()).to_pyarrow().to_pylist()[0] \
-            .values()
+        ((lo, hi),) = ws.ask(table.aggregate(lo=local.min(), hi=local.max()))
         if lo is not None:
-            lows.append(lo.date())
-            highs.append(hi.date())
+            lows.append(_day(lo))
+            highs.append(_day(hi))
     today = (q.as_of or dt.datetime.now(dt.UTC).replace(tzinfo=None)).date()
     used_today = not lows and q.as_of is None
     if not lows:
@@ -224,6 +224,10 @@ def _default_range(ws: Workspace, q: MetricQuery) -> tuple[dt.date, dt.date, boo
     else:
         end = shift(floor(max(highs), q.grain), q.grain) - dt.timedelta(days=1)
     return start, max(end, start), used_today
+
+
+def _day(value: dt.date) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def build(ws: Workspace, q: MetricQuery) -> ibis.Table:
@@ -316,9 +320,12 @@ def _values_table(table: Any) -> str:
         return "'" + str(v).replace("'", "''") + "'"
 
     names = list(table.schema.names)
-    frame = table.data.to_frame()
+    if isinstance(table.data, ColumnsProxy):  # Python values already: no pandas
+        records: Any = table.data.rows(names)
+    else:
+        records = table.data.to_frame()[names].itertuples(index=False)
     rows = [[literal(v.to_pydatetime() if hasattr(v, "to_pydatetime") else v) for v in rec]
-            for rec in frame[names].itertuples(index=False)]
+            for rec in records]
     cols = ", ".join(f'"c{i}"' for i in range(len(names)))
     casts = ", ".join(f'CAST("c{i}" AS {DuckDBType.to_string(t)}) AS "{n}"'
                       for i, (n, t) in enumerate(zip(names, table.schema.types, strict=True)))
@@ -327,6 +334,25 @@ def _values_table(table: Any) -> str:
                "WHERE FALSE)"
     values = ",\n    ".join("(" + ", ".join(r) + ")" for r in rows)
     return f"(SELECT {casts} FROM (VALUES\n    {values}) AS v({cols}))"
+
+
+def once_query(ws: Workspace, metric_id: str, **query: Any) -> Any:
+    """The query compiled on its own (outside any batch) with its values in the SQL, as a
+    `compile.sqlcache.Entry` to run once through DuckDB itself (`sqlcache.run`), or None on
+    another engine: a request that is not kept is answered without Ibis's execute, which loads
+    pandas and pyarrow (more than a small metric's whole answer costs)."""
+    from funnelmetrics.compile import sqlcache
+
+    if not ws.is_duckdb:
+        return None
+    state, ws.batch_state = ws.batch_state, None
+    try:
+        expr = metric_expr(ws, metric_id, **query)
+    finally:
+        ws.batch_state = state
+    schema = expr.schema()
+    return sqlcache.Entry(sql=standalone_sql(ws, expr), columns=list(schema.names),
+                          types=[str(t) for t in schema.types])
 
 
 WHERE_MARK = "__FmWhere{}Q__"  # mixed case: a value changed by Python (lower()) is not found
@@ -393,9 +419,10 @@ def kept_query(ws: Workspace, metric_id: str, *, limit: int | None = None,
 
 @contextmanager
 def _probes_recorded(ws: Workspace) -> Iterator[list[Any]]:
-    """Every question the compiler asks the database meanwhile (an expression executed through
-    the workspace's Ibis backend: a default range's first and last days, a currency probe) as
-    [its SQL, its answer]; None for one whose SQL cannot run on its own (a session table)."""
+    """Every question the compiler asks the database meanwhile — an expression executed through
+    the workspace's Ibis backend (a currency probe) or asked through DuckDB itself (`ws.ask`: a
+    default range's first and last days) — as [its SQL, its answer]; None for one whose SQL
+    cannot run on its own (a session table)."""
     import ibis.expr.operations as ops
 
     from funnelmetrics.compile import sqlcache
@@ -419,10 +446,13 @@ def _probes_recorded(ws: Workspace) -> Iterator[list[Any]]:
         return ask
 
     con.execute, con.to_pyarrow = recorded(execute), recorded(to_pyarrow)
+    asked, ws.asked = ws.asked, []  # and those asked through DuckDB itself (`ws.ask`)
     try:
         yield found
     finally:
         del con.execute, con.to_pyarrow  # the backend's own methods again
+        found.extend([sql, sqlcache.answer_text(rows)] for sql, rows in ws.asked)
+        ws.asked = asked
 
 
 def kept_frame(ws: Workspace, metric_id: str, *, surface: str = "pandas",

@@ -202,23 +202,26 @@ def _keep(ws: Any, db: Any, names: list[str], metrics: list[Any], query: dict[st
 
 def _run_kept(ws: Any, db: Any, name: str, query: dict[str, Any], params: dict[str, Any],
               own: dict[str, Any], shown: dict[str, Any]) -> Any:
-    """Compile the request on its own, keep it, and answer it with that SQL (None when it
-    cannot be kept: then it runs as usual)."""
+    """Compile the request on its own, keep it (when the cache is on and it can be kept) and
+    answer it with that SQL through DuckDB itself, as `serialize.Rows` (None on another engine:
+    then it runs as usual)."""
     import datetime as dt
 
     from funnelmetrics.compile import sqlcache
-    from funnelmetrics.query import kept_query
+    from funnelmetrics.query import kept_query, once_query
     from funnelmetrics.serialize import Rows
 
-    found = _kept_key(db, name, query, params)
-    if found is None:
+    if not ws.is_duckdb:
         return None
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    entry = kept_query(ws, name, info=shown, params=own, **query)
-    if entry is None:
-        return None
-    sqlcache.store(found[0], entry)
-    rows = sqlcache.run(ws.con.con, entry, found[1], now)
+    found = _kept_key(db, name, query, params)
+    entry = None if found is None else kept_query(ws, name, info=shown, params=own, **query)
+    if entry is not None:
+        sqlcache.store(found[0], entry)
+        values = found[1]
+    else:  # not kept: its values in the SQL, run once
+        entry, values = once_query(ws, name, params=own, **query), []
+    rows = sqlcache.run(ws.duckdb, entry, values, now)
     return Rows.from_tuples(entry.columns, rows, entry.numeric)
 
 

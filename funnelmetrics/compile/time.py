@@ -16,6 +16,7 @@ import ibis
 import ibis.expr.types as ir
 
 from funnelmetrics import engines
+from funnelmetrics.compile.values import values_table
 from funnelmetrics.errors import QueryError
 
 
@@ -256,5 +257,5 @@ def _spine(window: Window) -> ibis.Table:
     starts = window.periods
     nexts = [local_to_utc(dt.datetime.combine(window.next_start(p), dt.time()), window.tz)
              for p in starts]
-    return ibis.memtable({"period_start": starts, "next_start": nexts},
-                         schema={"period_start": "date", "next_start": "timestamp"})
+    return values_table({"period_start": starts, "next_start": nexts},
+                        {"period_start": "date", "next_start": "timestamp"})
