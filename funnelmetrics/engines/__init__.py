@@ -4,9 +4,12 @@ and `postgres` (a schema of a PostgreSQL database: `postgres://user:pass@host:po
 
 Each module declares the same few things: how a `--db` target opens (`connect`), where the
 workspace's tables live and how they are created (`create_table`), the local wall time of a UTC
-instant in a named zone (`to_local`), whether the engine has an as-of join (`HAS_ASOF`), and how
-a load's tables are written all-or-nothing (`replace_tables`). Nothing above the connection asks
-which engine it runs on; it asks this package.
+instant in a named zone (`to_local`), whether the engine has an as-of join (`HAS_ASOF`). The
+engines other than DuckDB also declare what a load asks of them (`ingest.on_engine`): the stored
+rows that share a key with the load (`matching_rows`, a semi-join in the engine), and the
+all-or-nothing write of its new and changed rows (`merge_tables`, by key) or of whole tables
+(`replace_tables`). Nothing above the connection asks which engine it runs on; it asks this
+package.
 """
 
 from __future__ import annotations

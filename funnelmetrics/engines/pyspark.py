@@ -11,7 +11,7 @@ Spark's session is one per process: a second warehouse in the same process is re
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
@@ -100,22 +100,72 @@ def create_table(con: BaseBackend, name: str, schema: Mapping[str, str]) -> None
     con.create_table(name, schema=ibis.schema(dict(schema)), format="parquet")
 
 
+def matching_rows(con: BaseBackend, name: str, columns: Sequence[str],
+                  keys: pa.Table) -> pa.Table:
+    """The stored rows of `name` whose `columns` equal one row of `keys` (a left semi-join in
+    Spark; the keys typed like the stored columns)."""
+    session = con._session
+    view = "__fm_keys"
+    old = session.table(f"`{name}`")
+    _typed(session.createDataFrame(keys), old).createOrReplaceTempView(view)
+    try:
+        match = " AND ".join(f"t.`{c}` <=> k.`{c}`" for c in columns)
+        return con.sql(f"SELECT t.* FROM `{name}` t LEFT SEMI JOIN {view} k "
+                       f"ON {match}").to_pyarrow()
+    finally:
+        session.catalog.dropTempView(view)
+
+
+def merge_tables(con: BaseBackend, upserts: Mapping[str, tuple[Sequence[str], pa.Table]],
+                 appended: Mapping[str, pa.Table]) -> None:
+    """In each table of `upserts` the given rows replace the stored rows with the same key;
+    each table of `appended` gets its rows added. Each changed table is rebuilt in Spark — the
+    stored rows with none of the keys (an anti-join) and the new rows — as a staging table,
+    swapped in once all are written (see `_swap_in`)."""
+    from pyspark.sql import functions as f
+
+    session = con._session
+    frames = {}
+    for name, (key, rows) in upserts.items():
+        if not rows.num_rows:
+            continue
+        old = session.table(f"`{name}`")
+        new = _typed(session.createDataFrame(rows), old)
+        keys = new.select(*[f.col(f"`{k}`").alias(f"__k{i}") for i, k in enumerate(key)])
+        kept = old.join(keys, on=[old[f"`{k}`"].eqNullSafe(keys[f"__k{i}"])
+                                  for i, k in enumerate(key)], how="left_anti")
+        frames[name] = kept.unionByName(new, allowMissingColumns=True)
+    for name, rows in appended.items():
+        old = session.table(f"`{name}`")
+        frames[name] = (old.unionByName(_typed(session.createDataFrame(rows), old),
+                                        allowMissingColumns=True) if rows.num_rows else old)
+    _swap_in(session, frames)
+
+
 def replace_tables(con: BaseBackend, tables: Mapping[str, pa.Table],
                    appended: Mapping[str, pa.Table]) -> None:
+    """Each table of `tables` gets exactly those rows, each of `appended` gets its rows added
+    (see `_swap_in`)."""
+    session = con._session
+    frames = {}
+    for name, rows in {**tables, **appended}.items():
+        old = session.table(f"`{name}`")
+        new = _typed(session.createDataFrame(rows), old) if rows.num_rows else None
+        if name in appended:
+            frames[name] = old if new is None else old.unionByName(new, allowMissingColumns=True)
+        else:  # the whole table, as the load left it (every stored column included)
+            frames[name] = new if new is not None else old.limit(0)
+    _swap_in(session, frames)
+
+
+def _swap_in(session: Any, frames: Mapping[str, Any]) -> None:
     """Spark has no multi-table transaction: every new table is written first, as a staging
     table (`__fm_new_<name>`), and only when all are written are they swapped in (drop the old,
     rename the new: metadata only). A failure while writing leaves every table as it was and
     drops the staging tables; the swap itself is a few catalogue operations per table."""
-    session = con._session
     staged: list[str] = []
     try:
-        for name, rows in {**tables, **appended}.items():
-            old = session.table(f"`{name}`")
-            new = _typed(session.createDataFrame(rows), old) if rows.num_rows else None
-            if name in appended:
-                frame = old if new is None else old.unionByName(new, allowMissingColumns=True)
-            else:  # the whole table, as the load left it (every stored column included)
-                frame = new if new is not None else old.limit(0)
+        for name, frame in frames.items():
             frame.write.format("parquet").mode("overwrite").saveAsTable(f"{STAGING}{name}")
             staged.append(name)
     except Exception as exc:

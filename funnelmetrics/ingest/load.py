@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
@@ -42,6 +42,8 @@ from funnelmetrics.schema import LOAD_ORDER, TABLES, Table
 if TYPE_CHECKING:
     from funnelmetrics.connection import Connection as Workspace
 
+Plan = list[tuple[Table, list[Staged]]]
+Prepare = Callable[[duckdb.DuckDBPyConnection, Plan], object]
 MAX_PROBLEMS = 1000
 PREVIEW_ROWS = 5
 FLAGS = "__fm_flags"
@@ -53,7 +55,7 @@ def load(ws: Workspace, paths: list[Path], *, table: str | None = None, dry_run:
          decimal: str | None = None, encoding: str | None = None,
          names: Mapping[str | Path, str] | None = None, preset: str | None = None,
          mapping: str | Path | None = None, replace_missing: bool = False,
-         replace_rows: bool = False) -> LoadReport:
+         replace_rows: bool = False, prepare: Prepare | None = None) -> LoadReport:
     """Validate and load files; rejected rows go to the quarantine. See SPEC §2 "Bad input".
 
     `dry_run` validates and reports without writing anything; `strict` writes nothing when any
@@ -76,6 +78,10 @@ def load(ws: Workspace, paths: list[Path], *, table: str | None = None, dry_run:
     Each load keeps its own quarantine: its lines are added to `_quarantine` (stamped with the
     load's `loaded_at`) and its files are `<stem>.<load id>.quarantine.csv`, so a later load of
     a file with the same name never overwrites them.
+
+    `prepare(con, plan)` is called once every file is staged, before any set rule runs: `plan`
+    is each table's `(Table, [Staged, …])`. A load on another engine fills the workspace's
+    tables there with the stored rows the load is checked against (`ingest.on_engine`).
     """
     con = ws.duckdb
     settings = ws.config.ingest
@@ -97,6 +103,8 @@ def load(ws: Workspace, paths: list[Path], *, table: str | None = None, dry_run:
             plan = [(TABLES[name], _stage_table(stager, TABLES[name], list(group), stages,
                                                 options))
                     for name, group in groupby(files, key=lambda f: f.table)]
+            if prepare is not None:
+                prepare(con, plan)
             run = _Run(con, stages, report, stager, options, replace_missing=replace_missing,
                        replace_rows=replace_rows)
             qdir = quarantine_dir or (ws.directory / "quarantine" if ws.directory else None)
