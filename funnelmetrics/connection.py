@@ -151,7 +151,7 @@ class Connection:
 
         if not self.is_duckdb or expr.op().find(ops.InMemoryTable):
             return [tuple(row.values()) for row in expr.to_pyarrow().to_pylist()]
-        sql = str(ibis.to_sql(expr, dialect="duckdb"))
+        sql = self.con.compile(expr)  # as Ibis would run it
         rows = self.duckdb.execute(sql).fetchall()
         if self.asked is not None:
             self.asked.append((sql, rows))

@@ -293,12 +293,14 @@ def run_metric(ws: Workspace, metric_id: str, *, output: str = "pandas", **query
 
 
 # ---- standalone SQL, kept ---------------------------------------------------------------------
-def standalone_sql(ws: Workspace, expr: ibis.Table) -> str:
+def standalone_sql(ws: Workspace, expr: ibis.Table, *, pretty: bool = True) -> str:
     """An expression's SQL, runnable as it is (`duckdb funnel.duckdb < query.sql`): the small
-    tables Ibis keeps in the session (the period spine) written out as VALUES lists."""
+    tables Ibis keeps in the session (the period spine) written out as VALUES lists. Not
+    `pretty`: on one line, as the backend compiles a query to run it (laying out a metric's
+    SQL for people to read costs about as much as compiling it)."""
     import ibis.expr.operations as ops
 
-    sql = str(ibis.to_sql(expr, dialect=ws.con.name))
+    sql = str(ibis.to_sql(expr, dialect=ws.con.name)) if pretty else ws.con.compile(expr)
     for table in expr.op().find(ops.InMemoryTable):
         sql = sql.replace(f'"{table.name}"', _values_table(table))
     return sql
@@ -347,11 +349,13 @@ def once_query(ws: Workspace, metric_id: str, **query: Any) -> Any:
         return None
     state, ws.batch_state = ws.batch_state, None
     try:
-        expr = metric_expr(ws, metric_id, **query)
+        if state is None:  # a batch checked the schema at its start
+            ws.refresh()
+        expr = build(ws, parse_query(ws, metric_id, **query))
     finally:
         ws.batch_state = state
     schema = expr.schema()
-    return sqlcache.Entry(sql=standalone_sql(ws, expr), columns=list(schema.names),
+    return sqlcache.Entry(sql=standalone_sql(ws, expr, pretty=False), columns=list(schema.names),
                           types=[str(t) for t in schema.types])
 
 
@@ -392,7 +396,7 @@ def kept_query(ws: Workspace, metric_id: str, *, limit: int | None = None,
         return None
     if limit is not None:
         expr = expr.limit(limit)
-    sql = standalone_sql(ws, expr)
+    sql = standalone_sql(ws, expr, pretty=False)
     binds_now = False
     if now_sql is not None:
         text = _literal_sql(ws, NOW_MARK)
@@ -485,5 +489,5 @@ def kept_frame(ws: Workspace, metric_id: str, *, surface: str = "pandas",
 
 def _literal_sql(ws: Workspace, value: Any) -> str:
     """How the backend's SQL writes a literal (e.g. MAKE_TIMESTAMP(…) in DuckDB)."""
-    text = str(ibis.to_sql(ibis.literal(value).name("x"), dialect=ws.con.name))
+    text = str(ibis.to_sql(ibis.literal(value).name("x"), dialect=ws.con.name, pretty=False))
     return text.split("SELECT", 1)[1].rsplit(" AS ", 1)[0].strip()

@@ -220,9 +220,19 @@ def _root(version: Annotated[bool, typer.Option(
     """Sales- and marketing-funnel metrics from CRM, marketing and billing data."""
 
 
+GC_THRESHOLD = 10_000  # allocations between young-generation collections (Python's: 700)
+
+
 def main() -> None:
+    import gc
+
     from funnelmetrics.cli.i18n import run
 
+    # A command loads large libraries (Ibis, sqlglot, Babel's locale data) into a short-lived
+    # process; at Python's default threshold the collector walks their many long-lived objects
+    # again and again: a seventh of a first-time `metric` (benchmarks/bench_cli.py). It still
+    # collects, less often.
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     try:
         run(app, COMMAND_PANELS)  # the help in $FUNNELMETRICS_LANG
     except BrokenPipeError:  # `funnelmetrics metric … | head`
