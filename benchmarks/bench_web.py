@@ -83,8 +83,10 @@ def free_port() -> int:
 
 
 def start_server(db: Path, port: int, cache: Path) -> subprocess.Popen[bytes]:
-    """`funnelmetrics serve` without warm-up, keeping compiled queries in `cache`."""
-    env = {**os.environ, "FUNNELMETRICS_SQL_CACHE": str(cache)}
+    """`funnelmetrics serve` without warm-up, keeping compiled queries in `cache` and what it
+    computed for the next server in `cache`/results (`web.kept`, written when it stops)."""
+    env = {**os.environ, "FUNNELMETRICS_SQL_CACHE": str(cache),
+           "FUNNELMETRICS_RESULT_CACHE": str(cache / "results")}
     proc = subprocess.Popen([str(BIN), "serve", "--db", str(db), "--port", str(port),
                              "--no-warm"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env=env)
@@ -394,7 +396,8 @@ def main() -> None:
     print(f"cold start (no warm-up, nothing kept): listening after {listening:.2f} s, overview "
           f"page answered {answered:.2f} s after the process started", flush=True)
     listening, answered = cold_start(db, token, kept)
-    print(f"restart (no warm-up, the first server's compiled queries kept): listening after "
+    print(f"restart (no warm-up, the first server's compiled queries and results kept): "
+          f"listening after "
           f"{listening:.2f} s, overview page answered {answered:.2f} s after the process "
           "started", flush=True)
     port = free_port()

@@ -136,12 +136,16 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(autouse=True)
 def _sql_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
                ) -> Iterator[Path]:
-    """Each test its own cache of compiled queries (`compile.sqlcache`), in memory and on disk:
-    a query kept by one test never answers another's (and nothing is written to ~/.cache)."""
+    """Each test its own cache of compiled queries (`compile.sqlcache`), in memory and on disk,
+    and of a server's kept results (`web.kept`): what one test kept never answers another's
+    (and nothing is written to ~/.cache)."""
     from funnelmetrics.compile import sqlcache
+    from funnelmetrics.web import kept
 
     folder = tmp_path_factory.mktemp("sqlcache")
     monkeypatch.setenv(sqlcache.ENV, str(folder))
+    # and the results a server keeps for the next one (`web.kept`), per test too
+    monkeypatch.setenv(kept.ENV, str(tmp_path_factory.mktemp("results")))
     sqlcache.clear_memory()
     yield folder
     sqlcache.clear_memory()

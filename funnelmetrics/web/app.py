@@ -16,6 +16,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import anyio
 import duckdb
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,7 +27,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 import funnelmetrics
 from funnelmetrics.errors import FunnelmetricsError, QueryError
-from funnelmetrics.web import api, api_forecast, api_insights, pages
+from funnelmetrics.web import api, api_forecast, api_insights, kept, pages
 from funnelmetrics.web.guard import RequestGuard, allowed_hosts, public_message
 from funnelmetrics.web.service import MAX_ROWS
 from funnelmetrics.web.source import Source, WorkspaceBusy
@@ -53,12 +54,12 @@ def create_app(db_path: str | Path, *, auth: bool = True, secret: bytes | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        warmer = Warmer(source) if warm else None
-        if warmer is not None:
-            warmer.start()
+        warmer = Warmer(source, warm=warm)  # reads the kept results first (`web.kept`)
+        app.state.warmer = warmer
+        warmer.start()
         yield
-        if warmer is not None:
-            warmer.stop()
+        warmer.stop()
+        await anyio.to_thread.run_sync(kept.save, source)  # for the next server on this data
 
     app = FastAPI(lifespan=lifespan, title="funnelmetrics", version=funnelmetrics.__version__,
                   description="Sales- and marketing-funnel metrics: the metric catalogue, the "

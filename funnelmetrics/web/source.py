@@ -3,6 +3,7 @@
 Connections are opened per request (read-only) and closed after it, so the CLI (`user add`,
 `ingest`) can write to the file while the server runs. Results are cached in-process, keyed by
 the workspace file's modification time and size: a load changes them and empties the cache.
+What a server computed is kept on disk for the next one on the same data (`web.kept`).
 
 A request whose results are all cached is answered on the event loop (`Session.run`): no worker
 thread, no connection. Only a cache miss goes to a worker thread, where it may query DuckDB.
@@ -107,6 +108,11 @@ class ResultCache:
         with self._lock:
             self._data.clear()
 
+    def items(self) -> list[tuple[Hashable, Any]]:
+        """A snapshot of the entries, oldest first."""
+        with self._lock:
+            return list(self._data.items())
+
 
 ENGINE_CACHE_S = 60  # how long results from a Spark or PostgreSQL workspace are kept
 
@@ -130,6 +136,10 @@ class Source:
         self._config: tuple[tuple[int, ...], Config] | None = None
         self.max_rows = 100_000  # the most rows one answer may have (`create_app(max_rows=)`)
         self.logouts = LogoutList(Path(f"{self.path}.logouts"))
+        if not self.is_url:  # the pages a previous server rendered for this very data
+            from funnelmetrics.web import kept
+
+            kept.load(self, "pages")
 
     def revoked(self, sid: str) -> bool:
         """Whether the session `sid` was logged out (by this server or another one)."""

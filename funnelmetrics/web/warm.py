@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 from starlette.datastructures import QueryParams
 
+from funnelmetrics.web import kept
 from funnelmetrics.web.auth import LOCAL, Principal
 from funnelmetrics.web.source import Source
 from funnelmetrics.web.tiles import data_ended, default_range
@@ -49,17 +50,21 @@ def warm(source: Source, pages: tuple[str, ...] | None = None) -> None:
 
 
 class Warmer:
-    """A daemon thread re-warming the cache after every change of the workspace file."""
+    """A daemon thread that first reads what a previous server kept for this very data
+    (`web.kept`), then — with `warm` — re-warms the cache after every change of the workspace
+    file, keeping what it computed for the next server."""
 
     def __init__(self, source: Source, *, every: float = 5.0,
-                 pages: tuple[str, ...] | None = None) -> None:
+                 pages: tuple[str, ...] | None = None, warm: bool = True) -> None:
         self.source = source
         self.every = every
         self.pages = pages
+        self.warm = warm
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="funnelmetrics-warmer",
                                         daemon=True)
         self.warmed: tuple[int, ...] | None = None
+        self.read = threading.Event()  # set once the kept results are read (or none were)
 
     def start(self) -> None:
         self._thread.start()
@@ -69,11 +74,20 @@ class Warmer:
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        try:
+            if not self.source.is_url:
+                kept.load(self.source, "results")
+        except Exception as exc:  # what was kept is a help, never a reason to stop
+            log.warning("kept results not read: %s", exc)
+        finally:
+            self.read.set()
+        while self.warm and not self._stop.is_set():
             version = self.source.version()
             if version != self.warmed:
                 try:
                     warm(self.source, self.pages)
+                    if not self.source.is_url:
+                        kept.save(self.source)
                 except Exception as exc:  # a warm-up failure must never stop the server
                     log.warning("cache warm-up failed: %s", exc)
                 self.warmed = version
