@@ -105,6 +105,7 @@ class _Fetch:
         self.ws = ws
         self.stored = stored
         self.fetched: list[str] = []
+        self.empty: dict[str, bool] = {}
 
     def __call__(self, con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
         wanted: dict[tuple[str, tuple[str, ...]], list[str]] = {}
@@ -133,7 +134,7 @@ class _Fetch:
         present = " AND ".join(f"{ident(c)} IS NOT NULL" for c in required) or "true"
         keys = _arrow(con, f"SELECT DISTINCT {cols} FROM ({' UNION ALL '.join(parts)}) "
                       f"WHERE {present}")
-        if not keys.num_rows:
+        if not keys.num_rows or self._empty(name):
             return
         rows = self.ws.engine.matching_rows(self.ws.con, name, columns, keys)
         if not rows.num_rows:
@@ -146,6 +147,12 @@ class _Fetch:
                         f"WHERE NOT EXISTS (SELECT 1 FROM {ident(name)} t WHERE {match})")
         finally:
             con.unregister("__fm_engine_rows")
+
+    def _empty(self, name: str) -> bool:
+        """Whether the engine's table has no row (a first load: nothing to ask for)."""
+        if name not in self.empty:
+            self.empty[name] = not self.ws.con.table(name).limit(1).count().execute()
+        return self.empty[name]
 
     def changed(self, con: duckdb.DuckDBPyConnection, name: str) -> pa.Table:
         """The rows of `name` the load added or changed (the table less what it held before;
