@@ -16,6 +16,7 @@ import ibis
 
 from funnelmetrics import catalog
 from funnelmetrics.catalog.model import Metric
+from funnelmetrics.compile.batch import Batch
 from funnelmetrics.compile.compiler import compile_metric, entity_of
 from funnelmetrics.compile.context import Context
 from funnelmetrics.compile.time import (
@@ -338,6 +339,21 @@ def _values_table(table: Any) -> str:
     return f"(SELECT {casts} FROM (VALUES\n    {values}) AS v({cols}))"
 
 
+@contextmanager
+def _on_its_own(ws: Workspace) -> Iterator[None]:
+    """Compile outside the running batch (naming none of its tables), in one that shares only
+    the answers of probes: a question both the default range and the query ask (a currency
+    probe) is asked once. The schema is checked unless a batch checked it at its start."""
+    state = ws.batch_state
+    ws.batch_state = Batch(materialise=False)  # nothing shared, materialised or fused
+    try:
+        if state is None:
+            ws.refresh()
+        yield
+    finally:
+        ws.batch_state = state
+
+
 def once_query(ws: Workspace, metric_id: str, **query: Any) -> Any:
     """The query compiled on its own (outside any batch) with its values in the SQL, as a
     `compile.sqlcache.Entry` to run once through DuckDB itself (`sqlcache.run`), or None on
@@ -347,13 +363,8 @@ def once_query(ws: Workspace, metric_id: str, **query: Any) -> Any:
 
     if not ws.is_duckdb:
         return None
-    state, ws.batch_state = ws.batch_state, None
-    try:
-        if state is None:  # a batch checked the schema at its start
-            ws.refresh()
+    with _on_its_own(ws):
         expr = build(ws, parse_query(ws, metric_id, **query))
-    finally:
-        ws.batch_state = state
     schema = expr.schema()
     return sqlcache.Entry(sql=standalone_sql(ws, expr, pretty=False), columns=list(schema.names),
                           types=[str(t) for t in schema.types])
@@ -383,15 +394,9 @@ def kept_query(ws: Workspace, metric_id: str, *, limit: int | None = None,
     marked = {dim: [next(marks) for _ in wanted] if isinstance(wanted, list | tuple)
               else next(marks) for dim, wanted in (where or {}).items()}
     now_sql = None if query.get("as_of") is not None else ibis.literal(NOW_MARK)
-    state, ws.batch_state = ws.batch_state, None
-    try:
-        if state is None:
-            ws.refresh()
-        with _probes_recorded(ws) as probes:
-            q = parse_query(ws, metric_id, **{**query, "where": marked})
-            expr, ctx, used_today = build_with_context(ws, q, now_sql=now_sql)
-    finally:
-        ws.batch_state = state
+    with _on_its_own(ws), _probes_recorded(ws) as probes:
+        q = parse_query(ws, metric_id, **{**query, "where": marked})
+        expr, ctx, used_today = build_with_context(ws, q, now_sql=now_sql)
     if None in probes:  # a question whose SQL cannot be asked again on its own
         return None
     if limit is not None:
