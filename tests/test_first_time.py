@@ -230,3 +230,17 @@ def test_run_once_holds_its_values(db):
         rows = sqlcache.run(ws.duckdb, entry, [], dt.datetime.now())
         value = entry.columns.index("value")
         assert [r[value] for r in rows] == [1.0, 1.0, 0.0]  # A in January, C in February
+
+
+@pytest.mark.parametrize("args", [["metric", "--help"], ["user", "add", "--help"], ["metrc"],
+                                  ["--help"], ["-V"]], ids=" ".join)
+def test_the_command_line_builds_only_the_command_asked(args):
+    """`main` leaves registered only the command (or group) its first argument names: what it
+    prints is what the whole application prints; a typo still gets "did you mean"."""
+    code = "import sys; sys.argv[0] = 'funnelmetrics'; from funnelmetrics.cli import main; main()"
+    run = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                         env={**os.environ, "COLUMNS": "80", "FUNNELMETRICS_LANG": "en"})
+    whole = CliRunner().invoke(app, args, prog_name="funnelmetrics", env={"COLUMNS": "80"})
+    assert (run.returncode, run.stdout, run.stderr) == (whole.exit_code, whole.stdout,
+                                                        whole.stderr)
+    assert run.stdout or "Did you mean 'metric'" in run.stderr
