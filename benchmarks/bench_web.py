@@ -382,6 +382,8 @@ def main() -> None:
     parser.add_argument("--data-dir", default=str(HERE / "data"))
     parser.add_argument("--unseen", type=int, default=200,
                         help="filtered requests no cache has seen, each asked once")
+    parser.add_argument("--only-start", action="store_true",
+                        help="only the cold start and the restart")
     args = parser.parse_args()
     db = workspace(args)
     print(f"workspace: {db}")
@@ -400,6 +402,10 @@ def main() -> None:
           f"listening after "
           f"{listening:.2f} s, overview page answered {answered:.2f} s after the process "
           "started", flush=True)
+    if args.only_start:
+        with funnelmetrics.open(db) as ws:
+            remove_user(ws, "bench-web")
+        return
     port = free_port()
     server = start_server(db, port, Path(tempfile.mkdtemp(prefix="bench-web-sql-")))
     try:

@@ -164,7 +164,7 @@ def main() -> None:
         # one Spark session per process: both ways in one warehouse, one after the other
         warehouse = args.work / f"warehouse-{stamp}"
         results["spark"] = {"leads": args.spark_leads, **spark_both(
-            f"pyspark://{warehouse}?spark.master={args.spark_master}", data, args)}
+            f"pyspark:///{warehouse.resolve()}?spark.master={args.spark_master}", data, args)}
     print(json.dumps(results, indent=2))
     if args.out:
         args.out.write_text(json.dumps(results, indent=2) + "\n")

@@ -175,8 +175,20 @@ def metric_json(metric_id: str, unit: str, df: pd.DataFrame) -> dict[str, Any]:
 
 
 def json_line(obj: Mapping[str, Any]) -> str:
-    """One JSON object on one line (the CLI's `--format json`)."""
-    return json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
+    """One JSON object on one line (the CLI's `--format json`); a number that is not one (NaN,
+    ±infinity: a model fitted on too little data) is null, never the invalid `NaN`."""
+    return json.dumps(_finite(obj), ensure_ascii=False, separators=(", ", ": "),
+                      allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def csv_text(df: pd.DataFrame, *, extra: Mapping[str, Any] | None = None,

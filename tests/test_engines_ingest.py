@@ -177,7 +177,7 @@ print("RESULT" + json.dumps(run_steps(sys.argv[1], Path(sys.argv[2]))))
 
 @pytest.mark.spark
 def test_spark_loads_give_duckdbs_tables(reference, tmp_path):
-    target = f"pyspark://{tmp_path}/warehouse?spark.master=local[2]"
+    target = f"pyspark:///{tmp_path}/warehouse?spark.master=local[2]"  # //// + absolute
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     done = subprocess.run([sys.executable, "-c", DRIVER, target, str(tmp_path),
                            str(Path(__file__).parent)], capture_output=True, text=True,
@@ -185,6 +185,7 @@ def test_spark_loads_give_duckdbs_tables(reference, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT"))
     _compare(json.loads(line.removeprefix("RESULT")), reference)
+    assert (tmp_path / "warehouse").is_dir()  # the tables are in the warehouse the URL names
 
 
 @pytest.mark.postgres

@@ -182,3 +182,11 @@ def test_sparkline_dashed_over_partial_periods():
     assert solid == "0.0,30.0 40.0,2.0 80.0,30.0"
     assert dashed == "80.0,30.0 120.0,2.0"  # from the last full point to the partial one
     assert charts.sparkline_parts([0, 3], [False, False]) == ("0.0,30.0 120.0,2.0", "")
+
+
+def test_json_lines_never_hold_nan_or_infinity():
+    """A model fitted on too little data may give NaN (BG/NBD with one repeat buyer): the JSON
+    says null, and stays valid JSON (Python's `NaN` is not)."""
+    line = s.json_line({"expected": math.nan, "rows": [{"x": math.inf, "y": 1.5}], "n": 2,
+                        "pair": (-math.inf, "a")})
+    assert line == '{"expected": null, "rows": [{"x": null, "y": 1.5}], "n": 2, "pair": [null, "a"]}'

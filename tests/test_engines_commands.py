@@ -1,0 +1,135 @@
+"""Every command that reads a workspace gives on PostgreSQL (through its `postgres://` URL) the
+answer it gives on DuckDB: one demo company (`demo --db URL`, 1,500 leads over 18 months) loaded
+into each, then the reading commands in JSON — summary, kpis, leaderboard, funnel, metric, mrr,
+attribution (all models), insights, explain-change, pipeline-change, benchmarks,
+forecast (bookings, a metric), ltv (three models) — and the HTML review. Numbers
+are compared to 1e-9 (PostgreSQL adds floats in another order than DuckDB: the last digit of a
+mean may differ); everything else to the character.
+
+The Spark engine runs the same commands in `test_engines_cli.py` for metric, funnel and mrr and
+through the parity suite for the catalogue; this module keeps to PostgreSQL, whose round trips
+cost milliseconds (Spark's cost a second each, and insights alone asks a few hundred).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from funnelmetrics.cli import app
+
+LEADS, MONTHS = 1500, 18
+
+
+def commands(period: str, day_from: str, day_to: str) -> dict[str, list[str]]:
+    json_out = ["--format", "json"]
+    return {
+        "summary": ["summary", *json_out],
+        "kpis": ["kpis", "--as-of", day_to, *json_out],  # "expected" moves with the clock
+        "leaderboard": ["leaderboard", *json_out],
+        "funnel": ["funnel", *json_out],
+        "metric": ["metric", "leads_created", "win_rate", "won_revenue", "--by", "source",
+                   *json_out],
+        "metric marketing": ["metric", "cac", "cost_per_lead", "marketing_roi", "--by", "channel",
+                             *json_out],
+        "metric revenue": ["metric", "mrr", "net_revenue_retention", "quick_ratio", "arpa",
+                           "pipeline_value", "sales_velocity", *json_out],
+        "mrr": ["mrr", *json_out],
+        "attribution": ["attribution", "--model", "all", *json_out],
+        "insights": ["insights", *json_out],
+        "explain-change": ["explain-change", "bookings", "--by", "source", *json_out],
+        "pipeline-change": ["pipeline-change", "--from", day_from, "--to", day_to, *json_out],
+        "benchmarks": ["benchmarks", *json_out],
+        # (as of a day: the open period's expected new pipeline moves with the clock)
+        "forecast": ["forecast", "bookings", "--simulations", "400", "--as-of", day_to,
+                     *json_out],
+        "forecast metric": ["forecast", "leads_created", "--as-of", day_to, *json_out],
+        "ltv sbg": ["ltv", "--model", "sbg", *json_out],
+        "ltv bgnbd": ["ltv", "--model", "bgnbd", *json_out],
+        "ltv simple": ["ltv", "--model", "simple", *json_out],
+        "report": ["report", "--period", period, "--format", "html", "--output", "{out}"],
+    }
+
+
+def run(args: list[str], cwd: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.chdir(cwd)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, f"{args}: {result.output[-2000:]}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def period() -> dict[str, str]:
+    """The demo's last full month, and two days inside its last months."""
+    import datetime as dt
+
+    today = dt.datetime.now(dt.UTC).date()
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    return {"period": last.strftime("%Y-%m"),
+            "from": (last.replace(day=1) - dt.timedelta(days=60)).isoformat(),
+            "to": last.isoformat()}
+
+
+def answers(db: str, folder: Path, monkeypatch: pytest.MonkeyPatch,
+            period: dict[str, str]) -> dict[str, str]:
+    folder.mkdir()
+    out = {"demo": run(["demo", "--db", db, "--leads", str(LEADS), "--months", str(MONTHS),
+                        "--format", "json"], folder, monkeypatch)}
+    for name, args in commands(period["period"], period["from"], period["to"]).items():
+        args = [a.replace("{out}", str(folder / "review.html")) for a in args]
+        out[name] = run([*args, "--db", db], folder, monkeypatch)
+        if name == "report":
+            out[name] = (folder / "review.html").read_text(encoding="utf-8")
+    return out
+
+
+NUMBER = re.compile(r"-?\d+\.\d+(?:e[-+]?\d+)?")
+
+
+def same(a: Any, b: Any, where: str) -> None:
+    """Equal JSON values, numbers to 1e-9 (relative)."""
+    if isinstance(a, float) or isinstance(b, float):
+        assert isinstance(a, int | float) and isinstance(b, int | float), where
+        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9), f"{where}: {a} != {b}"
+    elif isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), f"{where}: keys differ"
+        for k in a:
+            same(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), f"{where}: lengths differ"
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            same(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, f"{where}: {a!r} != {b!r}"
+
+
+def parsed(text: str) -> list[Any]:
+    """A command's JSON output (some print one JSON document per line)."""
+    try:
+        return [json.loads(text)]
+    except json.JSONDecodeError:
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.mark.postgres
+def test_every_command_on_postgres_gives_duckdbs_answer(postgres_server, tmp_path, monkeypatch,
+                                                        period):
+    reference = answers(str(tmp_path / "duck" / "funnel.duckdb"), tmp_path / "duck",
+                        monkeypatch, period)
+    found = answers(f"{postgres_server}?schema=commands", tmp_path / "pg", monkeypatch, period)
+    assert reference.keys() == found.keys()
+    for name in reference:
+        if name == "report":  # HTML: its numbers are formatted for people, compared as text
+            assert NUMBER.sub("n", found[name]) == NUMBER.sub("n", reference[name])
+            assert len(found[name]) > 10_000
+            continue
+        want, got = parsed(reference[name]), parsed(found[name])
+        assert want, name
+        same(got, want, name)
+    assert not (tmp_path / "pg" / "postgres:").exists()  # the URL never became a file
