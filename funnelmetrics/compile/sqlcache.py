@@ -237,13 +237,9 @@ _MEMORY_MAX = 4096
 
 
 def directory() -> Path | None:
-    value = os.environ.get(ENV, "")
-    if value.lower() in ("off", "0", "false", "no"):
-        return None
-    if value:
-        return Path(value)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "funnelmetrics" / "sql"
+    from funnelmetrics.cachedir import folder
+
+    return folder(ENV, "sql")
 
 
 def enabled() -> bool:

@@ -131,6 +131,9 @@ def merge_tables(con: BaseBackend, upserts: Mapping[str, tuple[Sequence[str], pa
             continue
         old = session.table(f"`{name}`")
         new = _typed(session.createDataFrame(rows), old)
+        if old.isEmpty():  # a first load: nothing to keep (and no join to plan)
+            frames[name] = old.unionByName(new, allowMissingColumns=True)
+            continue
         keys = new.select(*[f.col(f"`{k}`").alias(f"__k{i}") for i, k in enumerate(key)])
         kept = old.join(keys, on=[old[f"`{k}`"].eqNullSafe(keys[f"__k{i}"])
                                   for i, k in enumerate(key)], how="left_anti")

@@ -27,6 +27,8 @@ from collections.abc import Hashable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from funnelmetrics.cachedir import folder
+
 if TYPE_CHECKING:
     from funnelmetrics.web.source import ResultCache, Source
 
@@ -37,13 +39,7 @@ log = logging.getLogger("funnelmetrics.web")
 
 
 def directory() -> Path | None:
-    value = os.environ.get(ENV, "")
-    if value.lower() in ("off", "0", "false", "no"):
-        return None
-    if value:
-        return Path(value)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "funnelmetrics" / "results"
+    return folder(ENV, "results")
 
 
 def _state(source: Source) -> tuple[Any, ...] | None:
