@@ -25,12 +25,13 @@ import pickle
 import tempfile
 from collections.abc import Hashable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from funnelmetrics.cachedir import folder
 
-if TYPE_CHECKING:
-    from funnelmetrics.web.source import ResultCache, Source
+# `Source` and `ResultCache` (web/source.py, which reads what is kept here when it starts) are
+# named by their duck type, so this module imports nothing of the server's.
+Source = Any
 
 ENV = "FUNNELMETRICS_RESULT_CACHE"
 FORMAT = 1
@@ -113,7 +114,7 @@ def load(source: Source, kind: str) -> int:
         return 0
     if kept_state != state:
         return 0
-    cache: ResultCache = source.bodies if kind == "pages" else source.cache
+    cache = source.bodies if kind == "pages" else source.cache
     read = 0
     for key, value in entries.items():
         try:
