@@ -104,7 +104,6 @@ class _Fetch:
     def __init__(self, ws: Workspace, stored: set[str]) -> None:
         self.ws = ws
         self.stored = stored
-        self.fetched: list[str] = []
         self.empty: dict[str, bool] = {}
 
     def __call__(self, con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
@@ -125,7 +124,6 @@ class _Fetch:
         for table, _ in plan:  # what the tables held before the load (to write only changes)
             con.execute(f"CREATE TEMP TABLE {ident(BEFORE + table.name)} AS "
                         f"SELECT * FROM {ident(table.name)}")
-            self.fetched.append(table.name)
 
     def _fetch(self, con: duckdb.DuckDBPyConnection, name: str, columns: tuple[str, ...],
                parts: list[str]) -> None:
