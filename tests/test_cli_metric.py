@@ -314,6 +314,10 @@ def test_stage_parameters_match_whatever_the_case(db):
     (["metric", "win_rate", "--start", "2026-03-01", "--end", "2026-02-01"], "before"),
     (["metric", "win_rate", "--by", "no_such_dimension"], "unknown dimension"),
     (["metric", "win_rate", "--where", "no_such_dimension=1"], "unknown dimension"),
+    # the third metric cannot be split by source: nothing of the first two is printed
+    (["metric", "win_rate", "leads_created", "cac", "--by", "source"], "unknown dimension"),
+    (["metric", "win_rate", "leads_created", "cac", "--by", "source", "--explain"],
+     "unknown dimension"),
     (["metric", "win_rate", "--where", "source"], "KEY=VALUE"),
     (["metric", "win_rate", "--param", "no_such_param=1"], "no_such_param"),
     (["metric", "stage_conversion_rate", "--param", "from_stage=nowhere"], "unknown stage"),

@@ -113,19 +113,22 @@ def metric_cmd(
         if not explain and len(names) > 1:  # one query has nothing to share: build it once
             ws.prepare([(name, {"params": own, **query}) for name, own in zip(names, owns,
                                                                              strict=True)])
-        for i, (name, metric, own) in enumerate(zip(names, metrics, owns, strict=True)):
+        # every answer first: a request failing on its third metric prints nothing at all
+        # (never two answers and an error)
+        answers = [_explain(ws, name, params=own, **query) if explain
+                   else ws.metric(name, params=own, **query)
+                   for name, own in zip(names, owns, strict=True)]
+        for i, (name, metric, answer) in enumerate(zip(names, metrics, answers, strict=True)):
             if explain:
-                sql = _explain(ws, name, params=own, **query)
                 if console.is_terminal:
                     from rich.syntax import Syntax
 
                     console.print(f"-- {name}", highlight=False)
-                    console.print(Syntax(sql, "sql", word_wrap=True))
+                    console.print(Syntax(answer, "sql", word_wrap=True))
                 else:  # piped: the exact SQL, never cropped to a terminal width
-                    print(f"-- {name}\n{sql}", flush=True)
+                    print(f"-- {name}\n{answer}", flush=True)
                 continue
-            df = ws.metric(name, params=own, **query)
-            _print_metric(_shown(metric, ws), df, fmt, lang, header=i == 0, cohort=cohort)
+            _print_metric(_shown(metric, ws), answer, fmt, lang, header=i == 0, cohort=cohort)
         if not explain and len(names) > 1:  # answered together; kept one by one for next time
             _keep(ws, db, names, metrics, query, params, owns)
 
