@@ -59,6 +59,29 @@ def test_bgnbd_log_likelihood_by_hand() -> None:
     assert ll == pytest.approx([math.log(0.5), -math.log(2) + math.log(1 / 9 + 1 / 4)])
 
 
+def test_bgnbd_log_likelihood_of_a_tiny_b() -> None:
+    # r = α = a = 1, b = 1e-17; x = 1, t_x = 1, T = 2. Γ(b) ≈ 1/b, so A2 ≈ -ln Γ(b) = ln b and
+    # A4 = ln 1 - ln b - 2 ln 2: A2 + A4 = -2 ln 2, and A3 - A4 ≈ ln b → e^(A3-A4) ≈ 0:
+    # LL = -ln 4. (b + x - 1 rounds to 0 there: LL was +inf, with a warning.)
+    ll = _log_likelihoods((1, 1, 1, 1e-17), np.array([1.0]), np.array([1.0]), np.array([2.0]))
+    assert ll == pytest.approx([-math.log(4)], rel=1e-9)
+    # b = 0 (underflowed): not a likelihood, quietly (the fit steps away from it)
+    assert not np.isfinite(_log_likelihoods((1, 1, 1, 0.0), np.array([1.0]), np.array([1.0]),
+                                            np.array([2.0]))).any()
+
+
+def test_a_fit_on_one_repeat_buyer_ends_without_warnings() -> None:
+    # the shape of a small demo: 23 accounts, one of them with a repeat purchase
+    x = np.array([1.0] + [0.0] * 22)
+    t_x = np.array([30.0] + [0.0] * 22)
+    big_t = np.linspace(70.0, 5.0, 23)
+    model = BetaGeoNBD().fit(x, t_x, big_t)
+    assert np.isfinite(model.log_likelihood_)
+    assert all(np.isfinite(model.params_))
+    # unidentified, so bounded: within e^±25, where ln Γ keeps the likelihood's digits
+    assert all(math.exp(-25.5) < v < math.exp(25.5) for v in model.params_)
+
+
 def test_bgnbd_unconditional_expectation_grows(bgnbd: BetaGeoNBD) -> None:
     e39, e78 = bgnbd.expected_purchases_new(39), bgnbd.expected_purchases_new(78)
     assert 0 < e39 < e78 < 2 * e39

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 PARAMS = ("r", "alpha", "a", "b")
+LOG_BOUND = 25.0
 
 
 def _log_likelihoods(params: Sequence[float], x: np.ndarray, t_x: np.ndarray,
@@ -31,13 +32,18 @@ def _log_likelihoods(params: Sequence[float], x: np.ndarray, t_x: np.ndarray,
     from scipy.special import gammaln
 
     r, alpha, a, b = params
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
-    a3 = -(r + x) * np.log(alpha + big_t)
-    repeat = x > 0
-    a4 = np.where(repeat, np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0))
-                  - (r + x) * np.log(alpha + t_x), -np.inf)
-    return a1 + a2 + np.logaddexp(a3, a4)
+    # b + (x - 1), not b + x - 1: for x = 1 that is b itself, where b + 1 - 1 rounds a tiny b
+    # to 0 (the optimiser's steps reach b ~ 1e-16 on data with one repeat buyer). A parameter
+    # that underflows to 0 makes the likelihood not finite, which the fit treats as out of
+    # bounds: no warning for it.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+        a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+        a3 = -(r + x) * np.log(alpha + big_t)
+        repeat = x > 0
+        a4 = np.where(repeat, np.log(a) - np.log(np.where(repeat, b + (x - 1), 1.0))
+                      - (r + x) * np.log(alpha + t_x), -np.inf)
+        return a1 + a2 + np.logaddexp(a3, a4)
 
 
 class BetaGeoNBD:
@@ -64,14 +70,21 @@ class BetaGeoNBD:
         scale = max(float(ts.max()), 1.0)
 
         def negative(theta: np.ndarray) -> float:
-            p = np.exp(theta)
-            value = _log_likelihoods(p, xs, txs, ts).sum()
-            value -= self.penalizer * float(np.sum(p ** 2))
+            # the optimiser's steps may overflow a parameter (degenerate data: one repeat
+            # buyer): such a point is out of bounds, quietly
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                p = np.exp(theta)
+                value = _log_likelihoods(p, xs, txs, ts).sum()
+                if self.penalizer:
+                    value -= self.penalizer * float(np.sum(p ** 2))
             return -float(value) if np.isfinite(value) else 1e300
 
         start = np.log([1.0, scale / 10, 1.0, 1.0])
-        res = minimize(negative, start, method="L-BFGS-B")
-        res = minimize(negative, res.x, method="Nelder-Mead",
+        # each parameter within e^±25: beyond, ln Γ of it loses the digits the likelihood
+        # needs (degenerate data such as one repeat buyer drives a and b there)
+        bounds = [(-LOG_BOUND, LOG_BOUND)] * 4
+        res = minimize(negative, start, method="L-BFGS-B", bounds=bounds)
+        res = minimize(negative, res.x, method="Nelder-Mead", bounds=bounds,
                        options={"xatol": 1e-8, "fatol": 1e-8, "maxiter": 20000})
         self.theta_ = res.x
         self.r_, self.alpha_, self.a_, self.b_ = (float(v) for v in np.exp(res.x))
@@ -126,6 +139,6 @@ class BetaGeoNBD:
                    params: Sequence[float]) -> np.ndarray:
         r, alpha, a, b = params
         repeat = xs > 0
-        ratio = np.where(repeat, a / np.where(repeat, b + xs - 1, 1.0)
+        ratio = np.where(repeat, a / np.where(repeat, b + (xs - 1), 1.0)
                          * ((alpha + ts) / (alpha + txs)) ** (r + xs), 0.0)
         return 1.0 + ratio
