@@ -201,10 +201,17 @@ BATCH = [(m, q) for m in ("new_mrr", "reactivation_mrr", "customer_churn_rate",
 BATCH += [("ltv_to_cac", q) for q in SHAPES[:4]]  # spend splits by no account attribute
 
 
-def test_a_batch_gives_the_figures_of_single_queries(ws):
-    single = [ws.metric(m, **q) for m, q in BATCH]
-    batched = ws.metrics(BATCH)
-    for (m, q), a, b in zip(BATCH, single, batched, strict=True):
+# Spark answers each query in about a second: there every metric meets two of the shapes and
+# every shape two metrics (batching is the compiler's, the same on every engine)
+ROTATED = [(m, q) for i, m in enumerate(dict.fromkeys(m for m, _ in BATCH))
+           for q in (SHAPES[i % 4], SHAPES[(i + 1) % 4] if m == "ltv_to_cac" else SHAPES[4 + i % 2])]
+
+
+def test_a_batch_gives_the_figures_of_single_queries(ws, backend):
+    queries = ROTATED if backend == "pyspark" else BATCH
+    single = [ws.metric(m, **q) for m, q in queries]
+    batched = ws.metrics(queries)
+    for (m, q), a, b in zip(queries, single, batched, strict=True):
         pd.testing.assert_frame_equal(a, b, check_exact=False, obj=f"{m} {q}")
 
 
