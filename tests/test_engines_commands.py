@@ -133,3 +133,64 @@ def test_every_command_on_postgres_gives_duckdbs_answer(postgres_server, tmp_pat
         assert want, name
         same(got, want, name)
     assert not (tmp_path / "pg" / "postgres:").exists()  # the URL never became a file
+
+
+# ---- Spark ------------------------------------------------------------------------------------
+# The commands no other Spark test runs, on a small demo company (a second a query there:
+# `insights` asks a few hundred, the review more); the demo is built through the URL, the
+# commands run in a new process, as by a user.
+SPARK_LEADS, SPARK_MONTHS = 150, 4
+SPARK_COMMANDS = ("summary", "insights", "forecast", "forecast metric", "report")
+DRIVER = """import json, sys
+from typer.testing import CliRunner
+from funnelmetrics.cli import app
+for args in json.loads(sys.argv[1]):
+    result = CliRunner().invoke(app, args)
+    if result.exit_code:
+        sys.exit(f"{args}: {result.output[-2000:]}")
+    print(json.dumps(result.stdout))
+"""
+
+
+def spark_commands(db: str, folder: Path, period: dict[str, str]) -> list[list[str]]:
+    chosen = commands(period["period"], period["from"], period["to"])
+    out = [["demo", "--leads", str(SPARK_LEADS), "--months", str(SPARK_MONTHS), "--format",
+            "json", "--db", db]]
+    for name in SPARK_COMMANDS:
+        args = [a.replace("{out}", str(folder / "review.html")) for a in chosen[name]]
+        out.append([*args, "--db", db])
+    return out
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_summary_insights_forecast_and_review_on_spark_give_duckdbs_answer(tmp_path, period):
+    import os
+    import subprocess
+    import sys
+
+    duck, spark = tmp_path / "duck", tmp_path / "spark"
+    duck.mkdir()
+    spark.mkdir()
+    found = {}
+    for folder, db in ((duck, str(duck / "funnel.duckdb")),
+                       (spark, "pyspark:///warehouse?spark.master=local[2]"
+                               "&spark.sql.shuffle.partitions=2")):
+        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+        done = subprocess.run([sys.executable, "-c", DRIVER,
+                               json.dumps(spark_commands(db, folder, period))],
+                              cwd=folder, capture_output=True, text=True, env=env, timeout=1800)
+        assert done.returncode == 0, done.stderr[-2000:]
+        outputs = [json.loads(line) for line in done.stdout.splitlines()
+                   if line.startswith('"')]
+        found[folder.name] = dict(zip(("demo", *SPARK_COMMANDS), outputs, strict=True))
+        found[folder.name]["report"] = (folder / "review.html").read_text(encoding="utf-8")
+    assert (spark / "warehouse").is_dir()  # the tables live in the warehouse
+    for name, want in found["duck"].items():
+        got = found["spark"][name]
+        if name == "report":
+            assert NUMBER.sub("n", got) == NUMBER.sub("n", want)
+            assert len(got) > 10_000
+            continue
+        assert parsed(want), name
+        same(parsed(got), parsed(want), name)
