@@ -6,9 +6,9 @@ forecast (bookings, a metric), ltv (three models) — and the HTML review. Numbe
 are compared to 1e-9 (PostgreSQL adds floats in another order than DuckDB: the last digit of a
 mean may differ); everything else to the character.
 
-The Spark engine runs the same commands in `test_engines_cli.py` for metric, funnel and mrr and
-through the parity suite for the catalogue; this module keeps to PostgreSQL, whose round trips
-cost milliseconds (Spark's cost a second each, and insights alone asks a few hundred).
+On Spark, whose queries cost about a second each (insights alone asks a few hundred), metric,
+funnel and mrr run in `test_engines_cli.py` and the catalogue in the parity suite; here summary,
+insights, forecast and the review run on a smaller demo company (the last test).
 """
 
 from __future__ import annotations
