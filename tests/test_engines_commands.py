@@ -8,7 +8,7 @@ mean may differ); everything else to the character.
 
 On Spark, whose queries cost about a second each (insights alone asks a few hundred), metric,
 funnel and mrr run in `test_engines_cli.py` and the catalogue in the parity suite; here summary,
-insights, forecast and the review run on a smaller demo company (the last test).
+insights, forecast, the review and serve's API run on a smaller demo company (the last test).
 """
 
 from __future__ import annotations
@@ -149,7 +149,22 @@ for args in json.loads(sys.argv[1]):
     if result.exit_code:
         sys.exit(f"{args}: {result.output[-2000:]}")
     print(json.dumps(result.stdout))
+# serve: the REST API over the same workspace (its settings from the current folder)
+import asyncio, httpx
+from funnelmetrics.web.app import create_app
+api = create_app(sys.argv[2], auth=False, warm=False)
+async def get(url):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api),
+                                 base_url="http://127.0.0.1") as client:
+        answer = await client.get(url)
+        if answer.status_code != 200:
+            sys.exit(f"{url}: {answer.status_code} {answer.text[:2000]}")
+        return answer.text
+for url in json.loads(sys.argv[3]):
+    print(json.dumps(asyncio.run(get(url))))
 """
+API = ("/api/v1/funnel?start={from}&end={to}",
+       "/api/v1/metric/win_rate?grain=month&by=source&start={from}&end={to}")
 
 
 def spark_commands(db: str, folder: Path, period: dict[str, str]) -> list[list[str]]:
@@ -164,7 +179,7 @@ def spark_commands(db: str, folder: Path, period: dict[str, str]) -> list[list[s
 
 @pytest.mark.spark
 @pytest.mark.slow
-def test_summary_insights_forecast_and_review_on_spark_give_duckdbs_answer(tmp_path, period):
+def test_summary_insights_forecast_review_and_serve_on_spark_give_duckdbs_answer(tmp_path, period):
     import os
     import subprocess
     import sys
@@ -177,13 +192,15 @@ def test_summary_insights_forecast_and_review_on_spark_give_duckdbs_answer(tmp_p
                        (spark, "pyspark:///warehouse?spark.master=local[2]"
                                "&spark.sql.shuffle.partitions=2")):
         env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+        urls = [u.format(**period) for u in API]
         done = subprocess.run([sys.executable, "-c", DRIVER,
-                               json.dumps(spark_commands(db, folder, period))],
+                               json.dumps(spark_commands(db, folder, period)), db,
+                               json.dumps(urls)],
                               cwd=folder, capture_output=True, text=True, env=env, timeout=1800)
         assert done.returncode == 0, done.stderr[-2000:]
         outputs = [json.loads(line) for line in done.stdout.splitlines()
                    if line.startswith('"')]
-        found[folder.name] = dict(zip(("demo", *SPARK_COMMANDS), outputs, strict=True))
+        found[folder.name] = dict(zip(("demo", *SPARK_COMMANDS, *API), outputs, strict=True))
         found[folder.name]["report"] = (folder / "review.html").read_text(encoding="utf-8")
     assert (spark / "warehouse").is_dir()  # the tables live in the warehouse
     for name, want in found["duck"].items():
