@@ -150,7 +150,10 @@ class Connection:
         import ibis.expr.operations as ops
 
         if not self.is_duckdb or expr.op().find(ops.InMemoryTable):
-            return [tuple(row.values()) for row in expr.to_pyarrow().to_pylist()]
+            answer = expr.to_pyarrow()
+            if not hasattr(answer, "to_pylist"):  # a scalar question: one row of one value
+                return [(answer.as_py(),)]
+            return [tuple(row.values()) for row in answer.to_pylist()]
         sql = self.con.compile(expr)  # as Ibis would run it
         rows = self.duckdb.execute(sql).fetchall()
         if self.asked is not None:

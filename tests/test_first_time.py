@@ -82,6 +82,36 @@ def test_a_first_time_metric_loads_neither_pandas_nor_pyarrow(db, tmp_path, cach
     assert "Leads reaching a stage" in out
 
 
+@pytest.mark.parametrize("cache", ["off", "never asked"])
+def test_a_first_time_money_metric_in_two_currencies_loads_neither(tmp_path, cache):
+    """The currency probes (is any deal foreign? has every foreign deal a rate?) are asked
+    through DuckDB itself too."""
+    ws = journeys(tmp_path, EVENTS, leads=LEADS, opportunities=OPPORTUNITIES)
+    ws.duckdb.execute("UPDATE opportunities SET currency = 'EUR' WHERE lead_id = 'A'")
+    ws.duckdb.execute("INSERT INTO fx_rates VALUES ('EUR', '2026-01-01', 1.1), "
+                      "('EUR', '2026-01-26', 1.3)")
+    ws.close()
+    db = str(tmp_path / "journeys.duckdb")
+    env = {sqlcache.ENV: "off" if cache == "off" else str(tmp_path / "kept")}
+    out, loaded = in_a_new_process(["metric", "won_revenue", *Q1, "--db", db, "--format",
+                                    "csv"], env)
+    assert loaded == ["ibis"]
+    # by hand: O1 (A) won Jan 25, 1000 EUR at the rate on or before that day (1.1, Jan 1; the
+    # 1.3 of Jan 26 is later) = 1100 USD; February and March won nothing
+    rows = [line.split(",") for line in out.splitlines()][1:]
+    assert [(r[2], float(r[3])) for r in rows] == [("2026-01-01", 1100.0),
+                                                   ("2026-02-01", 0.0), ("2026-03-01", 0.0)]
+    # a foreign deal without a rate on or before its day: one line naming it, still no pandas
+    ws = funnelmetrics.open(db)
+    ws.duckdb.execute("DELETE FROM fx_rates WHERE date = '2026-01-01'")
+    ws.close()
+    out, loaded = in_a_new_process(["metric", "won_revenue", *Q1, "--db", db], env)
+    assert out == "" and loaded == ["ibis"]
+    result = CliRunner().invoke(app, ["metric", "won_revenue", *Q1, "--db", db])
+    assert result.exit_code == 1
+    assert "no exchange rate for EUR on or before 2026-01-25" in result.stderr
+
+
 # Requests of several metrics (the Ibis path: a batch, pandas), each metric's own parameters;
 # within a request the metrics are all cohort metrics or none (a CSV of several is one table).
 CASES = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import ibis
 
@@ -35,9 +35,10 @@ def is_foreign(t: ibis.Table, reporting: str) -> ibis.Value:
     return code.notnull() & (code != reporting.upper())
 
 
-def has_rows(t: ibis.Table) -> bool:
-    """An EXISTS-style probe: does `t` have at least one row?"""
-    return bool(t.limit(1).count().execute())
+def has_rows(ws: Any, t: ibis.Table) -> bool:
+    """An EXISTS-style probe: does `t` have at least one row? Asked through `ws.ask` (on DuckDB
+    its own connection: Ibis's `execute` would load pandas for one number)."""
+    return bool(ws.ask(t.limit(1).count())[0][0])
 
 
 def to_reporting(scope: Scope, t: ibis.Table, amounts: Sequence[str], when: When,
@@ -47,7 +48,7 @@ def to_reporting(scope: Scope, t: ibis.Table, amounts: Sequence[str], when: When
         return t
     reporting = scope.ws.config.currency
     key = ("fx", what, scope.as_of, reporting)
-    if not scope.ws.probe(key, lambda: has_rows(t.filter(is_foreign(t, reporting)))):
+    if not scope.ws.probe(key, lambda: has_rows(scope.ws, t.filter(is_foreign(t, reporting)))):
         return t
     foreign = t.filter(is_foreign(t, reporting))
     foreign = foreign.mutate(_fx_code=currency_code(foreign), _fx_on=when(foreign))
@@ -59,7 +60,7 @@ def to_reporting(scope: Scope, t: ibis.Table, amounts: Sequence[str], when: When
                                    predicates=[foreign._fx_code == rates._fx_currency])
     else:
         joined = rate_on_or_before(foreign, rates)
-    scope.ws.probe(("fx-checked", *key), lambda: _check_rates(joined, what, reporting))
+    scope.ws.probe(("fx-checked", *key), lambda: _check_rates(scope.ws, joined, what, reporting))
     # Only the foreign rows go through the join (most rows are usually in the reporting
     # currency); both halves carry the converted amounts' type.
     converted = joined.mutate(**{a: joined[a] * joined._fx_rate for a in amounts}).drop(*_HELPERS)
@@ -97,15 +98,15 @@ def rate_on_or_before(foreign: ibis.Table, rates: ibis.Table) -> ibis.Table:
                          _fx_date=dated._fx_date, _fx_rate=dated._fx_rate)
 
 
-def _check_rates(joined: ibis.Table, what: str, reporting: str) -> bool:
+def _check_rates(ws: Any, joined: ibis.Table, what: str, reporting: str) -> bool:
     """A clear error for the earliest foreign row that has no rate on or before its date;
-    True when every foreign row has one."""
+    True when every foreign row has one. Asked through `ws.ask` (no pandas on DuckDB)."""
     missing = joined.filter(joined._fx_code.notnull() & joined._fx_rate.isnull())
-    first = (missing.select(code=missing._fx_code, on=missing._fx_on)
-             .order_by(["on", "code"]).limit(1).to_pyarrow().to_pylist())
+    first = ws.ask(missing.select(code=missing._fx_code, on=missing._fx_on)
+                   .order_by(["on", "code"]).limit(1))
     if not first:
         return True
-    code, on = first[0]["code"], first[0]["on"]
+    code, on = first[0]
     day = on.date().isoformat() if isinstance(on, dt.datetime) else str(on)
     raise QueryError(f"no exchange rate for {code} on or before {day} (needed by {what}): add a "
                      f"row to fx_rates with currency {code}, a date on or before {day} and "
