@@ -2,8 +2,9 @@
 DuckDB workspace its SQL runs through DuckDB itself into `serialize.Rows` — never through Ibis's
 execute, which loads pandas and pyarrow — and answers exactly what the Ibis path answers.
 
-The Ibis path is still what `metric a b` runs (a batch, results as pandas): the same metrics
-asked one by one must print the same characters.
+Several metrics in one `metric a b` run the same way, each compiled on its own (no batch, no
+pandas): they must print what each asked alone prints, and answer what the Python API's batch
+(Ibis, pandas) answers.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def test_a_first_time_money_metric_in_two_currencies_loads_neither(tmp_path, cac
     assert "no exchange rate for EUR on or before 2026-01-25" in result.stderr
 
 
-# Requests of several metrics (the Ibis path: a batch, pandas), each metric's own parameters;
+# Requests of several metrics, each metric's own parameters;
 # within a request the metrics are all cohort metrics or none (a CSV of several is one table).
 CASES = {
     "Q1": ({"win_rate": {}, "average_deal_size": {}}, Q1),
@@ -145,6 +146,42 @@ def test_a_first_time_answer_is_the_ibis_answer(db, cache_off, case, fmt):
         one_by_one = one_by_one[:1] + [o.split("\n", 1)[1] for o in one_by_one[1:]]
     assert "".join(one_by_one) == together
     assert together.count("2026-01") >= 2  # both metrics have January
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_several_metrics_first_time_are_the_python_apis_batch(db, cache_off, case):
+    """`metric a b` (each compiled alone, run by DuckDB itself, in a process that loads no
+    pandas) answers what `ws.metrics` (one batch through Ibis, pandas) answers."""
+    from funnelmetrics import catalog
+    from funnelmetrics.serialize import metric_json
+
+    metrics, common = CASES[case]
+    every = {k: v for own in metrics.values() for k, v in own.items()}
+    out, loaded = in_a_new_process(["metric", *metrics, *params(every), *common, "--db", db,
+                                    "--format", "json"], {sqlcache.ENV: "off"})
+    assert loaded == ["ibis"]
+    got = [json.loads(line) for line in out.splitlines() if line.strip()]
+    query = {"grain": "month", "by": [], "where": {}}
+    flags = iter(common)
+    for flag in flags:
+        value = next(flags)
+        if flag == "--by":
+            query["by"] = [value]
+        elif flag == "--where":
+            key, _, wanted = value.partition("=")
+            query["where"] = {key: wanted}
+        else:
+            query[flag.removeprefix("--").replace("-", "_")] = value
+    stages = {"MQL": "mql"}  # the CLI matches stage names whatever their case
+    requests = [(m, {**query, "params": {k: stages.get(v, v) for k, v in own.items()}})
+                for m, own in metrics.items()]
+    with funnelmetrics.open(db, read_only=True) as ws:
+        frames = ws.metrics(requests)
+    units = [catalog.get(m).unit.value for m in metrics]
+    want = [json.loads(json.dumps(metric_json(m, u, df)))
+            for m, u, df in zip(metrics, units, frames, strict=True)]
+    assert alike(got, want)
+    assert any(r["value"] for answer in got for r in answer["rows"])
 
 
 @pytest.fixture(scope="module")

@@ -104,12 +104,16 @@ def metric_cmd(
     with open_workspace(db, read_only=True) as ws, ws.batch():  # shared work done once
         lang = choose_lang(lang, ws.config.locale)
         owns = [_stages_as_configured(ws, own) for own in owns]
-        if len(names) == 1 and not explain:
-            shown = _shown(metrics[0], ws)
-            df = _run_kept(ws, db, names[0], query, params, owns[0], shown)
-            if df is not None:
-                _print_metric(shown, df, fmt, lang, header=True, cohort=cohort)
-                return
+        if not explain and ws.is_duckdb:
+            # each metric compiled on its own (and kept), its SQL run through DuckDB itself: no
+            # pandas, and as fast as a batch (each query scans what it needs; a batch's shared
+            # tables would go through Ibis and pyarrow); every answer before any is printed
+            shown = [_shown(metric, ws) for metric in metrics]
+            rows = [_run_kept(ws, db, name, query, params, own, info)
+                    for name, own, info in zip(names, owns, shown, strict=True)]
+            for i, (info, answer) in enumerate(zip(shown, rows, strict=True)):
+                _print_metric(info, answer, fmt, lang, header=i == 0, cohort=cohort)
+            return
         if not explain and len(names) > 1:  # one query has nothing to share: build it once
             ws.prepare([(name, {"params": own, **query}) for name, own in zip(names, owns,
                                                                              strict=True)])
@@ -129,8 +133,6 @@ def metric_cmd(
                     print(f"-- {name}\n{answer}", flush=True)
                 continue
             _print_metric(_shown(metric, ws), answer, fmt, lang, header=i == 0, cohort=cohort)
-        if not explain and len(names) > 1:  # answered together; kept one by one for next time
-            _keep(ws, db, names, metrics, query, params, owns)
 
 
 # ---- kept queries (compile.sqlcache) ----------------------------------------------------------
@@ -181,26 +183,6 @@ def _answer_kept(db: Any, names: list[str], query: dict[str, Any], params: dict[
         _print_metric(entry.info, Rows.from_tuples(entry.columns, rows, entry.numeric), fmt,
                       lang, header=i == 0, cohort=cohort)
     return True
-
-
-def _keep(ws: Any, db: Any, names: list[str], metrics: list[Any], query: dict[str, Any],
-          params: dict[str, Any], owns: list[dict[str, Any]]) -> None:
-    """Compile each metric of a request on its own and keep it, so that the next time the
-    request is answered from kept SQL (`_answer_kept`)."""
-    from funnelmetrics.compile import sqlcache
-    from funnelmetrics.errors import FunnelmetricsError
-    from funnelmetrics.query import kept_query
-
-    for name, metric, own in zip(names, metrics, owns, strict=True):
-        found = _kept_key(db, name, query, params)
-        if found is None:
-            return
-        try:
-            entry = kept_query(ws, name, info=_shown(metric, ws), params=own, **query)
-        except FunnelmetricsError:  # answered already; only the keeping failed
-            continue
-        if entry is not None:
-            sqlcache.store(found[0], entry)
 
 
 def _run_kept(ws: Any, db: Any, name: str, query: dict[str, Any], params: dict[str, Any],
