@@ -87,6 +87,7 @@ def start_server(db: Path, port: int, cache: Path) -> subprocess.Popen[bytes]:
     computed for the next server in `cache`/results (`web.kept`, written when it stops)."""
     env = {**os.environ, "FUNNELMETRICS_SQL_CACHE": str(cache),
            "FUNNELMETRICS_RESULT_CACHE": str(cache / "results")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # a user's Python keeps compiled bytecode
     proc = subprocess.Popen([str(BIN), "serve", "--db", str(db), "--port", str(port),
                              "--no-warm"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env=env)
