@@ -385,6 +385,8 @@ def main() -> None:
                         help="filtered requests no cache has seen, each asked once")
     parser.add_argument("--only-start", action="store_true",
                         help="only the starts: cold, restart, on changed data")
+    parser.add_argument("--skip-start", action="store_true",
+                        help="no start measurements: the requests only")
     args = parser.parse_args()
     db = workspace(args)
     print(f"workspace: {db}")
@@ -395,6 +397,25 @@ def main() -> None:
     import tempfile
 
     kept = Path(tempfile.mkdtemp(prefix="bench-web-sql-"))
+    if not args.skip_start:
+        starts(db, token, kept)
+    if args.only_start:
+        with funnelmetrics.open(db) as ws:
+            remove_user(ws, "bench-web")
+        return
+    port = free_port()
+    server = start_server(db, port, Path(tempfile.mkdtemp(prefix="bench-web-sql-")))
+    try:
+        asyncio.run(main_async(args, db, token, port, server.pid))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        with funnelmetrics.open(db) as ws:
+            remove_user(ws, "bench-web")
+
+
+def starts(db: Path, token: str, kept: Path) -> None:
+    """A cold start, a restart and a start on changed data, each to the overview page."""
     listening, answered = cold_start(db, token, kept)
     print(f"cold start (no warm-up, nothing kept): listening after {listening:.2f} s, overview "
           f"page answered {answered:.2f} s after the process started", flush=True)
@@ -410,19 +431,6 @@ def main() -> None:
     print(f"start on changed data (no warm-up, compiled queries kept, no results): listening "
           f"after {listening:.2f} s, overview page answered {answered:.2f} s after the process "
           "started", flush=True)
-    if args.only_start:
-        with funnelmetrics.open(db) as ws:
-            remove_user(ws, "bench-web")
-        return
-    port = free_port()
-    server = start_server(db, port, Path(tempfile.mkdtemp(prefix="bench-web-sql-")))
-    try:
-        asyncio.run(main_async(args, db, token, port, server.pid))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        with funnelmetrics.open(db) as ws:
-            remove_user(ws, "bench-web")
 
 
 if __name__ == "__main__":

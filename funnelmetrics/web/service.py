@@ -7,6 +7,7 @@ scope (a `where` on `rep_id`), and remembers results for the current version of 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib
 import inspect
@@ -200,7 +201,7 @@ def metric(session: Session, who: Principal, metric_id: str, *, grain: str = "mo
              "params": params, "as_of": as_of}
     cap = session.source.max_rows
 
-    def compute(ws: Any) -> pd.DataFrame:
+    def compute(ws: Any, query: dict[str, Any] = query) -> pd.DataFrame:
         # one row past the cap tells an answer too large without fetching all of it; the
         # error is raised inside, so nothing is cached
         df = kept_frame(ws, metric_id, surface="web", limit=cap + 1, **query)  # asked before
@@ -213,11 +214,70 @@ def metric(session: Session, who: Principal, metric_id: str, *, grain: str = "mo
                              "start/end range or a `where` filter")
         return metric_frame(df)
 
+    key = ("metric", metric_id, frozen(query))
     try:
-        return session.cached(("metric", metric_id, frozen(query)), compute)
+        if who.rep_ids is None and (cut := one_value(where)) is not None:
+            def sliced() -> pd.DataFrame:
+                part = _sliced(session, metric_id, query, *cut, compute)
+                if part is None:
+                    raise _NoSlice
+                return part
+
+            with contextlib.suppress(_NoSlice):  # kept as the request's own answer
+                return session.remember(key, sliced, cheap=True)
+        return session.cached(key, compute)
     except QueryError as exc:
         _unscopable(who, exc, f"metric {metric_id}")
         raise
+
+
+# ---- a filter value: a slice of the answer split by its dimension ------------------------------
+# Filtering a metric on one value of a dimension gives, by the catalogue's definition, the rows
+# that splitting it by that dimension gives for that value: each group of a split is computed
+# over exactly the rows the filter keeps (dimensions are text; `registry.apply_where` compares
+# text; the spine × the groups seen). So the answer split by the filter's dimension, asked once
+# per query shape, is a pre-aggregate per period and dimension value: every other value of that
+# filter — the dashboard's filters clicked through — is a slice of it, with no query
+# (tests/test_web_slices.py checks the whole catalogue against the filtered queries).
+class _NoSlice(Exception):
+    """No slice to be had: the filtered query answers."""
+
+
+def one_value(where: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    """(dimension, value) when the filter is one text value of one dimension, else None."""
+    if not where or len(where) != 1:
+        return None
+    (dim, value), = where.items()
+    return (str(dim), value) if isinstance(value, str) and value else None
+
+
+def _sliced(session: Session, metric_id: str, query: Mapping[str, Any], dim: str, value: str,
+            compute: Any) -> pd.DataFrame | None:
+    """The rows of `dim` = `value` in the answer split by `dim` as well (computed once for the
+    query shape and kept), or None when that answer is not to be had — too many rows, an
+    error (the filtered query then says why), or no row of the value (the filtered query's
+    empty periods are its own to fill) — or the split column is not text."""
+    by = list(query["by"])
+    whole_query = {**query, "by": by if dim in by else [*by, dim], "where": None}
+
+    def whole(ws: Any) -> pd.DataFrame | None:
+        try:
+            return compute(ws, whole_query)
+        except QueryError:  # kept as "not to be had": the filtered query answers instead
+            return None
+
+    df = session.cached(("metric-split", metric_id, frozen(whole_query)), whole)
+    if df is None or dim not in df.columns:
+        return None
+    col = df[dim]
+    if not all(v is None or isinstance(v, str) for v in col.dropna().head(1000)):
+        return None
+    part = df[col == value]
+    if part.empty:
+        return None
+    if dim not in by:
+        part = part.drop(columns=[dim])
+    return part.reset_index(drop=True)
 
 
 def funnel(session: Session, who: Principal, *, start: Any = None, end: Any = None,

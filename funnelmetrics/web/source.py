@@ -301,17 +301,23 @@ class Session:
         """`compute(ws)`, remembered for this version of the workspace file."""
         return self.remember(key, lambda: compute(self.ws))
 
-    def remember(self, key: Hashable, compute: Callable[[], T], *, body: bool = False) -> T:
+    def remember(self, key: Hashable, compute: Callable[[], T], *, body: bool = False,
+                 cheap: bool = False) -> T:
         """`compute()` (something built from cached results: a page, a JSON body), remembered
         for this version of the workspace file; no connection is opened on a hit. `body`: a
-        response body, kept in the cache of bodies."""
+        response body, kept in the cache of bodies. `cheap`: computed even on the event loop
+        (a slice of a cached frame), where anything else waits for a worker thread."""
         cache = self.source.bodies if body else self.source.cache
         full = (self.version, key)
         hit, value = cache.get(full)
         if hit:
             return value
         if self.offline:
-            raise Miss
+            if not cheap:
+                raise Miss
+            value = compute()  # no flight lock on the event loop: never wait for a thread
+            cache.put(full, value)
+            return value
         with cache.flight(full):
             hit, value = cache.get(full)
             if hit:
