@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from funnelmetrics import lazyibis
 from funnelmetrics.errors import ConfigError, FunnelmetricsError, InputError, QueryError
+
+lazyibis.install()  # Ibis's SQL compilers imported one by one, when used
 
 if TYPE_CHECKING:
     from funnelmetrics.config import Config, Funnel, Mode
