@@ -42,11 +42,12 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-def serve(db: Path, *urls: str, auth: bool = False, headers: dict[str, str] | None = None
-          ) -> Iterator[Any]:
+def serve(db: Path, *urls: str, auth: bool = False, headers: dict[str, str] | None = None,
+          warm: bool = True) -> Iterator[Any]:
     """Start a server on `db` (its lifespan included: the kept results read, then written at
-    the end), wait until it has read what was kept, and answer each url."""
-    app = create_app(db, auth=auth)
+    the end), wait until it has read what was kept, and answer each url (`warm`: the server
+    warms its other pages meanwhile, as `serve` does)."""
+    app = create_app(db, auth=auth, warm=warm)
 
     async def run() -> list[Any]:
         async with app.router.lifespan_context(app):
@@ -138,3 +139,77 @@ def test_off_keeps_nothing(db, monkeypatch):
     page, = serve(db, "/")
     assert page.status_code == 200
     assert kept.directory() is None and not list(folder.iterdir())
+
+
+# ---- a load prepares the overview for the first server (`web.prepare`) ----------------------
+def leads_file(folder: Path, name: str, n: int) -> Path:
+    """`n` new leads created 40 days ago (inside the overview's default range)."""
+    import datetime as dt
+
+    day = (dt.datetime.now(dt.UTC) - dt.timedelta(days=40)).strftime("%Y-%m-%d 10:00:00")
+    path = folder / name / "leads.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("lead_id,created_at,source,segment\n" + "".join(
+        f"{name}{i},{day},web,SMB\n" for i in range(n)))
+    return path
+
+
+def test_a_load_prepares_the_overview_for_the_first_server(db, opened, tmp_path, monkeypatch):
+    """`ingest --prepare` computes the overview for the new data and keeps it: the first
+    server on that data answers it without opening the workspace, the page a cold server
+    computes. Without the option a workspace never served is not prepared; one served before
+    is; `--no-prepare` never."""
+    from typer.testing import CliRunner
+
+    from funnelmetrics.cli import app as cli_app
+
+    def ingest(name: str, *options: str) -> str:
+        r = CliRunner().invoke(cli_app, ["ingest", str(leads_file(tmp_path, name, 20)),
+                                         "--db", str(db), *options])
+        assert r.exit_code == 0, r.output
+        return r.output
+
+    prepared = "Dashboard overview prepared"
+    assert prepared not in ingest("a")  # never served: nothing to prepare for
+    assert not list(Path(kept.directory()).glob("*.results"))
+    assert prepared in ingest("b", "--prepare")
+    opened.clear()
+    page, = serve(db, "/", warm=False)  # no warm-up of the other pages: the overview alone
+    assert opened == [], "the first server on the new data computed the overview"
+    with monkeypatch.context() as m:  # the same page from a server that computes it
+        m.setenv(kept.ENV, str(tmp_path / "elsewhere"))
+        cold, = serve(db, "/", warm=False)
+    assert opened, "the cold server computes"
+    assert page_text(page) == page_text(cold)
+    assert prepared in ingest("c")  # served before: prepared by default
+    assert prepared not in ingest("d", "--no-prepare")
+    opened.clear()
+    serve(db, "/", warm=False)
+    assert opened, "not prepared: the server computes the new data's overview"
+
+
+def test_preparing_leaves_the_workspace_as_it_was(db):
+    from funnelmetrics.web.prepare import prepare
+
+    before = source.Source(db).version()
+    assert prepare(db) > 0
+    assert source.Source(db).version() == before  # the server reads it for this very data
+
+
+def test_a_miss_waits_for_the_kept_results_being_read(db):
+    """While a starting server reads what was kept, a request's miss waits for it rather than
+    compute what is about to arrive."""
+    import threading
+    import time
+
+    src = source.Source(db)
+    src.kept_read = threading.Event()
+    session = src.session()
+
+    def arrive() -> None:
+        time.sleep(0.3)
+        src.cache.put((session.version, ("answer",)), 42)
+        src.kept_read.set()
+
+    threading.Thread(target=arrive).start()
+    assert session.remember(("answer",), lambda: pytest.fail("computed, not waited for")) == 42

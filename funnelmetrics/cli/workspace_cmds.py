@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -57,6 +58,10 @@ ReplaceMissingOption = Annotated[bool, typer.Option(
 ReplaceRowsOption = Annotated[bool, typer.Option(
     "--replace-rows", help="A file replaces whole rows: a column it lacks becomes empty "
     "(default: a file updates only the columns it has; stored rows keep the others).")]
+PrepareOption = Annotated[bool | None, typer.Option(
+    "--prepare/--no-prepare", help="Compute the dashboard's overview for the new data and keep "
+    "it, so that the next `serve` answers it at once (default: when a server has served this "
+    "workspace before).")]
 PROGRESS_MIN_BYTES = 4 << 20
 SHOWN_PROBLEMS = 20
 
@@ -85,9 +90,10 @@ def ingest_cmd(paths: PathsArgument, db: DbOption = DEFAULT_DB, table: TableOpti
                encoding: EncodingOption = None, preset: PresetOption = None,
                mapping: MapOption = None, replace_missing: ReplaceMissingOption = False,
                fmt: FormatOption = OutputFormat.table, wait: WaitOption = WAIT_SECONDS,
-               replace_rows: ReplaceRowsOption = False) -> None:
+               replace_rows: ReplaceRowsOption = False, prepare: PrepareOption = None) -> None:
     """Validate and load data files; rejected rows go to the quarantine (exit 0 unless --strict)."""
     new = "://" not in str(db) and not db.exists()
+    before = file_version(db)
     with open_workspace(db, must_exist=False, wait=wait) as ws:
         if new:
             ws.init()  # a new workspace gets its funnelmetrics.toml too
@@ -95,6 +101,47 @@ def ingest_cmd(paths: PathsArgument, db: DbOption = DEFAULT_DB, table: TableOpti
              quarantine_dir=quarantine, date_format=date_format, decimal=decimal,
              encoding=encoding, preset=preset, mapping=mapping,
              replace_missing=replace_missing, replace_rows=replace_rows)
+    if file_version(db) != before:  # the data changed: the kept overview is another's
+        prepare_dashboard(db, prepare, fmt)
+
+
+def file_version(db: str) -> tuple[int, ...] | None:
+    """The database file's and its write-ahead log's modification time and size (what a
+    server's `Source.version` reads); None for an engine's URL."""
+    if "://" in str(db):
+        return None
+    parts: list[int] = []
+    for path in (Path(db), Path(f"{db}.wal")):
+        try:
+            st = path.stat()
+        except OSError:
+            parts += [0, 0]
+        else:
+            parts += [st.st_mtime_ns, st.st_size]
+    return tuple(parts)
+
+
+def prepare_dashboard(db: str, wanted: bool | None, fmt: OutputFormat, *,
+                      always: bool = False) -> None:
+    """After a load: the dashboard's overview computed and kept for the next server
+    (`web.prepare`) — when asked, or by default `always` or when the workspace was served
+    before. A failure here is a line on stderr: the load itself is done."""
+    if wanted is False or "://" in str(db):
+        return
+    from funnelmetrics.web import prepare as web_prepare
+
+    if wanted is None and not always and not web_prepare.served_before(str(db)):
+        return
+    started = time.perf_counter()
+    try:
+        with err_console.status("Preparing the dashboard's overview for the new data…"):
+            kept = web_prepare.prepare(str(db))
+    except Exception as exc:  # noqa: BLE001 - the data is loaded; this only saves time later
+        err_console.print(f"[yellow]The dashboard's overview was not prepared: {exc}[/]")
+        return
+    if kept and fmt is OutputFormat.table:
+        console.print(f"Dashboard overview prepared ({time.perf_counter() - started:.1f} s): "
+                      "the next `serve` answers it at once.")
 
 
 @app.command("check")

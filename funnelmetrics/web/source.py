@@ -114,6 +114,7 @@ class ResultCache:
             return list(self._data.items())
 
 
+KEPT_WAIT_S = 20  # the longest a miss waits for the kept results being read at the start
 ENGINE_CACHE_S = 60  # how long results from a Spark or PostgreSQL workspace are kept
 
 
@@ -136,6 +137,10 @@ class Source:
         self._config: tuple[tuple[int, ...], Config] | None = None
         self.max_rows = 100_000  # the most rows one answer may have (`create_app(max_rows=)`)
         self.logouts = LogoutList(Path(f"{self.path}.logouts"))
+        # set once the results a previous server (or a load, `web.prepare`) kept are read: a
+        # miss meanwhile waits for them rather than compute what is about to arrive
+        self.kept_read = threading.Event()
+        self.kept_read.set()
         if not self.is_url:  # the pages a previous server rendered for this very data
             from funnelmetrics.web import kept
 
@@ -318,6 +323,10 @@ class Session:
             value = compute()  # no flight lock on the event loop: never wait for a thread
             cache.put(full, value)
             return value
+        if not self.source.kept_read.is_set() and self.source.kept_read.wait(KEPT_WAIT_S):
+            hit, value = cache.get(full)
+            if hit:
+                return value
         with cache.flight(full):
             hit, value = cache.get(full)
             if hit:

@@ -18,7 +18,7 @@ from funnelmetrics.web import kept
 from funnelmetrics.web.auth import LOCAL, Principal
 from funnelmetrics.web.source import Source
 from funnelmetrics.web.tiles import data_ended, default_range
-from funnelmetrics.web.views.common import Filters, data_end_of
+from funnelmetrics.web.views.common import Filters, data_end_of, split_dimensions
 
 log = logging.getLogger("funnelmetrics.web")
 
@@ -44,6 +44,7 @@ def warm(source: Source, pages: tuple[str, ...] | None = None) -> None:
                     data_ended=ended if data_ended("month", ended) else None)
         try:
             with source.session() as session, session.batch():
+                split_dimensions(session)  # the filter bar's choices, on every page
                 build(session, Principal(LOCAL), f, request)
         except Exception as exc:  # one page failing must not stop the others
             log.warning("cache warm-up of %s failed: %s", name, exc)
@@ -67,6 +68,7 @@ class Warmer:
         self.read = threading.Event()  # set once the kept results are read (or none were)
 
     def start(self) -> None:
+        self.source.kept_read = self.read  # the source's misses wait for what is kept
         self._thread.start()
 
     def stop(self) -> None:
