@@ -19,7 +19,6 @@ from funnelmetrics.cli.app import (
     open_workspace,
 )
 from funnelmetrics.cli.render import print_csv, print_json_line, print_notes
-from funnelmetrics.cli.workspace_cmds import PrepareOption
 from funnelmetrics.errors import QueryError
 from funnelmetrics.i18n.ui import LANG_NAMES, t
 
@@ -35,7 +34,9 @@ def demo_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 7,
     months: Annotated[int, typer.Option("--months", min=3, help="Months of history.")] = 24,
     fmt: FormatOption = OutputFormat.table,
-    prepare: PrepareOption = None,
+    prepare: Annotated[bool, typer.Option(
+        "--prepare/--no-prepare", help="Compute the dashboard's overview and keep it, so that "
+        "the first `serve` answers it at once.")] = True,
 ) -> None:
     """Generate a realistic B2B SaaS demo workspace, load it, print the KPI summary."""
     from funnelmetrics.cli.workspace_cmds import prepare_dashboard
@@ -50,7 +51,7 @@ def demo_cmd(
             console.print(f"[green]Demo workspace ready[/] at [bold]{db}[/]: {loaded:,} rows in "
                           f"{len(report.tables)} tables ({time.perf_counter() - started:.1f} s).")
         _print_summary(ws, fmt, None, ws.config.locale)
-    prepare_dashboard(db, prepare, fmt, always=True)  # the first `serve` answers at once
+    prepare_dashboard(db, prepare, fmt)  # the first `serve` answers at once
     if fmt is OutputFormat.table:
         # one command a line, never wrapped, as this shell can run it: paste and go
         print("\nNext, try:")

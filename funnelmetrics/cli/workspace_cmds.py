@@ -121,16 +121,15 @@ def file_version(db: str) -> tuple[int, ...] | None:
     return tuple(parts)
 
 
-def prepare_dashboard(db: str, wanted: bool | None, fmt: OutputFormat, *,
-                      always: bool = False) -> None:
+def prepare_dashboard(db: str, wanted: bool | None, fmt: OutputFormat) -> None:
     """After a load: the dashboard's overview computed and kept for the next server
-    (`web.prepare`) — when asked, or by default `always` or when the workspace was served
-    before. A failure here is a line on stderr: the load itself is done."""
+    (`web.prepare`) — when asked, or (`wanted` None) when the workspace was served before. A
+    failure here is a line on stderr: the load itself is done."""
     if wanted is False or "://" in str(db):
         return
     from funnelmetrics.web import prepare as web_prepare
 
-    if wanted is None and not always and not web_prepare.served_before(str(db)):
+    if wanted is None and not web_prepare.served_before(str(db)):
         return
     started = time.perf_counter()
     try:
