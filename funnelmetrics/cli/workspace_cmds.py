@@ -106,19 +106,13 @@ def ingest_cmd(paths: PathsArgument, db: DbOption = DEFAULT_DB, table: TableOpti
 
 
 def file_version(db: str) -> tuple[int, ...] | None:
-    """The database file's and its write-ahead log's modification time and size (what a
-    server's `Source.version` reads); None for an engine's URL."""
+    """What a server's `Source.version` reads of the workspace file; None for an engine's
+    URL."""
     if "://" in str(db):
         return None
-    parts: list[int] = []
-    for path in (Path(db), Path(f"{db}.wal")):
-        try:
-            st = path.stat()
-        except OSError:
-            parts += [0, 0]
-        else:
-            parts += [st.st_mtime_ns, st.st_size]
-    return tuple(parts)
+    from funnelmetrics.compile.sqlcache import data_version
+
+    return data_version(db)
 
 
 def prepare_dashboard(db: str, wanted: bool | None, fmt: OutputFormat) -> None:

@@ -159,6 +159,21 @@ def file_state(db: str | Path) -> tuple[Any, ...] | None:
     return out
 
 
+def data_version(db: str | Path) -> tuple[int, ...]:
+    """The modification time and size of a DuckDB workspace file and of its write-ahead log
+    (zeros for one that does not exist): a server's results hold for one such version
+    (`Source.version`), and a load that changes it changes the data."""
+    parts: list[int] = []
+    for path in (Path(db), Path(f"{db}.wal")):
+        try:
+            st = path.stat()
+        except OSError:
+            parts += [0, 0]
+        else:
+            parts += [st.st_mtime_ns, st.st_size]
+    return tuple(parts)
+
+
 # the workspace's tables and columns: the first probe of every entry
 SCHEMA_PROBE = ("SELECT table_name, column_name, data_type FROM information_schema.columns "
                 "WHERE table_catalog = current_database() AND table_schema = 'main' "

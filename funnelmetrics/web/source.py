@@ -24,6 +24,7 @@ import anyio
 from starlette.concurrency import run_in_threadpool
 
 import funnelmetrics
+from funnelmetrics.compile.sqlcache import data_version
 from funnelmetrics.config import CONFIG_NAME, Config, load_config
 from funnelmetrics.errors import ConfigError
 
@@ -158,15 +159,7 @@ class Source:
         (a URL) nothing local says when the data changed: results are kept ENGINE_CACHE_S."""
         if self.is_url:
             return (int(time.time() // ENGINE_CACHE_S),)
-        parts: list[int] = []
-        for path in (self.path, Path(f"{self.path}.wal")):
-            try:
-                st = path.stat()
-            except FileNotFoundError:
-                parts += [0, 0]
-            else:
-                parts += [st.st_mtime_ns, st.st_size]
-        return tuple(parts)
+        return data_version(self.path)
 
     @contextmanager
     def writing(self) -> Iterator[Workspace]:
