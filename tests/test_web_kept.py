@@ -182,6 +182,9 @@ def test_a_load_prepares_the_overview_for_the_first_server(db, opened, tmp_path,
     assert opened, "the cold server computes"
     assert page_text(page) == page_text(cold)
     assert prepared in ingest("c")  # served before: prepared by default
+    same = CliRunner().invoke(cli_app, ["ingest", str(tmp_path / "c" / "leads.csv"), "--db",
+                                        str(db), "--prepare"])  # the data as it was: asked
+    assert same.exit_code == 0 and prepared in same.output, same.output
     assert prepared not in ingest("d", "--no-prepare")
     opened.clear()
     serve(db, "/", warm=False)
@@ -213,3 +216,15 @@ def test_a_miss_waits_for_the_kept_results_being_read(db):
 
     threading.Thread(target=arrive).start()
     assert session.remember(("answer",), lambda: pytest.fail("computed, not waited for")) == 42
+
+
+def test_prepare_on_an_engine_says_it_applies_to_duckdb_files():
+    from funnelmetrics.cli.app import OutputFormat, err_console
+    from funnelmetrics.cli.workspace_cmds import prepare_dashboard
+
+    with err_console.capture() as asked:
+        prepare_dashboard("postgres://fm@127.0.0.1:1/crm", True, OutputFormat.table)
+    assert "DuckDB file" in asked.get()
+    with err_console.capture() as default:
+        prepare_dashboard("postgres://fm@127.0.0.1:1/crm", None, OutputFormat.table)
+    assert default.get() == ""

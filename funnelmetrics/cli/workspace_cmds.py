@@ -101,7 +101,7 @@ def ingest_cmd(paths: PathsArgument, db: DbOption = DEFAULT_DB, table: TableOpti
              quarantine_dir=quarantine, date_format=date_format, decimal=decimal,
              encoding=encoding, preset=preset, mapping=mapping,
              replace_missing=replace_missing, replace_rows=replace_rows)
-    if file_version(db) != before:  # the data changed: the kept overview is another's
+    if prepare or file_version(db) != before:  # asked, or the data changed
         prepare_dashboard(db, prepare, fmt)
 
 
@@ -119,7 +119,12 @@ def prepare_dashboard(db: str, wanted: bool | None, fmt: OutputFormat) -> None:
     """After a load: the dashboard's overview computed and kept for the next server
     (`web.prepare`) — when asked, or (`wanted` None) when the workspace was served before. A
     failure here is a line on stderr: the load itself is done."""
-    if wanted is False or "://" in str(db):
+    if wanted is False:
+        return
+    if "://" in str(db):
+        if wanted:
+            err_console.print("--prepare keeps the dashboard's results for a DuckDB file; an "
+                              "engine's workspace is computed by the server when asked.")
         return
     from funnelmetrics.web import prepare as web_prepare
 
